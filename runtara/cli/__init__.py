@@ -1,0 +1,91 @@
+"""The ``runtara`` command line: thin wrappers that parse, call the library and print.
+
+Each command group lives in its own module and registers itself here; heavy
+imports (server, compiler) happen inside the commands so ``runtara --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.markup import escape
+
+from runtara import __version__
+from runtara.cli import agents, build, connections, images, instances, server, tenants, workflow
+from runtara.cli._common import CliError, stderr
+
+app = typer.Typer(
+    name="runtara",
+    help="Durable workflows: validate, run, compile to native OCI images, and operate instances.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"runtara {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        callback=_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Durable workflows: validate, run, compile to native OCI images, and operate instances."""
+
+
+workflow.register(app)
+build.register(app)
+server.register(app)
+app.add_typer(
+    instances.app,
+    name="instances",
+    help="Start, list, pause, resume, cancel and inspect instances.",
+)
+app.add_typer(images.app, name="images", help="Register and manage images (what instances run).")
+app.add_typer(
+    agents.app, name="agents", help="Show the agent catalog (built-in and installed agents)."
+)
+app.add_typer(
+    connections.app,
+    name="connections",
+    help="Manage stored connections (credentials for secure agents).",
+)
+app.add_typer(tenants.app, name="tenants", help="Manage tenants and their API keys (admin).")
+
+
+def main() -> None:
+    """Entry point: runs the app and turns errors into one line and an exit code.
+
+    Usage errors are handled by typer (exit 2); a ``CliError`` is the library telling
+    the user what is wrong; anything else is a bug, reported without a traceback unless
+    ``RUNTARA_DEBUG=1``.
+    """
+    try:
+        app()
+    except CliError as exc:
+        stderr.print(f"[bold red]error:[/] {escape(exc.message)}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("RUNTARA_DEBUG"):
+            raise
+        stderr.print(
+            f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))} "
+            "(set RUNTARA_DEBUG=1 for the traceback)"
+        )
+        sys.exit(70)

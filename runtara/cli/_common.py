@@ -1,0 +1,47 @@
+"""Conventions shared by every CLI command: output format, errors, JSON printing.
+
+Commands print results on stdout (text for people, ``--format json`` for scripts)
+and progress or errors on stderr, so that ``runtara ... --format json | jq`` works.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+FormatOption = typer.Option(
+    OutputFormat.text, "--format", "-f", help="Output format: text for people, json for scripts."
+)
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line on stderr, never as a traceback."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def fail(message: str, exit_code: int = 1) -> NoReturn:
+    raise CliError(message, exit_code)
+
+
+def print_json(value: Any) -> None:
+    """Write one JSON document to stdout (no colour, no wrapping)."""
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
