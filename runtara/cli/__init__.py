@@ -13,7 +13,17 @@ import typer
 from rich.markup import escape
 
 from runtara import __version__
-from runtara.cli import agents, build, connections, images, instances, server, tenants, workflow
+from runtara.cli import (
+    agents,
+    build,
+    connections,
+    images,
+    instances,
+    run,
+    server,
+    tenants,
+    validate,
+)
 from runtara.cli._common import CliError, stderr
 
 app = typer.Typer(
@@ -46,7 +56,8 @@ def _root(
     """Durable workflows: validate, run, compile to native OCI images, and operate instances."""
 
 
-workflow.register(app)
+validate.register(app)
+run.register(app)
 build.register(app)
 server.register(app)
 app.add_typer(

@@ -1,4 +1,4 @@
-"""Workflow commands: ``validate``, ``schema``, ``codegen``, ``run``."""
+"""Execution commands: ``codegen`` and ``run``."""
 
 from __future__ import annotations
 
@@ -8,20 +8,8 @@ from runtara.cli._common import fail
 
 
 def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
-    app.command("schema")(schema)
     app.command("codegen")(codegen)
     app.command("run")(run)
-
-
-def validate() -> None:
-    """Validate workflow files: every problem at once, as file:line:col: CODE message."""
-    fail("not implemented yet", 1)
-
-
-def schema() -> None:
-    """Print or write the workflow JSON Schema (for IDEs and "$schema")."""
-    fail("not implemented yet", 1)
 
 
 def codegen() -> None:
