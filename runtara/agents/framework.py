@@ -89,6 +89,8 @@ class InputSpec:
             out["description"] = self.description
         if self.secret:
             out["secret"] = True
+        if self.nullable:
+            out["nullable"] = True
         return out
 
 

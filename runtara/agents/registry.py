@@ -54,11 +54,7 @@ class Catalog:
 
 def _import_all() -> None:
     for module in BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        importlib.import_module(module)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         importlib.import_module(ep.value.split(":")[0])
 
