@@ -1,0 +1,97 @@
+"""The minimal root filesystem under a native binary: its shared libraries and little else.
+
+What a ``FROM scratch`` image needs for a dynamically linked program: the libraries
+``ldd`` resolves (the dynamic loader included) at the paths the loader looks in, a CA
+bundle for TLS, ``/etc/passwd`` and ``/etc/group`` with a non-root user, a name-service
+config and a world-writable ``/tmp``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from runtara.compiler.oci.layer import FileTree
+
+#: Where the CA bundle goes in the image (Debian's path; ``SSL_CERT_FILE`` points at it).
+CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
+#: Host locations tried, in order, for the CA bundle.
+HOST_CA_BUNDLES = (
+    Path("/etc/ssl/certs/ca-certificates.crt"),
+    Path("/etc/pki/tls/certs/ca-bundle.crt"),
+    Path("/etc/ssl/cert.pem"),
+)
+#: The user a container runs as: not root, with a home it can write.
+USER_ID = 1000
+USER_NAME = "runtara"
+HOME = "/home/runtara"
+
+_LDD_LINE = re.compile(r"^\s*(?:(?P<name>\S+)\s+=>\s+)?(?P<path>\S+)?\s*(?:\(0x[0-9a-f]+\))?$")
+
+
+class RootfsError(Exception):
+    """The root filesystem cannot be assembled (a library not found, no ldd, no CA bundle)."""
+
+
+def shared_libraries(elf_files: Iterable[Path], *, provided: Path | None = None) -> list[Path]:
+    """The absolute paths of the libraries the given ELF files load, loader included.
+
+    Libraries found under ``provided`` (a standalone build ships its own) are left out;
+    files that are not dynamic executables or libraries are skipped.
+    """
+    ldd = shutil.which("ldd")
+    if ldd is None:
+        raise RootfsError("ldd not found: install libc-bin (it lists the libraries a binary needs)")
+    found: set[Path] = set()
+    for elf in elf_files:
+        result = subprocess.run([ldd, str(elf)], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            continue  # "not a dynamic executable": static or not ELF
+        for line in result.stdout.splitlines():
+            if "=> not found" in line:
+                library = line.split("=>")[0].strip()
+                raise RootfsError(f"{elf}: needs {library}, which ldd cannot find on this machine")
+            match = _LDD_LINE.match(line)
+            path = match.group("path") if match else None
+            if not path or not path.startswith("/"):
+                continue  # linux-vdso.so.1 and the like live in the kernel
+            library_path = Path(path)
+            if provided is not None and library_path.resolve().is_relative_to(provided.resolve()):
+                continue
+            found.add(library_path)
+    return sorted(found)
+
+
+def host_ca_bundle() -> Path:
+    for candidate in HOST_CA_BUNDLES:
+        if candidate.is_file():
+            return candidate
+    tried = ", ".join(str(path) for path in HOST_CA_BUNDLES)
+    raise RootfsError(f"no CA certificate bundle found (tried {tried}); install ca-certificates")
+
+
+def rootfs_tree(
+    elf_files: Iterable[Path], *, provided: Path | None = None, ca_bundle: Path | None = None
+) -> FileTree:
+    """The file tree of layer 1: what the given binaries need to run from scratch."""
+    tree = FileTree()
+    for library in shared_libraries(elf_files, provided=provided):
+        tree.add_file(str(library), library, mode=0o755)
+    tree.add_file(CA_BUNDLE_PATH, ca_bundle or host_ca_bundle(), mode=0o644)
+    tree.add_file(
+        "/etc/passwd",
+        f"root:x:0:0:root:/root:/sbin/nologin\n"
+        f"{USER_NAME}:x:{USER_ID}:{USER_ID}:{USER_NAME}:{HOME}:/sbin/nologin\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n".encode(),
+    )
+    tree.add_file(
+        "/etc/group",
+        f"root:x:0:\n{USER_NAME}:x:{USER_ID}:\nnogroup:x:65534:\n".encode(),
+    )
+    tree.add_file("/etc/nsswitch.conf", b"passwd: files\ngroup: files\nhosts: files dns\n")
+    tree.add_dir("/tmp", mode=0o1777)
+    tree.add_dir(HOME, mode=0o755, uid=USER_ID, gid=USER_ID)
+    return tree
