@@ -1,0 +1,176 @@
+"""Checkpoints: save-or-return-existing, the hot path; durable sleeps are kept as checkpoints too."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from runtara.runtime.errors import Conflict, NotFound
+from runtara.runtime.status import Status
+from runtara.runtime.store import events
+from runtara.runtime.store.access import Caller, authorize, require_instance
+from runtara.runtime.store.database import Tx, now_ms, read_op, write_op
+from runtara.runtime.store.instances import pending_signal, transition
+
+#: Content type of the checkpoint that records when a durable sleep ends.
+SLEEP_CONTENT_TYPE = "application/vnd.runtara.sleep+json"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointResult:
+    """``found``: the id was already saved and ``state`` is the STORED state (the new one
+    was ignored). ``signal``: the pending cancel/pause/resume. ``custom_signal``: a payload
+    sent to this very checkpoint id, consumed by this call."""
+
+    found: bool
+    state: bytes | None
+    content_type: str | None
+    signal: str | None
+    custom_signal: Any
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    seq: int
+    checkpoint_id: str
+    content_type: str
+    size: int
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class SleepResult:
+    """``exit``: the instance is now ``sleeping`` and should end its process; a runner will
+    start it again at ``wake_at``. Otherwise it should wait ``remaining_ms`` in place."""
+
+    wake_at: int
+    remaining_ms: int
+    exit: bool
+
+
+def _require_running(row: Any, caller: Caller) -> None:
+    if row["status"] != Status.running:
+        raise Conflict(f"instance {caller.instance_id!r} is {row['status']}, not running")
+
+
+def _existing(tx: Tx, caller: Caller, key: str) -> tuple[bytes, str] | None:
+    row = tx.one(
+        "SELECT state, content_type FROM checkpoints"
+        " WHERE tenant_id = ? AND instance_id = ? AND checkpoint_id = ?",
+        (caller.tenant_id, caller.instance_id, key),
+    )
+    return None if row is None else (bytes(row["state"]), row["content_type"])
+
+
+def _insert(tx: Tx, caller: Caller, key: str, state: bytes, content_type: str) -> bool:
+    """Insert unless the id exists (concurrent duplicates: exactly one row wins)."""
+    return bool(
+        tx.execute(
+            "INSERT INTO checkpoints (tenant_id, instance_id, checkpoint_id, state, content_type,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant_id, instance_id, checkpoint_id) DO NOTHING",
+            (caller.tenant_id, caller.instance_id, key, state, content_type, now_ms()),
+        )
+    )
+
+
+@write_op
+def save_checkpoint(
+    tx: Tx, caller: Caller, key: str, state: bytes, content_type: str = "application/octet-stream"
+) -> CheckpointResult:
+    """Save ``state`` under ``key`` unless it exists; either way report pending signals.
+
+    Counts as a heartbeat. The instance must be ``running``.
+    """
+    _require_running(authorize(tx, caller), caller)
+    tenant_id, instance_id = caller.tenant_id, caller.instance_id
+    saved = _insert(tx, caller, key, state, content_type)
+    if saved:
+        tx.execute(
+            "UPDATE instances SET last_checkpoint_id = ?, heartbeat_at = ? WHERE tenant_id = ? AND id = ?",
+            (key, now_ms(), tenant_id, instance_id),
+        )
+        stored: tuple[bytes, str] | None = None
+    else:
+        stored = _existing(tx, caller, key)
+        tx.execute(
+            "UPDATE instances SET heartbeat_at = ? WHERE tenant_id = ? AND id = ?",
+            (now_ms(), tenant_id, instance_id),
+        )
+    custom = tx.one(
+        "DELETE FROM custom_signals WHERE tenant_id = ? AND instance_id = ? AND checkpoint_id = ?"
+        " RETURNING payload",
+        (tenant_id, instance_id, key),
+    )
+    return CheckpointResult(
+        found=not saved,
+        state=None if stored is None else stored[0],
+        content_type=None if stored is None else stored[1],
+        signal=pending_signal(tx, tenant_id, instance_id),
+        custom_signal=None if custom is None else json.loads(custom["payload"]),
+    )
+
+
+@read_op
+def get_checkpoint(tx: Tx, caller: Caller, key: str) -> tuple[bytes, str] | None:
+    """The stored state and its content type, or None (read-only, any status)."""
+    authorize(tx, caller)
+    return _existing(tx, caller, key)
+
+
+@read_op
+def list_checkpoints(
+    tx: Tx, tenant_id: str, instance_id: str, *, after: int = 0, limit: int = 100
+) -> list[StoredCheckpoint]:
+    require_instance(tx, tenant_id, instance_id)
+    rows = tx.all(
+        "SELECT seq, checkpoint_id, content_type, LENGTH(state) AS size, created_at FROM checkpoints"
+        " WHERE tenant_id = ? AND instance_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (tenant_id, instance_id, after, limit),
+    )
+    return [StoredCheckpoint(**dict(r)) for r in rows]
+
+
+@read_op
+def read_checkpoint(tx: Tx, tenant_id: str, instance_id: str, key: str) -> tuple[bytes, str]:
+    """Management view of one checkpoint's state."""
+    require_instance(tx, tenant_id, instance_id)
+    found = _existing(tx, Caller(tenant_id, instance_id), key)
+    if found is None:
+        raise NotFound(f"checkpoint {key!r} not found for instance {instance_id!r}")
+    return found
+
+
+@write_op
+def sleep(tx: Tx, caller: Caller, key: str, duration_ms: int) -> SleepResult:
+    """Begin (or find again) the durable sleep ``key``; its end time is fixed at first call.
+
+    The instance is put to ``sleeping`` (and told to exit) only when a runner launched
+    it, since only then can something start it again at ``wake_at``.
+    """
+    row = authorize(tx, caller)
+    _require_running(row, caller)
+    now = now_ms()
+    wake_at = now + max(0, duration_ms)
+    if not _insert(tx, caller, key, json.dumps({"wake_at": wake_at}).encode(), SLEEP_CONTENT_TYPE):
+        stored = _existing(tx, caller, key)
+        assert stored is not None
+        if stored[1] != SLEEP_CONTENT_TYPE:
+            raise Conflict(f"checkpoint {key!r} exists and is not a durable sleep")
+        wake_at = int(json.loads(stored[0])["wake_at"])
+    remaining = max(0, wake_at - now)
+    leave = remaining > 0 and row["runner"] is not None
+    if leave:
+        transition(
+            tx,
+            caller.tenant_id,
+            caller.instance_id,
+            Status.sleeping,
+            ", wake_at = ?, last_checkpoint_id = ?",
+            (wake_at, key),
+        )
+        events.record(
+            tx, caller.tenant_id, caller.instance_id, "sleeping", key, {"wake_at": wake_at}
+        )
+    return SleepResult(wake_at, remaining, leave)

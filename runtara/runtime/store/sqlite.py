@@ -1,0 +1,197 @@
+"""SQLite backend: WAL, ``synchronous=FULL``, and group commit on one writer thread.
+
+SQLite allows one writer at a time and every durable commit costs an fsync. So all
+writes go through a single thread that takes every operation waiting in its queue,
+runs each inside its own SAVEPOINT (a failing operation rolls back alone), commits
+the batch with one fsync, and only then answers each caller. Under load many
+checkpoints share one fsync; nothing is acknowledged before it is on disk.
+Reads use per-thread connections and run concurrently with the writer (WAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from runtara.runtime.store.database import Database, Tx
+
+T = TypeVar("T")
+
+#: Upper bound of operations committed together; keeps one batch's latency bounded.
+MAX_BATCH = 512
+
+
+def _identity(sql: str) -> str:
+    return sql
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///relative.db`` or ``sqlite:////absolute.db`` -> a path."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a SQLite URL (expected sqlite:///path): {url!r}")
+    rest = url[len("sqlite:///") :].split("?", 1)[0]
+    if not rest or rest == ":memory:":
+        raise ValueError(
+            f"a SQLite database needs a file path (WAL is not possible in memory): {url!r}"
+        )
+    return Path(rest)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[Tx], Any]
+    done: Callable[[Any, BaseException | None], None]
+
+
+class SqliteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        self.path = sqlite_path(url)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer_conn = connect(self.path)
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._writer = threading.Thread(
+            target=self._write_loop, name="runtara-sqlite-writer", daemon=True
+        )
+        self._writer.start()
+
+    # -- writes -------------------------------------------------------------------------
+
+    def write(self, fn: Callable[[Tx], T]) -> T:
+        if threading.current_thread() is self._writer:
+            raise RuntimeError("nested write from inside a write operation; compose Ops instead")
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+        self._submit(_Job(fn, done))
+        return future.result()
+
+    async def awrite(self, fn: Callable[[Tx], T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            if future.cancelled():
+                return
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+        def done(result: Any, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(settle, result, error)
+
+        self._submit(_Job(fn, done))
+        return await future
+
+    def _submit(self, job: _Job) -> None:
+        if self._closed:
+            raise RuntimeError("database is closed")
+        self._jobs.put(job)
+
+    def _write_loop(self) -> None:
+        conn = self._writer_conn
+        tx = Tx(conn, self.dialect, _identity)
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._jobs.put(None)  # finish this batch, then stop
+                    break
+                batch.append(nxt)
+            self._run_batch(conn, tx, batch)
+
+    def _run_batch(self, conn: sqlite3.Connection, tx: Tx, batch: list[_Job]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    result = job.fn(tx)
+                except BaseException as exc:  # the op failed: undo only its own changes
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    outcomes.append((None, exc))
+                else:
+                    conn.execute("RELEASE op")
+                    outcomes.append((result, None))
+            conn.execute("COMMIT")
+        except BaseException as exc:  # the commit itself failed: nothing of the batch is stored
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for job in batch:
+                job.done(None, exc)
+            return
+        for job, (result, error) in zip(batch, outcomes, strict=True):
+            job.done(result, error)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def read(self, fn: Callable[[Tx], T]) -> T:
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            return fn(Tx(conn, self.dialect, _identity))
+        finally:
+            conn.execute("ROLLBACK")
+
+    async def aread(self, fn: Callable[[Tx], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(None, self.read, fn)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._jobs.put(None)
+        self._writer.join(timeout=30)
+        self._writer_conn.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
