@@ -30,14 +30,31 @@ class AgentError(Exception):
         if category is not None:
             self.category = category
         self.details = details or {}
+        #: Set by ``runtara.agents.invoke`` so that logs and events can name the step.
+        self.step_id: str | None = None
+        self.capability: str | None = None
+        #: A server's Retry-After, in milliseconds, when it sent one (HTTP 429 / 503).
+        self.retry_after_ms: int | None = None
+
+    @property
+    def transient(self) -> bool:
+        return self.category == "transient"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "message": self.message,
             "code": self.code,
             "category": self.category,
-            **({"details": self.details} if self.details else {}),
         }
+        if self.step_id is not None:
+            out["stepId"] = self.step_id
+        if self.capability is not None:
+            out["capability"] = self.capability
+        if self.retry_after_ms is not None:
+            out["retryAfterMs"] = self.retry_after_ms
+        if self.details:
+            out["details"] = self.details
+        return out
 
 
 class PermanentError(AgentError):
@@ -54,3 +71,10 @@ class InputError(PermanentError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message, code="INVALID_INPUT", details={"field": field} if field else None)
         self.field = field
+
+
+class UnknownCapabilityError(PermanentError):
+    """The workflow names an agent or capability that is not in the catalog."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="UNKNOWN_CAPABILITY")

@@ -1,0 +1,95 @@
+"""Keep connection secrets out of outputs, errors, events and logs.
+
+``redact(value, connection)`` returns a copy of any JSON-like value in which
+  * values under secret-looking keys (token, password, api_key, authorization, ...) and
+  * every occurrence of a secret parameter of ``connection`` inside any string
+are replaced by ``***``. The runtime and generated code call it before writing events,
+logs or error messages; the agents call it on their own error messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+MASK = "***"
+
+#: Keys whose values are secrets wherever they appear (compared case-insensitively,
+#: ignoring ``-`` and ``_``).
+SECRET_KEYS = frozenset(
+    {
+        "token",
+        "accesstoken",
+        "refreshtoken",
+        "password",
+        "passphrase",
+        "apikey",
+        "privatekey",
+        "secret",
+        "clientsecret",
+        "authorization",
+        "proxyauthorization",
+        "cookie",
+        "setcookie",
+        "xapikey",
+        "connection",
+    }
+)
+
+#: Secrets shorter than this are not searched for inside strings (too many false hits).
+MIN_SECRET_LENGTH = 4
+
+
+def is_secret_key(key: str) -> bool:
+    return re.sub(r"[-_\s]", "", key).lower() in SECRET_KEYS
+
+
+def secret_values(connection: Mapping[str, Any] | None) -> frozenset[str]:
+    """Strings that must never be shown: the connection's secret parameters and derivations."""
+    if not isinstance(connection, Mapping):
+        return frozenset()
+    params = connection.get("parameters")
+    if not isinstance(params, Mapping):
+        return frozenset()
+    found: set[str] = set()
+    for key, value in params.items():
+        if is_secret_key(str(key)) and isinstance(value, str) and value:
+            found.add(value)
+            found.update(line.strip() for line in value.splitlines() if len(line.strip()) > 16)
+    username, password = params.get("username"), params.get("password")
+    if isinstance(username, str) and isinstance(password, str) and password:
+        found.add(base64.b64encode(f"{username}:{password}".encode()).decode("ascii"))
+    return frozenset(s for s in found if len(s) >= MIN_SECRET_LENGTH)
+
+
+def redact(
+    value: Any, connection: Mapping[str, Any] | None = None, *, extra: Iterable[str] = ()
+) -> Any:
+    """A copy of ``value`` with secrets masked (see the module docstring)."""
+    secrets = sorted(secret_values(connection) | set(extra), key=len, reverse=True)
+    return _redact(value, secrets)
+
+
+def redact_text(text: str, connection: Mapping[str, Any] | None = None) -> str:
+    result = redact(text, connection)
+    return result if isinstance(result, str) else text
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, Mapping):
+        return {
+            key: MASK
+            if isinstance(key, str) and is_secret_key(key) and item not in (None, "")
+            else _redact(item, secrets)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(item, secrets) for item in value]
+    return value
