@@ -1,0 +1,105 @@
+"""Diagnostics: one problem in a document, with a stable code and a place.
+
+Codes are those of DSL.md (E001..E070, W003..W050) plus ``S001`` (the document does
+not match the JSON Schema) and ``S000`` (the file cannot be read or is not JSON).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+#: Every code the validator can report, with what it means.
+CODES: dict[str, str] = {
+    "S000": "file cannot be read or is not valid JSON",
+    "S001": "document does not match the workflow JSON Schema",
+    "E001": "entry point not among steps",
+    "E002": "step unreachable from the entry point",
+    "E003": "edge names an unknown step",
+    "E004": "no steps",
+    "E010": "reference to an unknown step",
+    "E011": "malformed reference path",
+    "E012": "reference to a step that has not run yet on every path",
+    "E013": "unknown variable",
+    "E020": "unknown agent",
+    "E021": "unknown capability",
+    "E022": "required capability input missing",
+    "E023": "immediate value of the wrong type",
+    "E024": "value not in the field's enum",
+    "E030": "unknown integration",
+    "E040": "connection data passed to a non-secure agent",
+    "E041": "connection data in workflow output",
+    "E042": "connection data logged",
+    "E043": "secret-looking literal in an immediate value",
+    "E050": "invalid child version",
+    "E051": "unknown child workflow",
+    "E060": "duplicate step name",
+    "E070": "cycle outside a While loop",
+    "W003": "non-Finish step with no outgoing edge",
+    "W020": "unknown input field",
+    "W030": "maxRetries > 50",
+    "W031": "retryDelay > 1 h",
+    "W032": "parallelism > 100",
+    "W033": "maxIterations > 10,000",
+    "W034": "timeout > 1 h",
+    "W040": "connection never used",
+    "W050": "step reads its own outputs",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem: code, severity, message and where (JSON pointer, line, column)."""
+
+    code: str
+    message: str
+    path: str = ""
+    """JSON pointer of the offending part ("" is the whole document)."""
+    line: int = 1
+    column: int = 1
+
+    @property
+    def severity(self) -> Severity:
+        return "warning" if self.code.startswith("W") else "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def format(self, filename: str) -> str:
+        """``file:line:col: CODE message`` (the text output of ``runtara validate``)."""
+        return f"{filename}:{self.line}:{self.column}: {self.code} {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+        }
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest candidate (case-insensitive), or ""."""
+    by_folded: dict[str, str] = {}
+    for candidate in candidates:
+        by_folded.setdefault(candidate.casefold(), candidate)
+    if name.casefold() in by_folded and by_folded[name.casefold()] != name:
+        return f" Did you mean '{by_folded[name.casefold()]}'?"
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f" Did you mean '{by_folded[close[0]]}'?" if close else ""
+
+
+def available(names: Iterable[str], limit: int = 12) -> str:
+    """`` Available: a, b, c`` (at most ``limit`` names), or "" when there are none."""
+    listed = sorted(names)
+    if not listed:
+        return ""
+    more = f", ... ({len(listed) - limit} more)" if len(listed) > limit else ""
+    return " Available: " + ", ".join(listed[:limit]) + more + "."

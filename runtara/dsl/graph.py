@@ -1,0 +1,177 @@
+"""The workflow document: a graph of steps joined by edges, optionally wrapped.
+
+A file holds either a bare ``ExecutionGraph`` or the wrapper
+``{"executionGraph": ..., "memoryTier": ..., "debugMode": ...}``; both parse to
+``Workflow`` (``Workflow.graph`` is the graph, ``Workflow.wrapped`` tells the form).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import Field, ModelWrapValidatorHandler, NonNegativeInt, PrivateAttr, model_validator
+
+from runtara.dsl._base import DslModel
+from runtara.dsl.conditions import Condition
+from runtara.dsl.steps import (
+    SUBGRAPH_FIELDS,
+    SplitStep,
+    Step,
+    StepBase,
+    WaitForSignalStep,
+    WhileStep,
+)
+
+EdgeLabel = Literal["", "next", "true", "false", "onError"]
+VariableType = Literal["string", "number", "integer", "boolean", "array", "object", "file"]
+FieldType = Literal["string", "number", "integer", "boolean", "array", "object", "file"]
+MemoryTier = Literal["S", "M", "L", "XL"]
+
+#: Instance memory limit per tier, in bytes.
+MEMORY_TIER_BYTES: dict[str, int] = {
+    "S": 8 * 2**20,
+    "M": 64 * 2**20,
+    "L": 128 * 2**20,
+    "XL": 256 * 2**20,
+}
+
+
+class Edge(DslModel):
+    """A transition ``fromStep`` -> ``toStep``; see ``kind`` for what the label means."""
+
+    from_step: str
+    to_step: str
+    label: EdgeLabel | None = None
+    """None, "" or "next": sequence; "true"/"false": Conditional branch; "onError": handler."""
+    condition: Condition | None = None
+    """Taken only when this holds."""
+
+    @property
+    def kind(self) -> Literal["next", "true", "false", "onError"]:
+        """The label, with the three spellings of a plain sequence folded into ``next``."""
+        return "next" if self.label in (None, "", "next") else self.label  # type: ignore[return-value]
+
+
+class Variable(DslModel):
+    """A design-time constant, read as ``variables.<name>``."""
+
+    type: VariableType
+    value: Any
+    description: str | None = None
+
+
+class SchemaField(DslModel):
+    """One field of an input or output schema."""
+
+    type: FieldType
+    description: str | None = None
+    required: bool = False
+    default: Any = None
+    example: Any = None
+    items: SchemaField | None = None
+    """Element schema of an array."""
+    enum: list[Any] | None = None
+    properties: dict[str, SchemaField] | None = None
+    """Fields of an object."""
+
+
+class ExecutionGraph(DslModel):
+    """Steps joined by edges; also the shape of Split/While/WaitForSignal subgraphs."""
+
+    json_schema_uri: str | None = Field(default=None, alias="$schema", exclude=True)
+    """JSON Schema of the document (for editors; ignored)."""
+    name: str | None = None
+    description: str | None = None
+    steps: dict[str, Step]
+    """Step id -> step; the key equals the step's ``id``."""
+    entry_point: str
+    """Id of the first step."""
+    execution_plan: list[Edge] = []
+    """Control flow."""
+    variables: dict[str, Variable] = {}
+    input_schema: dict[str, SchemaField] | None = None
+    """The instance input is validated against it at start."""
+    output_schema: dict[str, SchemaField] | None = None
+    execution_timeout_seconds: NonNegativeInt | None = None
+    """Whole-instance timeout."""
+    rate_limit_budget_ms: NonNegativeInt | None = None
+    """Accepted for Runtara 3.1 compatibility."""
+    notes: Any = Field(default=None, exclude=True)
+    """Editor annotations (ignored)."""
+    nodes: Any = Field(default=None, exclude=True)
+    """Editor layout (ignored)."""
+    edges: Any = Field(default=None, exclude=True)
+    """Editor layout (ignored; control flow is ``executionPlan``)."""
+
+    def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
+        """Edges leaving ``step_id``, optionally only those of one ``Edge.kind``."""
+        return [
+            edge
+            for edge in self.execution_plan
+            if edge.from_step == step_id and (kind is None or edge.kind == kind)
+        ]
+
+    def edges_to(self, step_id: str) -> list[Edge]:
+        return [edge for edge in self.execution_plan if edge.to_step == step_id]
+
+    def subgraphs(self) -> Iterator[tuple[StepBase, str, ExecutionGraph]]:
+        """(owner step, attribute name, subgraph) for each direct subgraph."""
+        for step in self.steps.values():
+            attribute = SUBGRAPH_FIELDS.get(type(step))
+            if attribute is not None:
+                subgraph = getattr(step, attribute)
+                if subgraph is not None:
+                    yield step, attribute, subgraph
+
+
+class Workflow(DslModel):
+    """A workflow document, in wrapper or bare-graph form."""
+
+    json_schema_uri: str | None = Field(default=None, alias="$schema", exclude=True)
+    execution_graph: ExecutionGraph
+    memory_tier: MemoryTier = "XL"
+    """Instance memory limit: S 8 MB, M 64 MB, L 128 MB, XL 256 MB."""
+    debug_mode: bool = False
+    """Emit step debug events."""
+    _wrapped: bool = PrivateAttr(default=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _accept_bare_graph(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Workflow]
+    ) -> Workflow:
+        """A document without ``executionGraph`` is the graph itself."""
+        if (
+            isinstance(data, dict)
+            and "executionGraph" not in data
+            and "execution_graph" not in data
+        ):
+            workflow = handler({"executionGraph": data})
+            workflow._wrapped = False
+            return workflow
+        return handler(data)
+
+    @property
+    def graph(self) -> ExecutionGraph:
+        return self.execution_graph
+
+    @property
+    def wrapped(self) -> bool:
+        """True for the ``executionGraph`` wrapper form, False for a bare graph."""
+        return self._wrapped
+
+    @property
+    def graph_pointer(self) -> str:
+        """JSON pointer of the graph in the document ("" for a bare graph)."""
+        return "/executionGraph" if self._wrapped else ""
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        return MEMORY_TIER_BYTES[self.memory_tier]
+
+
+for _model in (SplitStep, WhileStep, WaitForSignalStep):
+    _model.model_rebuild(_types_namespace={"ExecutionGraph": ExecutionGraph})
+ExecutionGraph.model_rebuild()
+Workflow.model_rebuild()

@@ -1,0 +1,166 @@
+"""Reading workflow documents: JSON text -> ``Workflow`` plus a source map.
+
+``load``/``loads`` raise ``DocumentError`` (with line:col diagnostics) when the file
+cannot be read, is not JSON, or does not describe a workflow; ``parse_json`` is the
+first half (text -> JSON value + source map), which the validator uses on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from runtara.dsl.diagnostics import Diagnostic
+from runtara.dsl.graph import Workflow
+from runtara.dsl.source_map import SourceMap, pointer
+
+
+class DocumentError(Exception):
+    """A document that cannot be used; ``diagnostics`` say what and where."""
+
+    def __init__(self, filename: str, diagnostics: list[Diagnostic], *, readable: bool) -> None:
+        self.filename = filename
+        self.diagnostics = diagnostics
+        self.readable = readable
+        """False when the file could not be read or parsed as JSON (exit code 2)."""
+        first = diagnostics[0].format(filename) if diagnostics else filename
+        more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
+        super().__init__(first + more)
+
+
+@dataclass(frozen=True)
+class JsonDocument:
+    """A parsed JSON document with its source map."""
+
+    filename: str
+    value: Any
+    source_map: SourceMap
+
+
+@dataclass(frozen=True)
+class LoadedWorkflow:
+    """A workflow model together with where each of its parts is in the file."""
+
+    filename: str
+    workflow: Workflow
+    source_map: SourceMap
+    raw: Any
+    """The document as plain JSON."""
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """Read a file as UTF-8 (a BOM is allowed); raise ``DocumentError`` if impossible."""
+    filename = os.fspath(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DocumentError(
+            filename, [Diagnostic("S000", f"cannot read file: {reason}")], readable=False
+        ) from None
+    return decode(data, filename)
+
+
+def decode(data: bytes, filename: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        message = f"file is not valid UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
+        raise DocumentError(
+            filename, [Diagnostic("S000", message, line=line, column=column)], readable=False
+        ) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(text: str | bytes, filename: str = "<string>") -> JsonDocument:
+    """Parse JSON text; a syntax error becomes ``DocumentError`` with its line:col."""
+    if isinstance(text, bytes):
+        text = decode(text, filename)
+    text = text.removeprefix("\ufeff")
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        message = f"malformed JSON: {exc.msg}"
+        diagnostic = Diagnostic("S000", message, line=exc.lineno, column=exc.colno)
+        raise DocumentError(filename, [diagnostic], readable=False) from None
+    except ValueError as exc:  # NaN / Infinity
+        raise DocumentError(
+            filename, [Diagnostic("S000", f"malformed JSON: {exc}")], readable=False
+        ) from None
+    except RecursionError:
+        raise DocumentError(
+            filename, [Diagnostic("S000", "malformed JSON: nested too deeply")], readable=False
+        ) from None
+    return JsonDocument(filename, value, SourceMap(text))
+
+
+def build_workflow(document: JsonDocument) -> Workflow:
+    """Turn parsed JSON into the model; pydantic errors become S001 diagnostics."""
+    try:
+        return Workflow.model_validate(document.value)
+    except pydantic.ValidationError as exc:
+        raise DocumentError(document.filename, model_errors(exc, document), readable=True) from None
+    except RecursionError:
+        diagnostic = Diagnostic("S001", "document is nested too deeply")
+        raise DocumentError(document.filename, [diagnostic], readable=True) from None
+
+
+def model_errors(exc: pydantic.ValidationError, document: JsonDocument) -> list[Diagnostic]:
+    """pydantic's errors as S001 diagnostics at the offending place."""
+    out: list[Diagnostic] = []
+    for error in exc.errors(include_url=False):
+        ptr = _document_pointer(document.value, error["loc"])
+        where = document.source_map.locate(ptr)
+        message = error["msg"]
+        if error["type"] == "missing" and error["loc"]:
+            message = f"missing required field '{error['loc'][-1]}'"
+        out.append(Diagnostic("S001", f"{message} at {ptr or '/'}", ptr, where.line, where.column))
+    return out
+
+
+def _document_pointer(value: Any, loc: tuple[str | int, ...]) -> str:
+    """Follow pydantic's error location through the document.
+
+    Locations contain parts that are not in the document (union branch tags such as
+    ``Agent``, and ``executionGraph`` for a bare graph); those are skipped.
+    """
+    tokens: list[str | int] = []
+    for part in loc:
+        if _has_child(value, part):
+            value = value[part]
+        elif isinstance(value, dict | list):
+            continue
+        else:
+            break
+        tokens.append(part)
+    return pointer(*tokens)
+
+
+def _has_child(value: Any, part: str | int) -> bool:
+    if isinstance(value, dict):
+        return part in value
+    return isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+
+
+def loads(text: str | bytes, filename: str = "<string>") -> LoadedWorkflow:
+    """Parse a workflow from text; raise ``DocumentError`` with line:col diagnostics."""
+    document = parse_json(text, filename)
+    workflow = build_workflow(document)
+    return LoadedWorkflow(filename, workflow, document.source_map, document.value)
+
+
+def load(path: str | os.PathLike[str]) -> LoadedWorkflow:
+    """Read and parse a workflow file; raise ``DocumentError`` with line:col diagnostics."""
+    filename = os.fspath(path)
+    return loads(read_text(path), filename)

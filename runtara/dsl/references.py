@@ -1,0 +1,200 @@
+"""Reference paths and templates: the one parser codegen and the validator share.
+
+A path reads a value from the object a step sees: ``data.user.name``,
+``steps['step-1'].outputs.items[0].name``, ``variables._index``, ``loop.index``.
+Segments are names (after a dot, or quoted in brackets) and array indexes (``[0]``).
+A template is text with ``{{ path }}`` or ``{{ path | filter }}`` placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+Segment = str | int
+
+#: Roots a path may start from (``scenario`` is Runtara's older name of ``workflow``).
+ROOTS: tuple[str, ...] = ("data", "variables", "steps", "workflow", "scenario", "loop", "item")
+
+
+class ReferenceSyntaxError(ValueError):
+    """A malformed path; ``offset`` is the character where the problem starts."""
+
+    def __init__(self, message: str, path: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class ReferencePath:
+    """A parsed path: its text and its segments (names and indexes)."""
+
+    text: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def root(self) -> str:
+        return str(self.segments[0])
+
+    @property
+    def step_id(self) -> str | None:
+        """The step a ``steps.<id>...`` path reads, else None."""
+        if self.root == "steps" and len(self.segments) > 1 and isinstance(self.segments[1], str):
+            return self.segments[1]
+        return None
+
+    def canonical(self) -> ReferencePath:
+        """The same path with ``scenario`` (Runtara 3.0) spelled ``workflow``."""
+        if self.root != "scenario":
+            return self
+        return ReferencePath(self.text, ("workflow", *self.segments[1:]))
+
+    def __str__(self) -> str:
+        return format_path(self.segments)
+
+
+_NAME_END = re.compile(r"[.\[\]\s]")
+_INDEX = re.compile(r"\d+")
+
+
+def parse_reference(text: str) -> ReferencePath:
+    """Parse a path; raise ``ReferenceSyntaxError`` naming what is wrong and where."""
+    if not text.strip():
+        raise ReferenceSyntaxError("empty reference path", text, 0)
+    if text != text.strip():
+        raise ReferenceSyntaxError("reference path has leading or trailing spaces", text, 0)
+    segments: list[Segment] = []
+    pos, end = 0, len(text)
+    expect_name = True  # at the start and after a dot a name must follow
+    while pos < end:
+        char = text[pos]
+        if char == "[":
+            pos = _parse_bracket(text, pos, segments)
+            expect_name = False
+        elif char == ".":
+            if expect_name:
+                what = (
+                    "path starts with a dot"
+                    if pos == 0
+                    else "empty path segment (consecutive dots)"
+                )
+                raise ReferenceSyntaxError(what, text, pos)
+            pos += 1
+            expect_name = True
+            if pos == end:
+                raise ReferenceSyntaxError("path ends with a dot", text, pos - 1)
+        elif expect_name:
+            match = _NAME_END.search(text, pos)
+            stop = match.start() if match else end
+            if stop == pos:
+                raise ReferenceSyntaxError(f"unexpected {char!r} in path", text, pos)
+            segments.append(text[pos:stop])
+            pos = stop
+            expect_name = False
+        else:
+            raise ReferenceSyntaxError(
+                f"unexpected {char!r} after a segment (expected '.' or '[')", text, pos
+            )
+    if not isinstance(segments[0], str):
+        raise ReferenceSyntaxError("a path starts with a name, not an index", text, 0)
+    return ReferencePath(text, tuple(segments))
+
+
+def _parse_bracket(text: str, start: int, segments: list[Segment]) -> int:
+    """Parse ``[0]``, ``['name']`` or ``["name"]`` at ``start``; return the position after it."""
+    if start == 0:
+        raise ReferenceSyntaxError("a path starts with a name, not a bracket", text, 0)
+    pos = start + 1
+    if pos < len(text) and text[pos] in "'\"":
+        quote = text[pos]
+        close = text.find(quote + "]", pos + 1)
+        if close == -1:
+            raise ReferenceSyntaxError("unclosed quoted name in brackets", text, start)
+        name = text[pos + 1 : close]
+        if not name:
+            raise ReferenceSyntaxError("empty name in brackets", text, start)
+        segments.append(name)
+        return close + 2
+    close = text.find("]", pos)
+    if close == -1:
+        raise ReferenceSyntaxError("unclosed bracket", text, start)
+    inner = text[pos:close]
+    if not _INDEX.fullmatch(inner):
+        what = "empty brackets" if not inner else f"'{inner}' is not an index"
+        raise ReferenceSyntaxError(f"{what} (use [0] or ['name'])", text, start)
+    segments.append(int(inner))
+    return close + 1
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def format_path(segments: tuple[Segment, ...] | list[Segment]) -> str:
+    """Render segments back to a path (brackets for indexes and unusual names)."""
+    out: list[str] = []
+    for i, segment in enumerate(segments):
+        if isinstance(segment, int):
+            out.append(f"[{segment}]")
+        elif _PLAIN_NAME.fullmatch(segment):
+            out.append(segment if i == 0 else f".{segment}")
+        else:
+            out.append(f"[{segment!r}]")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class TemplateExpression:
+    """One ``{{ ... }}`` placeholder: its path, its filters and where it starts."""
+
+    source: str
+    """The text between the braces, stripped."""
+    path: ReferencePath
+    filters: tuple[str, ...]
+    """Filter calls as written, e.g. ``upper`` or ``default('n/a')``."""
+    offset: int
+    """Offset of ``{{`` in the template."""
+
+
+TemplatePart = str | TemplateExpression
+
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_FILTER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\(.*\))?", re.DOTALL)
+
+
+def parse_template(text: str) -> tuple[TemplatePart, ...]:
+    """Split a template into literal text and placeholders; raise on a malformed one."""
+    parts: list[TemplatePart] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(text):
+        if match.start() > pos:
+            parts.append(text[pos : match.start()])
+        parts.append(_parse_placeholder(match.group(1), match.start()))
+        pos = match.end()
+    rest = text[pos:]
+    if "{{" in rest:
+        raise ReferenceSyntaxError("unclosed '{{' in template", text, pos + rest.index("{{"))
+    if rest:
+        parts.append(rest)
+    return tuple(parts)
+
+
+def _parse_placeholder(inner: str, offset: int) -> TemplateExpression:
+    source = inner.strip()
+    path_text, *filters = (piece.strip() for piece in source.split("|"))
+    try:
+        path = parse_reference(path_text)
+    except ReferenceSyntaxError as exc:
+        raise ReferenceSyntaxError(
+            f"placeholder '{{{{ {source} }}}}': {exc.message}", source, offset
+        ) from None
+    for name in filters:
+        if not _FILTER.fullmatch(name):
+            raise ReferenceSyntaxError(
+                f"placeholder '{{{{ {source} }}}}': malformed filter {name!r}", source, offset
+            )
+    return TemplateExpression(source=source, path=path, filters=tuple(filters), offset=offset)

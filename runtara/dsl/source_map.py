@@ -1,0 +1,136 @@
+"""Where each part of a JSON document is: JSON pointer -> line and column.
+
+Built in one pass over the text (a regular-expression tokenizer, no second parse),
+lazily on the first lookup, so documents without diagnostics never pay for it.
+Lines and columns are 1-based; columns count characters.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+
+def escape_pointer_token(token: str | int) -> str:
+    """RFC 6901: ``~`` -> ``~0``, ``/`` -> ``~1``."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: str | int) -> str:
+    """Join tokens into a JSON pointer: ``pointer("steps", "a/b")`` == ``/steps/a~1b``."""
+    return "".join("/" + escape_pointer_token(token) for token in tokens)
+
+
+def unescape_pointer(ptr: str) -> list[str]:
+    if not ptr:
+        return []
+    return [t.replace("~1", "/").replace("~0", "~") for t in ptr[1:].split("/")]
+
+
+_TOKEN = re.compile(
+    r'"(?:[^"\\]|\\.)*"'  # string
+    r"|[{}\[\]:,]"  # punctuation
+    r"|[^\s{}\[\]:,\"]+",  # number, true, false, null
+    re.DOTALL,
+)
+
+
+class SourceMap:
+    """Offsets of keys and values in a JSON text, addressed by JSON pointer."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        starts = [0]
+        find = self._text.find
+        index = find("\n")
+        while index != -1:
+            starts.append(index + 1)
+            index = find("\n", index + 1)
+        return starts
+
+    @cached_property
+    def _offsets(self) -> tuple[dict[str, int], dict[str, int]]:
+        return _scan(self._text)
+
+    def offset_to_position(self, offset: int) -> Position:
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        return Position(line + 1, offset - self._line_starts[line] + 1)
+
+    def key(self, ptr: str) -> Position | None:
+        """Where the key of the member at ``ptr`` starts (None for array items, the root)."""
+        offset = self._offsets[0].get(ptr)
+        return None if offset is None else self.offset_to_position(offset)
+
+    def value(self, ptr: str) -> Position | None:
+        """Where the value at ``ptr`` starts."""
+        offset = self._offsets[1].get(ptr)
+        return None if offset is None else self.offset_to_position(offset)
+
+    def __contains__(self, ptr: str) -> bool:
+        return ptr in self._offsets[1]
+
+    def locate(self, ptr: str, *, prefer: str = "value") -> Position:
+        """Best position for ``ptr``: its value or key, else its nearest existing ancestor."""
+        while True:
+            first, second = (self.value, self.key) if prefer == "value" else (self.key, self.value)
+            found = first(ptr) or second(ptr)
+            if found is not None:
+                return found
+            if not ptr:
+                return Position(1, 1)
+            ptr = ptr[: ptr.rindex("/")]
+
+
+def _scan(text: str) -> tuple[dict[str, int], dict[str, int]]:
+    """One pass over valid JSON: offsets of every member key and every value."""
+    keys: dict[str, int] = {}
+    values: dict[str, int] = {}
+    # Stack entries: [pointer of container, is_object, next array index, pending key pointer]
+    stack: list[list[object]] = []
+    current = ""  # pointer of the value that comes next
+    expect_key = False
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first in ",:":
+            if first == "," and stack:
+                frame = stack[-1]
+                if frame[1]:
+                    expect_key = True
+                else:
+                    frame[2] = int(frame[2]) + 1  # type: ignore[call-overload]
+                    current = f"{frame[0]}/{frame[2]}"
+            continue
+        if first in "}]":
+            stack.pop()
+            expect_key = False
+            continue
+        if expect_key:  # an object key (a string)
+            name = json.loads(token) if "\\" in token else token[1:-1]
+            current = f"{stack[-1][0]}/{escape_pointer_token(name)}"
+            keys[current] = match.start()
+            expect_key = False
+            continue
+        values[current] = match.start()
+        if first == "{":
+            stack.append([current, True, 0, None])
+            expect_key = True
+        elif first == "[":
+            stack.append([current, False, 0, None])
+            current = f"{current}/0"
+    return keys, values
