@@ -12,7 +12,6 @@ generated code); unexpected exceptions become a ``TransientError`` (network/OS) 
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -64,19 +63,12 @@ def invoke(
 
 def resolve(agent_id: str, capability_id: str, *, step_id: str | None = None) -> CapabilitySpec:
     """The capability's spec, or an error with a "did you mean" hint."""
-    known = catalog()
-    owner = known.agent(agent_id)
-    where = f"step {step_id!r}: " if step_id else ""
-    if owner is None:
-        raise UnknownCapabilityError(
-            f"{where}unknown agent {agent_id!r}{_did_you_mean(agent_id, known.agents)}"
-        )
-    spec = owner.capabilities.get(capability_id)
-    if spec is None:
-        raise UnknownCapabilityError(
-            f"{where}agent {agent_id!r} has no capability {capability_id!r}"
-            f"{_did_you_mean(capability_id, owner.capabilities)}"
-        )
+    try:
+        spec = catalog().lookup(f"{agent_id}:{capability_id}")
+    except LookupError as exc:
+        where = f"step {step_id!r}: " if step_id else ""
+        raise UnknownCapabilityError(f"{where}{exc.args[0]}") from None
+    assert isinstance(spec, CapabilitySpec)
     return spec
 
 
@@ -214,9 +206,3 @@ def _in_context(
     exc.message = redact_text(message, connection if isinstance(connection, Mapping) else None)
     exc.args = (exc.message,)
     return exc
-
-
-def _did_you_mean(name: str, choices: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    hint = f". Did you mean {close[0]!r}?" if close else "."
-    return f"{hint} Available: {', '.join(sorted(choices))}"

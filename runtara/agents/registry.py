@@ -6,7 +6,9 @@ that names a module; importing it runs its ``agent()`` / ``@capability`` declara
 
 from __future__ import annotations
 
+import difflib
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -34,6 +36,10 @@ BUILTIN_MODULES: tuple[str, ...] = (
 ENTRY_POINT_GROUP = "runtara.agents"
 
 
+class AgentLoadError(RuntimeError):
+    """An installed package declares agents that cannot be imported."""
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Every known agent and connection type, in a stable order."""
@@ -51,12 +57,47 @@ class Catalog:
     def secure_agents(self) -> tuple[str, ...]:
         return tuple(a.id for a in self.agents.values() if a.secure)
 
+    def lookup(self, reference: str) -> AgentSpec | CapabilitySpec:
+        """``"http"`` -> the agent, ``"http:http-request"`` -> the capability.
+
+        Raises ``LookupError`` whose message names the unknown part and suggests a close one.
+        """
+        agent_id, _, capability_id = reference.partition(":")
+        owner = self.agents.get(agent_id)
+        if owner is None:
+            raise LookupError(f"unknown agent {agent_id!r}{suggest(agent_id, self.agents)}")
+        if not capability_id:
+            return owner
+        spec = owner.capabilities.get(capability_id)
+        if spec is None:
+            raise LookupError(
+                f"agent {agent_id!r} has no capability {capability_id!r}"
+                f"{suggest(capability_id, owner.capabilities)}"
+            )
+        return spec
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """ ". Did you mean 'x'? Available: a, b" for error messages."""
+    names = sorted(choices)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f". Did you mean {close[0]!r}?" if close else "."
+    return f"{hint} Available: {', '.join(names)}"
+
 
 def _import_all() -> None:
     for module in BUILTIN_MODULES:
         importlib.import_module(module)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        importlib.import_module(ep.value.split(":")[0])
+        module = ep.value.split(":")[0].strip()
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            dist = ep.dist.name if ep.dist is not None else "an installed package"
+            raise AgentLoadError(
+                f"cannot load agents {ep.name!r} from {dist} (module {module!r}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
 
 @lru_cache(maxsize=1)

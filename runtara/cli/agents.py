@@ -1,7 +1,100 @@
-"""``runtara agents``: command group."""
+"""``runtara agents list|show``: print the agent catalog (built-in and installed agents)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import typer
+from rich.table import Table
+
+from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stdout
 
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("list")
+def list_agents(format: OutputFormat = FormatOption) -> None:
+    """List every agent and its capabilities."""
+    agents = _catalog().agents.values()
+    if format == OutputFormat.json:
+        print_json([spec.to_json() for spec in agents])
+        return
+    table = Table(title="Agents", show_lines=False)
+    table.add_column("Agent", style="bold")
+    table.add_column("Capability")
+    table.add_column("Inputs (* required)")
+    table.add_column("Description")
+    for spec in agents:
+        flags = " (secure)" if spec.secure else ""
+        for index, cap in enumerate(spec.capabilities.values()):
+            table.add_row(
+                f"{spec.id}{flags}" if index == 0 else "",
+                cap.id,
+                ", ".join(f"{i.name}{'*' if i.required else ''}" for i in cap.inputs) or "-",
+                cap.description,
+            )
+    stdout.print(table)
+
+
+@app.command("show")
+def show(
+    reference: str = typer.Argument(
+        ..., metavar="AGENT[:CAPABILITY]", help="e.g. http:http-request"
+    ),
+    format: OutputFormat = FormatOption,
+) -> None:
+    """Show one agent, or one capability with its typed inputs and output."""
+    from runtara.agents.framework import AgentSpec
+
+    try:
+        found = _catalog().lookup(reference)
+    except LookupError as exc:
+        fail(str(exc.args[0]))
+    if isinstance(found, AgentSpec):
+        if format == OutputFormat.json:
+            print_json(found.to_json())
+            return
+        stdout.print(f"[bold]{found.id}[/bold] — {found.name}{' (secure)' if found.secure else ''}")
+        if found.description:
+            stdout.print(found.description)
+        for cap in found.capabilities.values():
+            stdout.print(f"  {found.id}:{cap.id}  {cap.description}")
+        return
+    if format == OutputFormat.json:
+        print_json({"agentId": found.agent_id, **found.to_json()})
+        return
+    stdout.print(f"[bold]{found.qualified_id}[/bold] — {found.description}")
+    table = Table(show_lines=False)
+    for column in ("Input", "Type", "Required", "Default", "Description"):
+        table.add_column(column)
+    for spec in found.inputs:
+        table.add_row(
+            spec.name,
+            _type_text(spec.to_json()),
+            "yes" if spec.required else "",
+            json.dumps(spec.default) if spec.has_default else "",
+            spec.description,
+        )
+    stdout.print(table)
+    stdout.print(f"Output ({found.output_type}): {found.output_description}")
+    if found.takes_connection:
+        stdout.print("Accepts a connection (_connection).")
+
+
+def _type_text(spec: dict[str, Any]) -> str:
+    text = str(spec["type"])
+    if "items" in spec:
+        text += f"[{spec['items']}]"
+    if "enum" in spec:
+        text += " " + "|".join(str(v) for v in spec["enum"])
+    return text
+
+
+def _catalog() -> Any:
+    from runtara.agents.registry import AgentLoadError, catalog
+
+    try:
+        return catalog()
+    except AgentLoadError as exc:
+        fail(str(exc))

@@ -1,0 +1,67 @@
+"""``runtara agents list|show``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from runtara.agents.registry import catalog
+
+
+def runtara(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtara", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_list_json_has_every_agent_and_typed_inputs() -> None:
+    result = runtara("agents", "list", "--format", "json")
+
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert [a["id"] for a in listing] == list(catalog().agents)
+    http = next(a for a in listing if a["id"] == "http")
+    assert http["secure"] is True
+    request = http["capabilities"][0]
+    assert request["id"] == "http-request"
+    assert {"name": "url", "type": "string", "required": True}.items() <= request["inputs"][
+        1
+    ].items()
+    assert request["acceptsConnection"] is True
+
+
+def test_list_text_is_a_table_of_capabilities() -> None:
+    result = runtara("agents", "list")
+
+    assert result.returncode == 0
+    assert "sftp-upload-file" in result.stdout
+    assert "country-name-to-iso-code" in result.stdout
+
+
+def test_show_capability_json() -> None:
+    result = runtara("agents", "show", "csv:from-csv", "--format", "json")
+
+    assert result.returncode == 0
+    shown = json.loads(result.stdout)
+    assert shown["agentId"] == "csv" and shown["id"] == "from-csv"
+    assert [i["name"] for i in shown["inputs"]][:3] == ["data", "encoding", "delimiter"]
+
+
+def test_show_agent_text() -> None:
+    result = runtara("agents", "show", "xml")
+
+    assert result.returncode == 0
+    assert "xml:from-xml" in result.stdout and "xml:to-xml" in result.stdout
+
+
+def test_show_unknown_capability_suggests_and_fails() -> None:
+    result = runtara("agents", "show", "utils:calculat")
+
+    assert result.returncode == 1
+    assert "Did you mean 'calculate'?" in result.stderr
+    assert "Traceback" not in result.stderr
