@@ -108,8 +108,8 @@ def test_connection_types_and_secret_parameters() -> None:
         "http_bearer": ("token",),
         "sftp": ("password", "private_key", "passphrase"),
     }
-    header = [p for p in types["http_api_key"].parameters if p.name == "header_name"][0]
-    port = [p for p in types["sftp"].parameters if p.name == "port"][0]
+    header = next(p for p in types["http_api_key"].parameters if p.name == "header_name")
+    port = next(p for p in types["sftp"].parameters if p.name == "port")
     assert header.default == "X-API-Key" and port.default == 22
 
 
