@@ -1,10 +1,21 @@
-"""Execution commands: ``codegen`` and ``run``."""
+"""Execution commands: ``codegen`` (show the generated module) and ``run`` (run it now)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from runtara.cli._common import fail
+from runtara.cli._common import fail, stderr
+
+Children = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--child",
+        help="A child workflow file (or directory of them) for EmbedWorkflow steps; repeatable.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -12,11 +23,82 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run)
 
 
-def codegen() -> None:
+def codegen(
+    file: Annotated[Path, typer.Argument(help="Workflow JSON file.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the module here.")
+    ] = None,
+    child: Children = None,
+) -> None:
     """Show the Python module generated for a workflow."""
-    fail("not implemented yet", 1)
+    from runtara.compiler.codegen import CodegenError, generate, load_children
+    from runtara.compiler.codegen.documents import read_workflow
+
+    try:
+        source = generate(
+            read_workflow(file), children=load_children(child or []), source=str(file)
+        )
+    except CodegenError as exc:
+        fail(str(exc), 1)
+    if output is None:
+        typer.echo(source, nl=False)
+        return
+    try:
+        output.write_text(source, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}", 1)
+    stderr.print(f"wrote {output}")
 
 
-def run() -> None:
-    """Run a workflow now, interpreted, on the embedded SQLite runtime."""
-    fail("not implemented yet", 1)
+def run(
+    file: Annotated[
+        Path, typer.Argument(help="Workflow JSON file, or a compiled output directory.")
+    ],
+    input: Annotated[
+        str | None,
+        typer.Option("--input", "-i", help="Instance input: JSON text, or @FILE holding JSON."),
+    ] = None,
+    connection: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--connection",
+            help='ID=@FILE.json: a connection {"integrationId", "parameters"}; repeatable.',
+        ),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="Runtime URL (a `runtara server --dev`); default: an embedded one on .data/.",
+        ),
+    ] = None,
+    instance_id: Annotated[
+        str | None, typer.Option("--id", help="Instance id; rerun with the same id to resume it.")
+    ] = None,
+    child: Children = None,
+) -> None:
+    """Run a workflow now, interpreted, on the embedded SQLite runtime.
+
+    Prints the workflow output as JSON on stdout; progress and logs go to stderr.
+    Exit status: 0 completed, 1 failed, 3 suspended or cancelled.
+    """
+    from runtara.compiler.codegen import CodegenError
+    from runtara.compiler.codegen.launch import LaunchError, RunRequest, run_workflow
+
+    try:
+        request = RunRequest.from_cli(
+            file,
+            input_text=input,
+            connections=connection or [],
+            server=server,
+            instance_id=instance_id,
+            children=child or [],
+        )
+        outcome = run_workflow(request, progress=lambda line: stderr.print(line, markup=False))
+    except (CodegenError, LaunchError) as exc:
+        fail(str(exc), 1)
+    if outcome.printed is not None:
+        typer.echo(outcome.printed)
+    if outcome.message:
+        stderr.print(outcome.message, markup=False)
+    raise typer.Exit(outcome.exit_code)

@@ -1,0 +1,74 @@
+"""The entry point of a generated module: run the workflow, report how it ended.
+
+``python workflow.py`` (or the native binary built from it) reads its instance from
+``RUNTARA_*`` variables, runs the graph, and reports ``completed`` / ``failed`` /
+``suspended`` to the runtime. Exit status: 0 completed, 1 failed, 3 paused or cancelled.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from runtara.sdk.flow.errors import FlowError, StepFailed
+from runtara.sdk.flow.port import RuntimePort
+from runtara.sdk.flow.runner import Run, progress, stop_reason
+from runtara.sdk.flow.schema import validate_input
+from runtara.sdk.flow.scope import Scope
+
+EXIT_COMPLETED, EXIT_FAILED, EXIT_STOPPED = 0, 1, 3
+
+Graph = Callable[[Run, Scope], Any]
+
+
+def execute(
+    runtime: RuntimePort,
+    graph: Graph,
+    *,
+    variables: dict[str, Any],
+    input_schema: dict[str, Any],
+    debug: bool = False,
+) -> int:
+    """Run ``graph`` as this instance; report the outcome; return the exit status."""
+    run = Run(runtime, debug=debug)
+    try:
+        data = validate_input(run.start(), input_schema)
+        output = graph(run, Scope.root(data, variables))
+    except StepFailed as failure:
+        runtime.failed({"message": str(failure), **failure.record()})
+        progress(f"runtara: failed: {failure}")
+        return EXIT_FAILED
+    except FlowError as exc:
+        runtime.failed({"message": str(exc), "code": exc.code})
+        progress(f"runtara: failed: {exc}")
+        return EXIT_FAILED
+    except BaseException as exc:
+        reason = stop_reason(exc)
+        if reason is None:
+            if isinstance(exc, SystemExit | KeyboardInterrupt):
+                raise
+            runtime.failed({"message": f"internal error: {type(exc).__name__}: {exc}"})
+            traceback.print_exc()
+            return EXIT_FAILED
+        if reason == "paused":
+            runtime.suspended()
+        progress(f"runtara: {reason}")
+        return EXIT_STOPPED
+    runtime.completed(output)
+    return EXIT_COMPLETED
+
+
+def main(
+    graph: Graph,
+    *,
+    variables: dict[str, Any],
+    input_schema: dict[str, Any],
+    debug: bool = False,
+) -> NoReturn:
+    """``if __name__ == "__main__"`` of a generated module."""
+    from runtara.sdk import Runtara
+
+    runtime: Any = Runtara.from_env()
+    sys.exit(execute(runtime, graph, variables=variables, input_schema=input_schema, debug=debug))

@@ -1,0 +1,49 @@
+"""The slice of the ``runtara.sdk.Runtara`` client that the step executor uses.
+
+Written as a Protocol so the executor is typed against exactly what it calls, and a
+test of pure logic can hand it a small fake.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class CheckpointReply(Protocol):
+    @property
+    def existing_state(self) -> Any: ...
+
+    @property
+    def should_cancel(self) -> bool: ...
+
+    @property
+    def should_pause(self) -> bool: ...
+
+
+class RuntimePort(Protocol):
+    @property
+    def input(self) -> Any: ...
+
+    def register(self) -> Any: ...
+
+    def checkpoint(self, checkpoint_id: str, state: Any) -> CheckpointReply: ...
+
+    def get_checkpoint(self, checkpoint_id: str) -> Any: ...
+
+    def durable_sleep(self, duration: Any, *, key: str | None = None) -> None: ...
+
+    def event(self, subtype: str, payload: Any) -> None: ...
+
+    def retry_attempt(self, checkpoint_id: str, attempt: int, error: str | None = None) -> None: ...
+
+    def connection(self, connection_id: str) -> Any: ...
+
+    def wait_for_signal(
+        self, checkpoint_id: str, *, timeout: float | None, poll_interval: float
+    ) -> Any: ...
+
+    def completed(self, output: Any) -> None: ...
+
+    def failed(self, error: Any) -> None: ...
+
+    def suspended(self) -> None: ...

@@ -1,0 +1,137 @@
+"""Run-time half of template mapping values: turning values into text, and filters.
+
+Codegen splits ``"Hi {{ data.name | upper }}!"`` at compile time into literal text and
+expressions, and emits ``"".join(("Hi ", text(upper(get(data, "name"))), "!"))``, so no
+template engine runs in the instance. Only ``{{ path }}`` with the filters below is
+supported (a Jinja subset); anything else is rejected by codegen.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from runtara.sdk.flow.conditions import length as _length
+from runtara.sdk.flow.errors import FlowError
+
+
+def text(value: Any) -> str:
+    """How a value is written into a template: null is empty, JSON for arrays/objects."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _str(value: Any) -> str:
+    return text(value)
+
+
+def upper(value: Any) -> str:
+    return text(value).upper()
+
+
+def lower(value: Any) -> str:
+    return text(value).lower()
+
+
+def title(value: Any) -> str:
+    return text(value).title()
+
+
+def capitalize(value: Any) -> str:
+    return text(value).capitalize()
+
+
+def trim(value: Any) -> str:
+    return text(value).strip()
+
+
+def default(value: Any, fallback: Any = "") -> Any:
+    return fallback if value is None else value
+
+
+def tojson(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def to_int(value: Any) -> int:
+    try:
+        return int(float(text(value).strip() or "0"))
+    except ValueError:
+        raise FlowError(f"template filter int: {text(value)!r} is not a number") from None
+
+
+def to_float(value: Any) -> float:
+    try:
+        return float(text(value).strip() or "0")
+    except ValueError:
+        raise FlowError(f"template filter float: {text(value)!r} is not a number") from None
+
+
+def round_(value: Any, digits: int = 0) -> float:
+    return round(to_float(value), digits)
+
+
+def join(value: Any, separator: str = "") -> str:
+    if isinstance(value, list):
+        return separator.join(text(item) for item in value)
+    return text(value)
+
+
+def first(value: Any) -> Any:
+    if isinstance(value, list | str):
+        return value[0] if value else None
+    return None
+
+
+def last(value: Any) -> Any:
+    if isinstance(value, list | str):
+        return value[-1] if value else None
+    return None
+
+
+def replace(value: Any, old: str, new: str) -> str:
+    return text(value).replace(old, new)
+
+
+def abs_(value: Any) -> float | int:
+    number = to_float(value)
+    return abs(int(number)) if number.is_integer() else abs(number)
+
+
+def urlencode(value: Any) -> str:
+    return urllib.parse.quote(text(value), safe="")
+
+
+#: filter name (as written in templates) -> function; codegen emits these by name.
+FILTERS: dict[str, Callable[..., Any]] = {
+    "upper": upper,
+    "lower": lower,
+    "title": title,
+    "capitalize": capitalize,
+    "trim": trim,
+    "default": default,
+    "d": default,
+    "tojson": tojson,
+    "json": tojson,
+    "string": _str,
+    "int": to_int,
+    "float": to_float,
+    "round": round_,
+    "length": _length,
+    "count": _length,
+    "join": join,
+    "first": first,
+    "last": last,
+    "replace": replace,
+    "abs": abs_,
+    "urlencode": urlencode,
+}
