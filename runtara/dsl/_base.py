@@ -1,8 +1,9 @@
 """The base of every DSL model: camelCase JSON keys, snake_case attributes, no stray keys.
 
 Unknown keys are rejected (``extra="forbid"``) so a typo such as ``agentID`` is reported
-instead of silently ignored; attribute docstrings become JSON Schema descriptions, which
-is what an IDE shows on hover.
+instead of silently ignored, and values are not coerced (``strict``: ``"3"`` is not an
+integer), so the models accept exactly what the generated JSON Schema accepts. Attribute
+docstrings become JSON Schema descriptions, which is what an IDE shows on hover.
 """
 
 from __future__ import annotations
@@ -20,5 +21,6 @@ class DslModel(BaseModel):
         validate_by_alias=True,
         serialize_by_alias=True,
         extra="forbid",
+        strict=True,
         use_attribute_docstrings=True,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 Segment = str | int
 
@@ -59,8 +60,12 @@ _NAME_END = re.compile(r"[.\[\]\s]")
 _INDEX = re.compile(r"\d+")
 
 
+@lru_cache(maxsize=8192)
 def parse_reference(text: str) -> ReferencePath:
-    """Parse a path; raise ``ReferenceSyntaxError`` naming what is wrong and where."""
+    """Parse a path; raise ``ReferenceSyntaxError`` naming what is wrong and where.
+
+    Cached: documents repeat the same paths, and the result is immutable.
+    """
     if not text.strip():
         raise ReferenceSyntaxError("empty reference path", text, 0)
     if text != text.strip():

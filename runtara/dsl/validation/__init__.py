@@ -1,0 +1,178 @@
+"""The validator: every structural and semantic problem of a workflow, in one run.
+
+    >>> result = validate("examples/hello.json")
+    >>> result.ok, [d.format(result.filename) for d in result.diagnostics]
+
+Structure first (the JSON Schema, S001); when the document has the right shape, the
+semantic checks run on the model (codes of DSL.md). Codegen and ``runtara run`` call
+``validate`` and refuse a document with errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runtara.dsl.diagnostics import Diagnostic
+from runtara.dsl.graph import Workflow
+from runtara.dsl.loader import DocumentError, JsonDocument, build_workflow, parse_json, read_text
+from runtara.dsl.source_map import SourceMap
+from runtara.dsl.steps import AgentStep, ConnectionStep, EmbedWorkflowStep
+from runtara.dsl.validation.agents import (
+    check_agent_step,
+    check_connection_step,
+    check_unused_connections,
+)
+from runtara.dsl.validation.context import CheckContext
+from runtara.dsl.validation.flow import check_flow
+from runtara.dsl.validation.references import Namespace, check_references, scope_variables
+from runtara.dsl.validation.secrets import check_step_secrets, check_variable_secrets
+from runtara.dsl.validation.settings import (
+    check_child,
+    check_limits,
+    check_names,
+    check_variables,
+)
+from runtara.dsl.validation.structural import structural_diagnostics
+from runtara.dsl.walk import GraphScope, iter_graphs
+
+__all__ = ["ValidationResult", "find_child_workflows", "validate", "validate_text"]
+
+
+@dataclass
+class ValidationResult:
+    """The outcome for one file."""
+
+    filename: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    workflow: Workflow | None = None
+    """The model, when the document has a valid structure."""
+    source_map: SourceMap | None = None
+    readable: bool = True
+    """False when the file could not be read or is not JSON."""
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        """Readable and without errors (warnings allowed)."""
+        return self.readable and not self.errors
+
+
+def validate(
+    path: str | os.PathLike[str], *, children: Collection[str] | None = None
+) -> ValidationResult:
+    """Validate a workflow file. ``children``: ids of existing child workflows (E051)."""
+    filename = os.fspath(path)
+    try:
+        text = read_text(path)
+    except DocumentError as exc:
+        return ValidationResult(filename, exc.diagnostics, readable=False)
+    return validate_text(text, filename, children=children)
+
+
+def validate_text(
+    text: str | bytes, filename: str = "<string>", *, children: Collection[str] | None = None
+) -> ValidationResult:
+    """Validate a workflow given as text (see ``validate``)."""
+    try:
+        document = parse_json(text, filename)
+    except DocumentError as exc:
+        return ValidationResult(filename, exc.diagnostics, readable=False)
+    return validate_document(document, children=children)
+
+
+def validate_document(
+    document: JsonDocument, *, children: Collection[str] | None = None
+) -> ValidationResult:
+    """Validate parsed JSON: structure, then (when the structure is sound) semantics.
+
+    The model parse is the fast structural check; only when it fails does the (slower)
+    JSON Schema run, because its errors explain the problem better.
+    """
+    result = ValidationResult(document.filename, source_map=document.source_map)
+    try:
+        result.workflow = build_workflow(document)
+    except DocumentError as exc:
+        try:
+            result.diagnostics = structural_diagnostics(document) or exc.diagnostics
+        except RecursionError:
+            result.diagnostics = exc.diagnostics
+    if result.workflow is not None:
+        result.diagnostics = semantic_diagnostics(
+            result.workflow, document.source_map, children=children
+        )
+    result.diagnostics.sort(key=lambda d: (d.line, d.column, d.code))
+    return result
+
+
+def semantic_diagnostics(
+    workflow: Workflow, source_map: SourceMap, *, children: Collection[str] | None = None
+) -> list[Diagnostic]:
+    """The checks of DSL.md on a structurally valid model."""
+    from runtara.agents.registry import catalog
+
+    ctx = CheckContext(workflow, source_map, catalog(), children)
+    top_variables = set(workflow.graph.variables)
+    seen_variables: dict[int, set[str]] = {}
+    seen_steps: dict[int, set[str]] = {}
+    for scope in iter_graphs(workflow):
+        parent_vars = seen_variables.get(id(scope.parent), set()) if scope.parent else set()
+        parent_steps = seen_steps.get(id(scope.parent), set()) if scope.parent else set()
+        variables = scope_variables(scope, parent_vars)
+        seen_variables[id(scope)] = variables
+        seen_steps[id(scope)] = parent_steps | set(scope.graph.steps)
+        _check_scope(ctx, scope, variables, top_variables, parent_steps)
+    check_names(ctx, workflow)
+    return ctx.diagnostics
+
+
+def _check_scope(
+    ctx: CheckContext,
+    scope: GraphScope,
+    variables: set[str],
+    top_variables: set[str],
+    ancestors_steps: set[str],
+) -> None:
+    flow = check_flow(ctx, scope)
+    namespace = Namespace(scope, flow, variables, top_variables, ancestors_steps)
+    check_references(ctx, namespace)
+    check_variables(ctx, scope)
+    check_variable_secrets(ctx, scope)
+    for step_id, step in scope.graph.steps.items():
+        ptr = scope.step_pointer(step_id)
+        if step.id != step_id:
+            ctx.report(
+                "S001",
+                f"step key '{step_id}' does not match its id '{step.id}'",
+                f"{ptr}/id",
+            )
+        if isinstance(step, AgentStep):
+            check_agent_step(ctx, step, ptr)
+        elif isinstance(step, ConnectionStep):
+            check_connection_step(ctx, step, ptr)
+        elif isinstance(step, EmbedWorkflowStep):
+            check_child(ctx, step, ptr)
+        check_limits(ctx, step, ptr)
+        check_step_secrets(ctx, step, ptr)
+    check_unused_connections(ctx, scope, namespace.used_connections)
+
+
+def find_child_workflows(paths: Iterable[str | os.PathLike[str]]) -> dict[str, Path]:
+    """Child workflow id -> file: each ``*.json`` file (directories searched recursively)
+    is available as a child under its file name without ``.json``."""
+    found: dict[str, Path] = {}
+    for entry in paths:
+        path = Path(entry)
+        files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+        for file in files:
+            found.setdefault(file.stem, file)
+    return found

@@ -1,0 +1,28 @@
+"""What every check needs: where things are, what is known, and where to report."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from runtara.agents.registry import Catalog
+from runtara.dsl.diagnostics import Diagnostic
+from runtara.dsl.graph import Workflow
+from runtara.dsl.source_map import SourceMap
+
+
+@dataclass
+class CheckContext:
+    """One document being validated, and the diagnostics found so far."""
+
+    workflow: Workflow
+    source_map: SourceMap
+    catalog: Catalog
+    children: Collection[str] | None = None
+    """Ids of the child workflows that exist; None: E051 is not checked."""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def report(self, code: str, message: str, ptr: str, *, at: str = "value") -> None:
+        """Record a problem at ``ptr`` (``at="key"`` points at the member's key)."""
+        where = self.source_map.locate(ptr, prefer=at)
+        self.diagnostics.append(Diagnostic(code, message, ptr, where.line, where.column))

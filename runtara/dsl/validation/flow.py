@@ -1,0 +1,205 @@
+"""Control-flow checks of one graph: entry point, edges, reachability, cycles, dead ends.
+
+Also computes what the reference checks need: which steps are reachable, which run on
+every path before a given step (dominators), and which belong to onError handlers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from runtara.dsl.diagnostics import available, did_you_mean
+from runtara.dsl.steps import ErrorStep, FinishStep
+from runtara.dsl.validation.context import CheckContext
+from runtara.dsl.walk import GraphScope
+
+
+class Flow:
+    """The control flow of one graph (edges naming unknown steps are left out)."""
+
+    def __init__(self, scope: GraphScope, entry_ok: bool) -> None:
+        graph = scope.graph
+        self.scope = scope
+        self.successors: dict[str, list[str]] = {step_id: [] for step_id in graph.steps}
+        handler_starts: list[str] = []
+        for edge in graph.execution_plan:
+            if edge.from_step in graph.steps and edge.to_step in graph.steps:
+                self.successors[edge.from_step].append(edge.to_step)
+                if edge.kind == "onError":
+                    handler_starts.append(edge.to_step)
+        self.entry = graph.entry_point if entry_ok else None
+        self.reachable = _reach([self.entry], self.successors) if self.entry else set()
+        self.handlers = _reach(handler_starts, self.successors)
+        """Steps that may run inside an onError handler (``steps.error`` is set)."""
+        self._pre: dict[str, int] = {}
+        self._post: dict[str, int] = {}
+        if self.entry:
+            self._number_dominator_tree(_dominators(self.entry, self.successors))
+
+    def runs_before(self, earlier: str, later: str) -> bool:
+        """True when ``earlier`` has run on every path that reaches ``later``."""
+        if earlier not in self._pre or later not in self._pre:
+            return False
+        return self._pre[earlier] <= self._pre[later] and self._post[later] <= self._post[earlier]
+
+    def _number_dominator_tree(self, idom: dict[str, str]) -> None:
+        children: dict[str, list[str]] = {}
+        for node, parent in idom.items():
+            if node != parent:
+                children.setdefault(parent, []).append(node)
+        assert self.entry is not None
+        counter = 0
+        stack: list[tuple[str, bool]] = [(self.entry, False)]
+        while stack:
+            node, done = stack.pop()
+            counter += 1
+            if done:
+                self._post[node] = counter
+                continue
+            self._pre[node] = counter
+            stack.append((node, True))
+            stack.extend((child, False) for child in children.get(node, ()))
+
+
+def _reach(starts: Iterable[str | None], successors: dict[str, list[str]]) -> set[str]:
+    seen: set[str] = set()
+    queue = deque(start for start in starts if start is not None)
+    while queue:
+        node = queue.popleft()
+        if node in seen:
+            continue
+        seen.add(node)
+        queue.extend(successors[node])
+    return seen
+
+
+def _postorder(entry: str, successors: dict[str, list[str]]) -> list[str]:
+    order: list[str] = []
+    seen = {entry}
+    stack = [(entry, iter(successors[entry]))]
+    while stack:
+        node, pending = stack[-1]
+        for child in pending:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, iter(successors[child])))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def _dominators(entry: str, successors: dict[str, list[str]]) -> dict[str, str]:
+    """Immediate dominators (Cooper, Harvey & Kennedy, "A Simple, Fast Dominance Algorithm")."""
+    rpo = list(reversed(_postorder(entry, successors)))
+    index = {node: i for i, node in enumerate(rpo)}
+    predecessors: dict[str, list[str]] = {node: [] for node in rpo}
+    for node in rpo:
+        for child in successors[node]:
+            predecessors[child].append(node)
+    idom = {entry: entry}
+
+    def intersect(a: str, b: str) -> str:
+        while a != b:
+            while index[a] > index[b]:
+                a = idom[a]
+            while index[b] > index[a]:
+                b = idom[b]
+        return a
+
+    changed = True
+    while changed:
+        changed = False
+        for node in rpo[1:]:
+            new: str | None = None
+            for pred in predecessors[node]:
+                if pred in idom:
+                    new = pred if new is None else intersect(pred, new)
+            if new is not None and idom.get(node) != new:
+                idom[node] = new
+                changed = True
+    return idom
+
+
+def check_flow(ctx: CheckContext, scope: GraphScope) -> Flow:
+    """E001, E002, E003, E004, E070, W003 for one graph; returns its ``Flow``."""
+    graph = scope.graph
+    where = scope.pointer
+    if not graph.steps:
+        ctx.report("E004", "Workflow has no steps defined", f"{where}/steps", at="key")
+        return Flow(scope, entry_ok=False)
+    for index, edge in enumerate(graph.execution_plan):
+        for attribute, key in (("from_step", "fromStep"), ("to_step", "toStep")):
+            name = getattr(edge, attribute)
+            if name not in graph.steps:
+                ctx.report(
+                    "E003",
+                    f"Edge {key} '{name}' is not a step of this graph."
+                    + did_you_mean(name, graph.steps),
+                    f"{where}/executionPlan/{index}/{key}",
+                )
+    entry_ok = graph.entry_point in graph.steps
+    if not entry_ok:
+        ctx.report(
+            "E001",
+            f"Entry point '{graph.entry_point}' not found in steps."
+            + (did_you_mean(graph.entry_point, graph.steps) or available(graph.steps)),
+            f"{where}/entryPoint",
+        )
+    flow = Flow(scope, entry_ok)
+    if entry_ok:
+        for step_id in graph.steps:
+            if step_id not in flow.reachable:
+                ctx.report(
+                    "E002",
+                    f"Step '{step_id}' is unreachable from the entry point '{graph.entry_point}'",
+                    scope.step_pointer(step_id),
+                    at="key",
+                )
+    _check_cycles(ctx, scope, flow)
+    has_edge = {edge.from_step for edge in graph.execution_plan}
+    for step_id, step in graph.steps.items():
+        if step_id not in has_edge and not isinstance(step, FinishStep | ErrorStep):
+            ctx.report(
+                "W003",
+                f"Step '{step_id}' has no outgoing edge: the workflow ends here without "
+                "a Finish step (output null)",
+                scope.step_pointer(step_id),
+                at="key",
+            )
+    return flow
+
+
+def _check_cycles(ctx: CheckContext, scope: GraphScope, flow: Flow) -> None:
+    """E070 at each edge that closes a cycle (loops belong in a While step)."""
+    edge_index = {
+        (edge.from_step, edge.to_step): index
+        for index, edge in reversed(list(enumerate(scope.graph.execution_plan)))
+    }
+    state: dict[str, int] = {}  # 1 on the DFS stack, 2 finished
+    for root in scope.graph.steps:
+        if root in state:
+            continue
+        path = [root]
+        state[root] = 1
+        stack = [iter(flow.successors[root])]
+        while stack:
+            for child in stack[-1]:
+                if state.get(child) == 1:
+                    cycle = [*path[path.index(child) :], child]
+                    ctx.report(
+                        "E070",
+                        f"Cycle {' -> '.join(cycle)} outside a While loop "
+                        "(repeat steps with a While step instead)",
+                        f"{scope.pointer}/executionPlan/{edge_index[(path[-1], child)]}",
+                    )
+                elif child not in state:
+                    state[child] = 1
+                    path.append(child)
+                    stack.append(iter(flow.successors[child]))
+                    break
+            else:
+                state[path.pop()] = 2
+                stack.pop()

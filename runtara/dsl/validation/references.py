@@ -1,0 +1,285 @@
+"""Reference checks: every path in every mapping, condition, template and composite.
+
+E010 unknown step, E011 malformed path, E012 step not run yet on every path, E013
+unknown variable, W050 a step reading its own outputs, and E040-E042 for connection
+data flowing where it must not (a non-secure agent, the output, a log).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from runtara.dsl.diagnostics import available, did_you_mean
+from runtara.dsl.graph import ExecutionGraph
+from runtara.dsl.mapping import ReferenceValue, TemplateValue
+from runtara.dsl.references import (
+    ROOTS,
+    ReferencePath,
+    ReferenceSyntaxError,
+    parse_reference,
+    parse_template,
+)
+from runtara.dsl.steps import AgentStep, ConnectionStep, SplitStep, StepBase, WhileStep
+from runtara.dsl.validation.context import CheckContext
+from runtara.dsl.validation.flow import Flow
+from runtara.dsl.walk import GraphScope, ValueRole, ValueSite, leaf_values, step_values
+
+#: Fields of a step record (``steps.<id>.<field>``).
+RECORD_FIELDS = (
+    "outputs",
+    "stepId",
+    "stepName",
+    "stepType",
+    "iterations",
+    "data",
+    "stats",
+    "childWorkflowId",
+    "childScenarioId",
+)
+#: Fields of ``steps.error`` inside an onError handler.
+ERROR_FIELDS = ("message", "stepId", "code", "category")
+EXTRA_ROOT_HOME = {"loop": "While conditions", "item": "Filter conditions"}
+
+
+@dataclass
+class Namespace:
+    """What paths in one graph can see."""
+
+    scope: GraphScope
+    flow: Flow
+    variables: set[str]
+    top_variables: set[str]
+    ancestors_steps: set[str] = field(default_factory=set)
+    used_connections: set[str] = field(default_factory=set)
+
+
+def scope_variables(scope: GraphScope, parent_variables: set[str]) -> set[str]:
+    """Variables a graph sees: inherited, the subgraph's own, and loop extras."""
+    names = set(parent_variables) | set(scope.graph.variables)
+    owner = scope.owner
+    if isinstance(owner, SplitStep):
+        names |= {key.split(".")[0] for key in owner.config.variables or {}}
+        names.add("_index")
+    elif isinstance(owner, WhileStep):
+        names |= {"_index", "_previousOutputs"}
+    return names
+
+
+def check_references(ctx: CheckContext, namespace: Namespace) -> None:
+    """Check every path read by the steps and edges of one graph."""
+    graph = namespace.scope.graph
+    for step_id, step in graph.steps.items():
+        step_ptr = namespace.scope.step_pointer(step_id)
+        for site in step_values(step, step_ptr):
+            _check_site(ctx, namespace, step, site, inclusive=False)
+    for index, edge in enumerate(graph.execution_plan):
+        owner = graph.steps.get(edge.from_step)
+        if edge.condition is None or owner is None:
+            continue
+        site = ValueSite(
+            f"{namespace.scope.pointer}/executionPlan/{index}/condition",
+            edge.condition,
+            "condition",
+        )
+        _check_site(ctx, namespace, owner, site, inclusive=True)
+
+
+def _check_site(
+    ctx: CheckContext, ns: Namespace, owner: StepBase, site: ValueSite, *, inclusive: bool
+) -> None:
+    for ptr, leaf in leaf_values(site.value, site.pointer):
+        if isinstance(leaf, ReferenceValue):
+            _check_path(ctx, ns, owner, site, leaf.value, f"{ptr}/value", inclusive)
+        elif isinstance(leaf, TemplateValue):
+            try:
+                parts = parse_template(leaf.value)
+            except ReferenceSyntaxError as exc:
+                ctx.report(
+                    "E011",
+                    f"Step '{owner.id}' has an invalid template: {exc.message}",
+                    f"{ptr}/value",
+                )
+                continue
+            for part in parts:
+                if not isinstance(part, str):
+                    _check_parsed(ctx, ns, owner, site, part.path, f"{ptr}/value", inclusive)
+
+
+def _check_path(
+    ctx: CheckContext,
+    ns: Namespace,
+    owner: StepBase,
+    site: ValueSite,
+    text: str,
+    ptr: str,
+    inclusive: bool,
+) -> None:
+    try:
+        path = parse_reference(text)
+    except ReferenceSyntaxError as exc:
+        ctx.report(
+            "E011", f"Step '{owner.id}' has invalid reference path '{text}': {exc.message}", ptr
+        )
+        return
+    _check_parsed(ctx, ns, owner, site, path, ptr, inclusive)
+
+
+def _check_parsed(
+    ctx: CheckContext,
+    ns: Namespace,
+    owner: StepBase,
+    site: ValueSite,
+    path: ReferencePath,
+    ptr: str,
+    inclusive: bool,
+) -> None:
+    root = path.root
+    allowed = ("data", "variables", "steps", "workflow", "scenario", *site.extra_roots)
+    prefix = f"Step '{owner.id}' reads '{path.text}'"
+    if root not in allowed:
+        if root in EXTRA_ROOT_HOME:
+            reason = f"'{root}' is only available in {EXTRA_ROOT_HOME[root]}"
+        else:
+            roots = [r for r in ROOTS if r not in EXTRA_ROOT_HOME or r in allowed]
+            reason = f"unknown root '{root}'." + (did_you_mean(root, roots) or available(roots))
+        ctx.report("E011", f"{prefix}: {reason}", ptr)
+        return
+    segments = path.segments
+    if root == "steps":
+        _check_step_path(ctx, ns, owner, site.role, path, ptr, inclusive)
+    elif root == "variables" and len(segments) > 1:
+        _check_variable(ctx, prefix, str(segments[1]), ns.variables, ptr)
+    elif root in ("workflow", "scenario"):
+        _check_workflow_inputs(ctx, ns, prefix, path, ptr)
+    elif root == "loop" and len(segments) > 1 and segments[1] not in ("index", "outputs"):
+        ctx.report(
+            "E011",
+            f"{prefix}: 'loop' has only 'index' and 'outputs'."
+            + did_you_mean(str(segments[1]), ("index", "outputs")),
+            ptr,
+        )
+
+
+def _check_variable(ctx: CheckContext, prefix: str, name: str, known: set[str], ptr: str) -> None:
+    if name not in known:
+        visible = sorted(v for v in known if not v.startswith("_"))
+        ctx.report(
+            "E013",
+            f"{prefix}: unknown variable '{name}'."
+            + (did_you_mean(name, known) or available(visible)),
+            ptr,
+        )
+
+
+def _check_workflow_inputs(
+    ctx: CheckContext, ns: Namespace, prefix: str, path: ReferencePath, ptr: str
+) -> None:
+    segments = path.segments
+    if len(segments) > 1 and segments[1] != "inputs":
+        ctx.report(
+            "E011",
+            f"{prefix}: '{path.root}' has only 'inputs'."
+            + did_you_mean(str(segments[1]), ("inputs",)),
+            ptr,
+        )
+    elif len(segments) > 2 and segments[2] not in ("data", "variables"):
+        ctx.report(
+            "E011",
+            f"{prefix}: '{path.root}.inputs' has only 'data' and 'variables'."
+            + did_you_mean(str(segments[2]), ("data", "variables")),
+            ptr,
+        )
+    elif len(segments) > 3 and segments[2] == "variables":
+        _check_variable(ctx, prefix, str(segments[3]), ns.top_variables, ptr)
+
+
+def _check_step_path(
+    ctx: CheckContext,
+    ns: Namespace,
+    owner: StepBase,
+    role: ValueRole,
+    path: ReferencePath,
+    ptr: str,
+    inclusive: bool,
+) -> None:
+    target = path.step_id
+    if target is None:
+        return
+    graph: ExecutionGraph = ns.scope.graph
+    prefix = f"Step '{owner.id}' references '{path.text}'"
+    segments = path.segments
+    if target not in graph.steps:
+        if target == "error":
+            if owner.id not in ns.flow.handlers:
+                ctx.report(
+                    "E010",
+                    f"{prefix} but 'steps.error' is only set inside an onError handler",
+                    ptr,
+                )
+            elif len(segments) > 2 and segments[2] not in ERROR_FIELDS:
+                ctx.report(
+                    "E011",
+                    f"{prefix}: 'steps.error' has {', '.join(ERROR_FIELDS)}."
+                    + did_you_mean(str(segments[2]), ERROR_FIELDS),
+                    ptr,
+                )
+            return
+        hint = did_you_mean(target, graph.steps)
+        if not hint and target in ns.ancestors_steps:
+            hint = (
+                " A subgraph sees only its own steps: pass the value in through "
+                "the Split's config.variables (or data)."
+            )
+        ctx.report("E010", f"{prefix} but step '{target}' does not exist.{hint}".rstrip("."), ptr)
+        return
+    if len(segments) > 2 and segments[2] not in RECORD_FIELDS:
+        ctx.report(
+            "E011",
+            f"{prefix}: a step record has no field '{segments[2]}'."
+            + did_you_mean(str(segments[2]), RECORD_FIELDS),
+            ptr,
+        )
+        return
+    target_step = graph.steps[target]
+    if target == owner.id:
+        if not inclusive:
+            ctx.report("W050", f"Step '{owner.id}' references its own outputs ('{path.text}')", ptr)
+    elif owner.id in ns.flow.reachable and not ns.flow.runs_before(target, owner.id):
+        ctx.report(
+            "E012",
+            f"{prefix} but step '{target}' has not run yet on every path to '{owner.id}'",
+            ptr,
+        )
+    if isinstance(target_step, ConnectionStep):
+        ns.used_connections.add(target)
+        _check_connection_flow(ctx, owner, role, target, ptr)
+
+
+def _check_connection_flow(
+    ctx: CheckContext, owner: StepBase, role: ValueRole, connection: str, ptr: str
+) -> None:
+    if role == "input" and isinstance(owner, AgentStep):
+        agent = ctx.catalog.agent(owner.agent_id)
+        if agent is not None and not agent.secure:
+            secure = ", ".join(ctx.catalog.secure_agents())
+            ctx.report(
+                "E040",
+                f"Security violation: step '{owner.id}' passes connection '{connection}' to "
+                f"agent '{owner.agent_id}'; connection data can only be passed to secure "
+                f"agents ({secure})",
+                ptr,
+            )
+    elif role == "output":
+        ctx.report(
+            "E041",
+            f"Security violation: step '{owner.id}' puts connection '{connection}' in the "
+            "workflow output; connection data cannot be included in outputs",
+            ptr,
+        )
+    elif role == "log":
+        ctx.report(
+            "E042",
+            f"Security violation: step '{owner.id}' logs connection '{connection}'; "
+            "connection data cannot be logged",
+            ptr,
+        )

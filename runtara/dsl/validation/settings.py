@@ -1,0 +1,129 @@
+"""Configuration checks: limits (W030-W034), child workflows (E050, E051), names (E060),
+and variable values against their declared type (E023)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from runtara.dsl.diagnostics import available, did_you_mean
+from runtara.dsl.graph import Workflow
+from runtara.dsl.source_map import escape_pointer_token
+from runtara.dsl.steps import AgentStep, EmbedWorkflowStep, SplitStep, StepBase, WhileStep
+from runtara.dsl.validation.agents import json_type, type_matches
+from runtara.dsl.validation.context import CheckContext
+from runtara.dsl.walk import GraphScope, iter_steps
+
+HOUR_MS = 3_600_000
+MAX_RETRIES = 50
+MAX_PARALLELISM = 100
+MAX_ITERATIONS = 10_000
+
+
+def check_limits(ctx: CheckContext, step: StepBase, ptr: str) -> None:
+    """W030 maxRetries > 50, W031 retryDelay > 1 h, W032 parallelism > 100,
+    W033 maxIterations > 10,000, W034 timeout > 1 h."""
+    if isinstance(step, AgentStep | EmbedWorkflowStep):
+        _limits(ctx, step.id, ptr, step.max_retries, step.retry_delay, step.timeout)
+    elif isinstance(step, SplitStep):
+        config = step.config
+        _limits(
+            ctx, step.id, f"{ptr}/config", config.max_retries, config.retry_delay, config.timeout
+        )
+        if config.parallelism > MAX_PARALLELISM:
+            ctx.report(
+                "W032",
+                f"Step '{step.id}': parallelism {config.parallelism} is above {MAX_PARALLELISM}",
+                f"{ptr}/config/parallelism",
+            )
+    elif isinstance(step, WhileStep):
+        loop = step.config
+        if loop.max_iterations > MAX_ITERATIONS:
+            ctx.report(
+                "W033",
+                f"Step '{step.id}': maxIterations {loop.max_iterations} is above "
+                f"{MAX_ITERATIONS:,}",
+                f"{ptr}/config/maxIterations",
+            )
+        _limits(ctx, step.id, f"{ptr}/config", None, None, loop.timeout)
+
+
+def _limits(
+    ctx: CheckContext,
+    step_id: str,
+    ptr: str,
+    max_retries: int | None,
+    retry_delay: int | None,
+    timeout: int | None,
+) -> None:
+    if max_retries is not None and max_retries > MAX_RETRIES:
+        ctx.report(
+            "W030",
+            f"Step '{step_id}': maxRetries {max_retries} is above {MAX_RETRIES}",
+            f"{ptr}/maxRetries",
+        )
+    if retry_delay is not None and retry_delay > HOUR_MS:
+        ctx.report(
+            "W031",
+            f"Step '{step_id}': retryDelay {retry_delay} ms is longer than 1 hour",
+            f"{ptr}/retryDelay",
+        )
+    if timeout is not None and timeout > HOUR_MS:
+        ctx.report(
+            "W034",
+            f"Step '{step_id}': timeout {timeout} ms is longer than 1 hour",
+            f"{ptr}/timeout",
+        )
+
+
+def check_child(ctx: CheckContext, step: EmbedWorkflowStep, ptr: str) -> None:
+    """E050 invalid childVersion, E051 child workflow not among the known ones."""
+    version = step.child_version
+    reason = None
+    if isinstance(version, bool):
+        reason = "must be 'latest', 'current' or an integer >= 1"
+    elif isinstance(version, int) and version < 1:
+        reason = "version numbers start at 1"
+    elif isinstance(version, str) and version.lower() not in ("latest", "current"):
+        reason = "must be 'latest', 'current' or an integer >= 1"
+    if reason:
+        ctx.report(
+            "E050",
+            f"Step '{step.id}': child workflow '{step.child_workflow_id}' has invalid version "
+            f"'{version}': {reason}",
+            f"{ptr}/childVersion",
+        )
+    if ctx.children is not None and step.child_workflow_id not in ctx.children:
+        key = "childWorkflowId" if f"{ptr}/childWorkflowId" in ctx.source_map else "childScenarioId"
+        ctx.report(
+            "E051",
+            f"Step '{step.id}': unknown child workflow '{step.child_workflow_id}'."
+            + (did_you_mean(step.child_workflow_id, ctx.children) or available(ctx.children)),
+            f"{ptr}/{key}",
+        )
+
+
+def check_names(ctx: CheckContext, workflow: Workflow) -> None:
+    """E060: step names are unique in the whole document (subgraphs included)."""
+    by_name: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for _scope, ptr, step in iter_steps(workflow):
+        if step.name is not None:
+            by_name[step.name].append((step.id, ptr))
+    for name, holders in by_name.items():
+        if len(holders) > 1:
+            ids = ", ".join(step_id for step_id, _ in holders)
+            for _step_id, ptr in holders[1:]:
+                ctx.report(
+                    "E060", f"Multiple steps have the same name '{name}': {ids}", f"{ptr}/name"
+                )
+
+
+def check_variables(ctx: CheckContext, scope: GraphScope) -> None:
+    """E023: a variable's value must fit its declared type."""
+    for name, variable in scope.graph.variables.items():
+        if variable.value is not None and not type_matches(variable.type, variable.value):
+            ctx.report(
+                "E023",
+                f"Variable '{name}' is declared '{variable.type}' but its value is "
+                f"'{json_type(variable.value)}'",
+                f"{scope.pointer}/variables/{escape_pointer_token(name)}/value",
+            )

@@ -1,0 +1,91 @@
+"""The published JSON Schema: current, valid, and useful to an editor."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from runtara.dsl.schema import REGENERATE_COMMAND, SCHEMA_PATH, render, workflow_schema
+
+EXAMPLES = sorted(Path(__file__).resolve().parents[2].joinpath("examples").glob("*.json"))
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, object]:
+    return workflow_schema()
+
+
+def test_committed_schema_is_current(schema: dict[str, object]) -> None:
+    committed = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
+    assert committed == render(schema), (
+        f"{SCHEMA_PATH} is stale: regenerate it with `{REGENERATE_COMMAND}`"
+    )
+
+
+def test_schema_is_valid_draft_2020_12(schema: dict[str, object]) -> None:
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def _errors(schema: dict[str, object], document: object) -> list[str]:
+    validator = jsonschema.Draft202012Validator(schema)
+    return [error.message for error in validator.iter_errors(document)]
+
+
+def _agent_doc(agent: str, capability: str, inputs: dict[str, object]) -> dict[str, object]:
+    return {
+        "steps": {
+            "a": {
+                "stepType": "Agent",
+                "id": "a",
+                "agentId": agent,
+                "capabilityId": capability,
+                "inputMapping": inputs,
+            }
+        },
+        "entryPoint": "a",
+    }
+
+
+def test_schema_knows_capability_inputs_and_flags_unknown_agents(
+    schema: dict[str, object],
+) -> None:
+    url = {"valueType": "reference", "value": "data.url"}
+    assert _errors(schema, _agent_doc("http", "http-request", {"url": url})) == []
+    assert any("'nope' is not one of" in m for m in _errors(schema, _agent_doc("nope", "x", {})))
+    missing = _errors(schema, _agent_doc("http", "http-request", {}))
+    assert "'url' is a required property" in missing
+    bad_method = {"url": url, "method": {"valueType": "immediate", "value": "FETCH"}}
+    assert any(
+        "FETCH" in m for m in _errors(schema, _agent_doc("http", "http-request", bad_method))
+    )
+
+
+def test_each_capability_lists_its_input_keys_with_descriptions(
+    schema: dict[str, object],
+) -> None:
+    from runtara.agents.registry import catalog
+
+    rules = schema["$defs"]["AgentStep"]["allOf"]  # type: ignore[index]
+    by_capability = {
+        (
+            rule["if"]["properties"]["agentId"]["const"],
+            rule["if"]["properties"]["capabilityId"]["const"],
+        ): rule
+        for rule in rules
+        if "capabilityId" in rule["if"]["properties"]
+    }
+    for agent in catalog().agents.values():
+        for capability in agent.capabilities.values():
+            rule = by_capability[(agent.id, capability.id)]
+            inputs = rule["then"]["properties"]["inputMapping"]["properties"]
+            assert list(inputs) == list(capability.input_names)
+            assert all(field["description"] for field in inputs.values())
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_examples_match_the_published_schema(schema: dict[str, object], example: Path) -> None:
+    assert _errors(schema, json.loads(example.read_text(encoding="utf-8"))) == []
