@@ -37,7 +37,7 @@ def execute(
         data = validate_input(run.start(), input_schema)
         output = graph(run, Scope.root(data, variables))
     except StepFailed as failure:
-        runtime.failed({"message": str(failure), **failure.record()})
+        runtime.failed({**failure.record(), "message": str(failure)})
         progress(f"runtara: failed: {failure}")
         return EXIT_FAILED
     except FlowError as exc:
