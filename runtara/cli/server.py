@@ -4,13 +4,49 @@ from __future__ import annotations
 
 import typer
 
-from runtara.cli._common import fail
+from runtara.cli._common import fail, stderr
 
 
 def register(app: typer.Typer) -> None:
     app.command("server")(server)
 
 
-def server() -> None:
+def server(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8001, "--port", min=0, max=65535, help="TCP port."),
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        help="sqlite:///path or postgresql://... [env RUNTARA_DATABASE_URL; default sqlite:///.data/runtara.db]",
+        show_default=False,
+    ),
+    dev: bool = typer.Option(
+        False,
+        "--dev",
+        help="Development mode: instances self-register without tokens, API keys optional.",
+    ),
+) -> None:
     """Run the runtime service (SQLite by default, PostgreSQL in production)."""
-    fail("not implemented yet", 1)
+    from runtara.runtime.server import serve
+    from runtara.runtime.settings import Settings
+
+    try:
+        settings = Settings.from_env(database_url=database_url, dev=dev or None)
+    except ValueError as exc:
+        fail(f"invalid setting: {exc}", 2)
+    stderr.print(
+        f"runtara server on http://{host}:{port} ({_describe(settings.database_url)}"
+        f"{', dev mode' if settings.dev else ''})"
+    )
+    try:
+        serve(settings, host, port)
+    except ValueError as exc:  # e.g. an unsupported database URL
+        fail(str(exc), 2)
+
+
+def _describe(url: str) -> str:
+    """The database, without credentials."""
+    if url.startswith("sqlite:"):
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"

@@ -1,0 +1,32 @@
+"""``runtara.sdk``: what a running workflow instance uses (standard library only).
+
+Checkpoints, durable sleeps, signals, events and completion, over HTTP to the
+runtime service; see ``Runtara`` for the API and ``durable`` for cached functions.
+"""
+
+from runtara.sdk.client import CheckpointResult, Runtara
+from runtara.sdk.durable import durable
+from runtara.sdk.errors import (
+    Cancelled,
+    ConfigurationError,
+    Paused,
+    ProtocolError,
+    RuntaraError,
+    RuntimeUnavailable,
+    StateTooLarge,
+    Stopped,
+)
+
+__all__ = [
+    "Cancelled",
+    "CheckpointResult",
+    "ConfigurationError",
+    "Paused",
+    "ProtocolError",
+    "Runtara",
+    "RuntaraError",
+    "RuntimeUnavailable",
+    "StateTooLarge",
+    "Stopped",
+    "durable",
+]

@@ -9,9 +9,9 @@ from typing import Any
 from runtara.runtime.errors import Conflict, NotFound
 from runtara.runtime.status import Status
 from runtara.runtime.store import events
-from runtara.runtime.store.access import Caller, authorize, require_instance
+from runtara.runtime.store.access import Caller, authorize, check_token, require_instance
 from runtara.runtime.store.database import Tx, now_ms, read_op, write_op
-from runtara.runtime.store.instances import pending_signal, transition
+from runtara.runtime.store.instances import transition
 
 #: Content type of the checkpoint that records when a durable sleep ends.
 SLEEP_CONTENT_TYPE = "application/vnd.runtara.sleep+json"
@@ -63,51 +63,89 @@ def _existing(tx: Tx, caller: Caller, key: str) -> tuple[bytes, str] | None:
     return None if row is None else (bytes(row["state"]), row["content_type"])
 
 
-def _insert(tx: Tx, caller: Caller, key: str, state: bytes, content_type: str) -> bool:
+def _insert(
+    tx: Tx, caller: Caller, key: str, state: bytes, content_type: str, request_id: str | None = None
+) -> bool:
     """Insert unless the id exists (concurrent duplicates: exactly one row wins)."""
     return bool(
         tx.execute(
             "INSERT INTO checkpoints (tenant_id, instance_id, checkpoint_id, state, content_type,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " created_at, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (tenant_id, instance_id, checkpoint_id) DO NOTHING",
-            (caller.tenant_id, caller.instance_id, key, state, content_type, now_ms()),
+            (caller.tenant_id, caller.instance_id, key, state, content_type, now_ms(), request_id),
         )
+    )
+
+
+def _saved_by(tx: Tx, caller: Caller, key: str, request_id: str) -> bool:
+    """Was checkpoint ``key`` saved by this very request (an earlier delivery of it)?"""
+    return (
+        tx.one(
+            "SELECT 1 AS x FROM checkpoints WHERE tenant_id = ? AND instance_id = ?"
+            " AND checkpoint_id = ? AND request_id = ?",
+            (caller.tenant_id, caller.instance_id, key, request_id),
+        )
+        is not None
     )
 
 
 @write_op
 def save_checkpoint(
-    tx: Tx, caller: Caller, key: str, state: bytes, content_type: str = "application/octet-stream"
+    tx: Tx,
+    caller: Caller,
+    key: str,
+    state: bytes,
+    content_type: str = "application/octet-stream",
+    request_id: str | None = None,
 ) -> CheckpointResult:
     """Save ``state`` under ``key`` unless it exists; either way report pending signals.
 
-    Counts as a heartbeat. The instance must be ``running``.
+    Counts as a heartbeat. The instance must be ``running``. ``request_id`` makes a
+    retried request idempotent: if that request already saved ``key``, it is answered
+    as saved (``found`` false) rather than found.
     """
-    _require_running(authorize(tx, caller), caller)
     tenant_id, instance_id = caller.tenant_id, caller.instance_id
-    saved = _insert(tx, caller, key, state, content_type)
+    # One read for the instance, its pending signal and whether custom signals wait.
+    row = tx.one(
+        "SELECT i.status, i.token_hash, s.kind AS signal,"
+        " EXISTS (SELECT 1 FROM custom_signals c WHERE c.tenant_id = i.tenant_id"
+        " AND c.instance_id = i.id) AS has_custom"
+        " FROM instances i LEFT JOIN signals s ON s.tenant_id = i.tenant_id AND s.instance_id = i.id"
+        " WHERE i.tenant_id = ? AND i.id = ?",
+        (tenant_id, instance_id),
+    )
+    if row is None:
+        raise NotFound(f"instance {instance_id!r} not found in tenant {tenant_id!r}")
+    check_token(row, caller)
+    _require_running(row, caller)
+    signal = row["signal"]
+    saved = _insert(tx, caller, key, state, content_type, request_id)
+    stored: tuple[bytes, str] | None = None
     if saved:
         tx.execute(
             "UPDATE instances SET last_checkpoint_id = ?, heartbeat_at = ? WHERE tenant_id = ? AND id = ?",
             (key, now_ms(), tenant_id, instance_id),
         )
-        stored: tuple[bytes, str] | None = None
+    elif request_id is not None and _saved_by(tx, caller, key, request_id):
+        return CheckpointResult(False, None, None, signal, None)
     else:
         stored = _existing(tx, caller, key)
         tx.execute(
             "UPDATE instances SET heartbeat_at = ? WHERE tenant_id = ? AND id = ?",
             (now_ms(), tenant_id, instance_id),
         )
-    custom = tx.one(
-        "DELETE FROM custom_signals WHERE tenant_id = ? AND instance_id = ? AND checkpoint_id = ?"
-        " RETURNING payload",
-        (tenant_id, instance_id, key),
-    )
+    custom = None
+    if row["has_custom"]:
+        custom = tx.one(
+            "DELETE FROM custom_signals WHERE tenant_id = ? AND instance_id = ? AND checkpoint_id = ?"
+            " RETURNING payload",
+            (tenant_id, instance_id, key),
+        )
     return CheckpointResult(
-        found=not saved,
+        found=stored is not None,
         state=None if stored is None else stored[0],
         content_type=None if stored is None else stored[1],
-        signal=pending_signal(tx, tenant_id, instance_id),
+        signal=signal,
         custom_signal=None if custom is None else json.loads(custom["payload"]),
     )
 

@@ -36,7 +36,7 @@ class Instance:
     status: str
     input: Any
     output: Any
-    error: str | None
+    error: Any
     attempts: int
     max_attempts: int
     created_at: int
@@ -69,6 +69,7 @@ def _instance(row: Row) -> Instance:
     data = dict(row)
     data["input"] = _loads(data["input"])
     data["output"] = _loads(data["output"])
+    data["error"] = _loads(data["error"])
     return Instance(**data)
 
 
@@ -314,6 +315,13 @@ def register(tx: Tx, caller: Caller, checkpoint_id: str | None = None) -> Instan
     return load(tx, tenant_id, instance_id)
 
 
+@read_op
+def own_status(tx: Tx, caller: Caller) -> Instance:
+    """What an instance may read about itself."""
+    authorize(tx, caller)
+    return load(tx, caller.tenant_id, caller.instance_id)
+
+
 @write_op
 def heartbeat(tx: Tx, caller: Caller) -> str | None:
     """Touch the instance's liveness; answers the pending signal, if any."""
@@ -343,7 +351,8 @@ def complete(tx: Tx, caller: Caller, output: Any = None) -> Instance:
 
 
 @write_op
-def fail(tx: Tx, caller: Caller, error: str) -> Instance:
+def fail(tx: Tx, caller: Caller, error: Any) -> Instance:
+    """The instance failed; ``error`` is a message or a JSON object describing the failure."""
     authorize(tx, caller)
     now = now_ms()
     transition(
@@ -352,7 +361,7 @@ def fail(tx: Tx, caller: Caller, error: str) -> Instance:
         caller.instance_id,
         Status.failed,
         ", error = ?, finished_at = ?, heartbeat_at = ?",
-        (error, now, now),
+        (_dumps(error), now, now),
     )
     _clear_signal(tx, caller.tenant_id, caller.instance_id)
     events.record(tx, caller.tenant_id, caller.instance_id, "failed", payload={"error": error})

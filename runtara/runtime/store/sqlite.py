@@ -136,21 +136,29 @@ class SqliteDatabase(Database):
             self._run_batch(conn, tx, batch)
 
     def _run_batch(self, conn: sqlite3.Connection, tx: Tx, batch: list[_Job]) -> None:
+        # A batch of one needs no savepoint: its failure rolls back the whole transaction.
+        isolate = len(batch) > 1
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
-                conn.execute("SAVEPOINT op")
+                if isolate:
+                    conn.execute("SAVEPOINT op")
                 try:
                     result = job.fn(tx)
                 except BaseException as exc:  # the op failed: undo only its own changes
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
+                    if isolate:
+                        conn.execute("ROLLBACK TO op")
+                        conn.execute("RELEASE op")
+                    else:
+                        conn.execute("ROLLBACK")
                     outcomes.append((None, exc))
                 else:
-                    conn.execute("RELEASE op")
+                    if isolate:
+                        conn.execute("RELEASE op")
                     outcomes.append((result, None))
-            conn.execute("COMMIT")
+            if conn.in_transaction:
+                conn.execute("COMMIT")
         except BaseException as exc:  # the commit itself failed: nothing of the batch is stored
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

@@ -1,0 +1,64 @@
+"""The FastAPI application: store lifecycle, problem documents, body limit, routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from pydantic import BaseModel
+
+from runtara import __version__
+from runtara.runtime.api import instance, management, problems
+from runtara.runtime.api.limits import BodySizeLimit
+from runtara.runtime.settings import Settings
+from runtara.runtime.store import Store, open_store
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    dev: bool
+    version: str
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """The service app. Without ``store``, it opens (and migrates) one at startup and
+    closes it at shutdown; a given ``store`` stays the caller's to close."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = store is None
+        app.state.store = store or open_store(
+            settings.database_url, secret_key=settings.effective_secret_key()
+        )
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.store.close()
+
+    app = FastAPI(
+        title="Runtara runtime",
+        version=__version__,
+        description="Instance protocol (checkpoints, sleeps, signals) and management API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_state_bytes)
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    async def health(request: Request) -> Health:
+        """200 once the store is open and migrated."""
+        return Health(
+            status="ok",
+            database=request.app.state.store.dialect,
+            dev=settings.dev,
+            version=__version__,
+        )
+
+    app.include_router(instance.router)
+    app.include_router(management.router)
+    return app

@@ -1,0 +1,324 @@
+"""The instance protocol: what a running workflow process says to the runtime.
+
+All paths are under ``/v1/instance/{tenant_id}/{instance_id}``; the caller proves it
+is that instance with ``Authorization: Bearer <RUNTARA_INSTANCE_TOKEN>`` (optional for
+instances that registered themselves with a ``--dev`` server). See PROTOCOL.md.
+
+The checkpoint endpoint is the hot path: its request body is the raw state (no JSON
+wrapping, no validation layer) and its answer is a few bytes of JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from runtara.runtime.errors import InvalidInput
+from runtara.runtime.store import Store, checkpoints, connections, events, instances, signals
+from runtara.runtime.store.access import Caller
+
+router = APIRouter(prefix="/v1/instance/{tenant_id}/{instance_id}", tags=["instance protocol"])
+
+TenantId = Annotated[str, Path(min_length=1, max_length=200)]
+InstanceId = Annotated[str, Path(min_length=1, max_length=200)]
+Key = Annotated[str, Path(min_length=1, max_length=1000, description="checkpoint id")]
+
+
+def _caller(request: Request, tenant_id: str, instance_id: str) -> Caller:
+    header = request.headers.get("authorization")
+    token = None
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value:
+            token = value.strip()
+    return Caller(tenant_id, instance_id, token, request.app.state.settings.dev)
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _json(value: Any) -> Response:
+    return Response(json.dumps(value, separators=(",", ":")), media_type="application/json")
+
+
+def _encode_state(state: bytes | None) -> str | None:
+    return None if state is None else base64.b64encode(state).decode()
+
+
+# -- models (requests and answers, for the OpenAPI document) ---------------------------
+
+
+class InstanceView(BaseModel):
+    status: str
+    input: Any = None
+    attempts: int
+    last_checkpoint_id: str | None = None
+
+
+class RegisterRequest(BaseModel):
+    checkpoint_id: str | None = Field(None, description="resume point; must be a saved checkpoint")
+
+
+class CheckpointAnswer(BaseModel):
+    found: bool = Field(description="true: the id was saved before and `state` is the stored state")
+    state: str | None = Field(None, description="base64 of the stored state when found")
+    content_type: str | None = None
+    signal: str | None = Field(None, description="pending instance signal: cancel, pause, resume")
+    custom_signal: Any = Field(None, description="payload sent to this checkpoint id, consumed now")
+
+
+class StoredState(BaseModel):
+    found: bool
+    state: str | None = None
+    content_type: str | None = None
+
+
+class SleepRequest(BaseModel):
+    key: str = Field(min_length=1, max_length=1000)
+    duration_ms: int = Field(ge=0)
+
+
+class SleepAnswer(BaseModel):
+    wake_at: int = Field(description="epoch milliseconds when the sleep ends")
+    remaining_ms: int
+    exit: bool = Field(description="true: end the process now; a runner starts it again when due")
+
+
+class SignalAnswer(BaseModel):
+    signal: str | None = None
+
+
+class NewEventModel(BaseModel):
+    subtype: str | None = Field(None, max_length=200)
+    event_type: str = Field("custom", max_length=100)
+    payload: Any = None
+    timestamp_ms: int | None = None
+
+
+class EventBatch(BaseModel):
+    events: list[NewEventModel] = Field(max_length=10_000)
+
+
+class Accepted(BaseModel):
+    accepted: int
+
+
+class RetryRequest(BaseModel):
+    key: str = Field(min_length=1, max_length=1000)
+    attempt: int = Field(ge=1)
+    error: str | None = None
+
+
+class AckRequest(BaseModel):
+    signal: str = Field(pattern="^(cancel|pause|resume)$")
+
+
+class CompletedRequest(BaseModel):
+    output: Any = None
+
+
+class FailedRequest(BaseModel):
+    error: Any
+
+
+class SignalPollAnswer(BaseModel):
+    found: bool
+    payload: Any = None
+    signal: str | None = None
+
+
+class ConnectionAnswer(BaseModel):
+    id: str
+    integration_id: str
+    parameters: dict[str, Any]
+
+
+def _view(instance: instances.Instance) -> InstanceView:
+    return InstanceView(
+        status=instance.status,
+        input=instance.input,
+        attempts=instance.attempts,
+        last_checkpoint_id=instance.last_checkpoint_id,
+    )
+
+
+# -- endpoints --------------------------------------------------------------------------
+
+
+@router.post("/register", response_model=InstanceView)
+async def register(
+    request: Request,
+    tenant_id: TenantId,
+    instance_id: InstanceId,
+    body: Annotated[RegisterRequest | None, Body()] = None,
+) -> InstanceView:
+    """Start (or restart) this instance: it becomes ``running``; answers its input."""
+    caller = _caller(request, tenant_id, instance_id)
+    checkpoint_id = body.checkpoint_id if body else None
+    return _view(await _store(request).arun(instances.register, caller, checkpoint_id))
+
+
+@router.get("", response_model=InstanceView)
+async def status(request: Request, tenant_id: TenantId, instance_id: InstanceId) -> InstanceView:
+    """This instance's status (read-only)."""
+    caller = _caller(request, tenant_id, instance_id)
+    return _view(await _store(request).arun(instances.own_status, caller))
+
+
+@router.post(
+    "/checkpoints/{key:path}",
+    response_model=CheckpointAnswer,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {}},
+            },
+        }
+    },
+)
+async def save_checkpoint(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, key: Key
+) -> Response:
+    """Save the request body as checkpoint ``key`` unless it exists (then answer the stored one).
+
+    Atomic: concurrent saves of one id store exactly one state. Also a heartbeat. A
+    retried request repeats its ``Idempotency-Key`` header, so a save whose answer was
+    lost is answered as saved, not found.
+    """
+    state = await request.body()
+    content_type = request.headers.get("content-type") or "application/octet-stream"
+    caller = _caller(request, tenant_id, instance_id)
+    result = await _store(request).arun(
+        checkpoints.save_checkpoint, caller, key, state, content_type
+    )
+    return _json(
+        {
+            "found": result.found,
+            "state": _encode_state(result.state),
+            "content_type": result.content_type,
+            "signal": result.signal,
+            "custom_signal": result.custom_signal,
+        }
+    )
+
+
+@router.get("/checkpoints/{key:path}", response_model=StoredState)
+async def get_checkpoint(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, key: Key
+) -> Response:
+    """Look a checkpoint up without saving anything."""
+    caller = _caller(request, tenant_id, instance_id)
+    found = await _store(request).arun(checkpoints.get_checkpoint, caller, key)
+    if found is None:
+        return _json({"found": False, "state": None, "content_type": None})
+    return _json({"found": True, "state": _encode_state(found[0]), "content_type": found[1]})
+
+
+@router.post("/sleep", response_model=SleepAnswer)
+async def sleep(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, body: SleepRequest
+) -> SleepAnswer:
+    """Begin or find the durable sleep ``key``; its end is fixed the first time."""
+    caller = _caller(request, tenant_id, instance_id)
+    result = await _store(request).arun(checkpoints.sleep, caller, body.key, body.duration_ms)
+    return SleepAnswer(wake_at=result.wake_at, remaining_ms=result.remaining_ms, exit=result.exit)
+
+
+@router.post("/heartbeat", response_model=SignalAnswer)
+async def heartbeat(request: Request, tenant_id: TenantId, instance_id: InstanceId) -> SignalAnswer:
+    """Report liveness; answers the pending signal."""
+    caller = _caller(request, tenant_id, instance_id)
+    return SignalAnswer(signal=await _store(request).arun(instances.heartbeat, caller))
+
+
+@router.post("/events", response_model=Accepted)
+async def add_events(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, body: EventBatch
+) -> Accepted:
+    """Store a batch of events in one transaction."""
+    caller = _caller(request, tenant_id, instance_id)
+    batch = [
+        events.NewEvent(e.event_type, e.subtype, e.payload, e.timestamp_ms) for e in body.events
+    ]
+    return Accepted(accepted=await _store(request).arun(events.add_events, caller, batch))
+
+
+@router.post("/retries", response_model=Accepted)
+async def retry_attempt(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, body: RetryRequest
+) -> Accepted:
+    """Record one retry of a durable function (audit trail)."""
+    caller = _caller(request, tenant_id, instance_id)
+    await _store(request).arun(events.record_retry, caller, body.key, body.attempt, body.error)
+    return Accepted(accepted=1)
+
+
+@router.post("/signals/ack", response_model=InstanceView)
+async def acknowledge_signal(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, body: AckRequest
+) -> InstanceView:
+    """The instance saw ``signal``; acknowledging a cancel makes it ``cancelled``."""
+    caller = _caller(request, tenant_id, instance_id)
+    return _view(await _store(request).arun(instances.acknowledge_signal, caller, body.signal))
+
+
+@router.post("/signals/{key:path}/poll", response_model=SignalPollAnswer)
+async def poll_custom_signal(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, key: Key
+) -> SignalPollAnswer:
+    """Take the custom signal sent to ``key`` (kept as checkpoint ``key``), if it arrived."""
+    caller = _caller(request, tenant_id, instance_id)
+    polled = await _store(request).arun(signals.poll_custom_signal, caller, key)
+    return SignalPollAnswer(found=polled.found, payload=polled.payload, signal=polled.signal)
+
+
+@router.post("/completed", response_model=InstanceView)
+async def completed(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, body: CompletedRequest
+) -> InstanceView:
+    caller = _caller(request, tenant_id, instance_id)
+    return _view(await _store(request).arun(instances.complete, caller, body.output))
+
+
+@router.post("/failed", response_model=InstanceView)
+async def failed(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, body: FailedRequest
+) -> InstanceView:
+    caller = _caller(request, tenant_id, instance_id)
+    if body.error is None:
+        raise InvalidInput("failed needs an error (a message or an object)")
+    return _view(await _store(request).arun(instances.fail, caller, body.error))
+
+
+@router.post("/suspended", response_model=InstanceView)
+async def suspended(request: Request, tenant_id: TenantId, instance_id: InstanceId) -> InstanceView:
+    """The instance stopped because it was asked to pause."""
+    caller = _caller(request, tenant_id, instance_id)
+    return _view(await _store(request).arun(instances.suspend, caller))
+
+
+@router.get("/connections/{connection_id}", response_model=ConnectionAnswer)
+async def fetch_connection(
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, connection_id: str
+) -> Response:
+    """Decrypted parameters of a connection of this tenant, for a secure agent (never cached)."""
+    caller = _caller(request, tenant_id, instance_id)
+    store = _store(request)
+    parameters = await store.arun(
+        connections.fetch_parameters, store.secrets, caller, connection_id
+    )
+    info = await store.arun(connections.get_connection, tenant_id, connection_id)
+    response = _json(
+        {"id": info.id, "integration_id": info.integration_id, "parameters": parameters}
+    )
+    response.headers["cache-control"] = "no-store"
+    return response

@@ -1,0 +1,42 @@
+"""Serve the runtime with uvicorn (uvloop + httptools: the checkpoint path is latency-bound)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import uvicorn
+
+from runtara.runtime.api import create_app
+from runtara.runtime.settings import Settings
+
+
+def uvicorn_config(
+    settings: Settings, host: str, port: int, *, log_level: str = "warning"
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=log_level,
+        timeout_keep_alive=75,
+        server_header=False,
+    )
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Run until interrupted (SIGINT/SIGTERM shut down gracefully)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    uvicorn.Server(uvicorn_config(settings, host, port)).run()
+
+
+def free_loopback_socket() -> socket.socket:
+    """A listening-ready socket on 127.0.0.1 with a port chosen by the kernel."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock

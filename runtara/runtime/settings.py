@@ -1,0 +1,47 @@
+"""Server settings: flags first, then ``RUNTARA_*`` environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from runtara.runtime.store import DEFAULT_DATABASE_URL
+from runtara.runtime.store.secrets import dev_secret_key
+from runtara.runtime.store.sqlite import sqlite_path
+
+DEFAULT_MAX_STATE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    #: Dev mode: instances may register without a token; API keys are optional and
+    #: tenants are created on first use. Never for a shared deployment.
+    dev: bool = False
+    #: Largest request body (checkpoint state, output, event batch) accepted, in bytes.
+    max_state_bytes: int = DEFAULT_MAX_STATE_BYTES
+    #: Encrypts connection secrets at rest (``RUNTARA_SECRET_KEY``).
+    secret_key: str | None = field(default=None, repr=False)
+    #: Acts on any tenant (``RUNTARA_ADMIN_KEY``); tenants and API keys are managed with it.
+    admin_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Environment values, replaced by every override that is not None."""
+        env = os.environ
+        settings = cls(
+            database_url=env.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            dev=env.get("RUNTARA_DEV", "").lower() in ("1", "true", "yes"),
+            max_state_bytes=int(env.get("RUNTARA_MAX_STATE_BYTES") or DEFAULT_MAX_STATE_BYTES),
+            secret_key=env.get("RUNTARA_SECRET_KEY") or None,
+            admin_key=env.get("RUNTARA_ADMIN_KEY") or None,
+        )
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    def effective_secret_key(self) -> str | None:
+        """The configured key; in dev mode on SQLite, one kept beside the database."""
+        if self.secret_key or not self.dev or not self.database_url.startswith("sqlite:"):
+            return self.secret_key
+        return dev_secret_key(Path(sqlite_path(self.database_url)).parent)

@@ -1,0 +1,42 @@
+"""What the SDK raises. ``Cancelled`` and ``Paused`` are also for workflow code to raise:
+they unwind the stack to the entry point, which reports the instance accordingly."""
+
+from __future__ import annotations
+
+
+class RuntaraError(Exception):
+    """Base of every SDK error."""
+
+
+class ConfigurationError(RuntaraError):
+    """The environment does not say which instance this is (``RUNTARA_*`` variables)."""
+
+
+class RuntimeUnavailable(RuntaraError):
+    """The runtime could not be reached for the whole retry window."""
+
+
+class ProtocolError(RuntaraError):
+    """The runtime refused a request (a 4xx/5xx problem document)."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(f"{status} {title}: {detail}")
+        self.status = status
+        self.title = title
+        self.detail = detail
+
+
+class StateTooLarge(ProtocolError):
+    """A checkpoint state (or output) exceeds the runtime's size limit (HTTP 413)."""
+
+
+class Stopped(RuntaraError):
+    """The instance was asked to stop; raise (or let propagate) to unwind."""
+
+
+class Cancelled(Stopped):
+    """The instance was cancelled: end without reporting an outcome (it is ``cancelled``)."""
+
+
+class Paused(Stopped):
+    """The instance was paused: report ``suspended()`` and end; resume continues it."""

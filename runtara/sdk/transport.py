@@ -1,0 +1,154 @@
+"""HTTP/JSON to the runtime over one keep-alive connection, surviving runtime restarts.
+
+Transport failures (refused, reset, timed out, 502/503/504) are retried with
+exponential backoff for up to ``retry_seconds`` (60 s by default): a runtime that is
+restarted meanwhile is simply waited for. Each logical call keeps one
+``Idempotency-Key`` across its retries, so the runtime can recognise a repeat of a
+request whose answer was lost.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from runtara.sdk.errors import ProtocolError, RuntimeUnavailable, StateTooLarge
+
+_RETRYABLE_STATUS = frozenset({502, 503, 504})
+_TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
+
+
+class Transport:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retry_seconds: float = 60.0,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"runtime URL must be http(s)://host:port, got {url!r}")
+        self.url = url.rstrip("/")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._https else 80)
+        self._prefix = parts.path.rstrip("/")
+        self._timeout = timeout
+        self._retry_seconds = retry_seconds
+        self._headers = {"Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection
+        if self._https:
+            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout)
+        else:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        conn.connect()
+        if conn.sock is not None:
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        *,
+        patience: float | None = None,
+    ) -> tuple[int, bytes]:
+        """Send one request, retrying transport failures for ``patience`` seconds (default:
+        the transport's retry window); return status and body."""
+        window = self._retry_seconds if patience is None else patience
+        headers = dict(self._headers)
+        headers["Idempotency-Key"] = uuid.uuid4().hex
+        if body is not None:
+            headers["Content-Type"] = content_type
+        deadline: float | None = None
+        delay = 0.05
+        while True:
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                response = self._exchange(method, path, body, headers)
+                data = response.read()
+                if response.will_close:
+                    self.close()
+                if response.status not in _RETRYABLE_STATUS:
+                    return response.status, data
+                failure: str = f"HTTP {response.status}"
+            except _TRANSPORT_ERRORS as exc:
+                self.close()
+                failure = f"{type(exc).__name__}: {exc}"
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + window
+            if now >= deadline:
+                raise RuntimeUnavailable(
+                    f"runtime at {self.url} unreachable for {window:.0f} s "
+                    f"({method} {path}): {failure}"
+                )
+            time.sleep(min(delay, max(0.0, deadline - now)))
+            delay = min(delay * 2, 2.0)
+
+    def _exchange(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> http.client.HTTPResponse:
+        assert self._conn is not None
+        try:
+            self._conn.request(method, self._prefix + path, body=body, headers=headers)
+        except OSError:
+            # The runtime may refuse a body early (413) and close while we still send;
+            # its answer is then waiting in the socket. Without one, it is a real failure.
+            try:
+                return self._conn.getresponse()
+            except (OSError, http.client.HTTPException):
+                pass
+            raise
+        return self._conn.getresponse()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        *,
+        patience: float | None = None,
+    ) -> Any:
+        """A request whose answer is JSON; a 4xx/5xx answer raises ``ProtocolError``."""
+        status, data = self.request(method, path, body, content_type, patience=patience)
+        if status >= 400:
+            raise problem_error(status, data)
+        return json.loads(data) if data else None
+
+    def call_json(
+        self, method: str, path: str, document: Any = None, *, patience: float | None = None
+    ) -> Any:
+        body = None if document is None else json.dumps(document, separators=(",", ":")).encode()
+        return self.call(method, path, body, patience=patience)
+
+
+def problem_error(status: int, data: bytes) -> ProtocolError:
+    try:
+        problem = json.loads(data)
+        title, detail = str(problem.get("title", "")), str(problem.get("detail", ""))
+    except (ValueError, AttributeError):
+        title, detail = "Error", data[:500].decode(errors="replace")
+    kind = StateTooLarge if status == 413 else ProtocolError
+    return kind(status, title, detail)

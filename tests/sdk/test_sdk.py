@@ -1,0 +1,199 @@
+"""The SDK against the real service (embedded, dev mode), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from runtara.client import Client
+from runtara.runtime.embedded import EmbeddedRuntime
+from runtara.sdk import (
+    Cancelled,
+    ConfigurationError,
+    Runtara,
+    RuntimeUnavailable,
+    StateTooLarge,
+    durable,
+)
+
+
+def start(instance_id: str = "order-batch-001") -> Runtara:
+    return Runtara.localhost(instance_id, "tenant-1").register()
+
+
+def test_a_rerun_finds_what_the_first_run_saved(runtime: EmbeddedRuntime) -> None:
+    first = start()
+    assert first.checkpoint("order-1", {"index": 1}).existing_state is None
+    assert first.checkpoint("raw", b"\x00\xff").existing_state is None
+    rerun = start()
+    assert rerun.checkpoint("order-1", {"index": 99}).existing_state == {"index": 1}
+    assert rerun.checkpoint("raw", b"").existing_state == b"\x00\xff"
+    assert rerun.get_checkpoint("order-1") == {"index": 1}
+    assert rerun.get_checkpoint("order-2") is None
+
+
+def test_completed_output_is_visible_to_operators(runtime: EmbeddedRuntime, client: Client) -> None:
+    rt = start()
+    rt.event("progress", {"done": 1})
+    rt.event("progress", {"done": 2})
+    rt.completed({"processed": 2})
+    shown = client.get_instance("order-batch-001")
+    assert (shown["status"], shown["output"], shown["error"]) == (
+        "completed",
+        {"processed": 2},
+        None,
+    )
+    progress = client.list_events("order-batch-001", subtype="progress")
+    assert [e["payload"] for e in progress] == [{"done": 1}, {"done": 2}]
+
+
+def test_failed_keeps_a_structured_error(runtime: EmbeddedRuntime, client: Client) -> None:
+    start().failed({"message": "card declined", "step": "charge"})
+    assert client.get_output("order-batch-001")["error"] == {
+        "message": "card declined",
+        "step": "charge",
+    }
+
+
+def test_durable_function_runs_once_and_retries_with_records(
+    runtime: EmbeddedRuntime, client: Client
+) -> None:
+    calls: list[str] = []
+
+    @durable(retries=3, retry_delay=0.01)
+    def charge(order_id: str, amount: int) -> dict[str, int]:
+        calls.append(order_id)
+        if len(calls) < 3:
+            raise ConnectionError("payment service busy")
+        return {"charged": amount}
+
+    start()
+    assert charge("order-7", 70) == {"charged": 70}
+    start()  # a rerun: the cached result comes back, the function is not called
+    assert charge("order-7", 70) == {"charged": 70}
+    assert calls == ["order-7"] * 3
+    retries = client.list_events("order-batch-001", event_type="retry_attempt")
+    assert [(e["subtype"], e["payload"]["attempt"]) for e in retries] == [
+        (
+            "durable::test_durable_function_runs_once_and_retries_with_records.<locals>.charge::order-7",
+            2,
+        ),
+        (
+            "durable::test_durable_function_runs_once_and_retries_with_records.<locals>.charge::order-7",
+            3,
+        ),
+    ]
+
+
+def test_durable_function_gives_up_with_the_last_error(runtime: EmbeddedRuntime) -> None:
+    @durable(retries=1, retry_delay=0.01)
+    def flaky(key: str) -> None:
+        raise ValueError(f"bad {key}")
+
+    start()
+    with pytest.raises(ValueError, match="bad k"):
+        flaky("k")
+
+
+def test_durable_sleep_waits_only_for_the_remainder_on_rerun(runtime: EmbeddedRuntime) -> None:
+    began = time.monotonic()
+    start().durable_sleep(timedelta(seconds=0.4))
+    assert time.monotonic() - began >= 0.39
+    rerun_began = time.monotonic()
+    start().durable_sleep(0.4)  # the same (first) sleep of the run: already over
+    assert time.monotonic() - rerun_began < 0.2
+    third = start()
+    third.durable_sleep(0.4, key="sleep::1")
+    midway = time.monotonic()
+    third.durable_sleep(1.0, key="later")
+    fourth_began = time.monotonic()
+    start().durable_sleep(1.0, key="later")  # rerun: waits only the rest of "later"
+    assert time.monotonic() - fourth_began < 1.0 - (fourth_began - midway) + 0.2
+
+
+def test_pause_and_cancel_arrive_at_the_next_checkpoint(
+    runtime: EmbeddedRuntime, client: Client
+) -> None:
+    rt = start()
+    client.pause_instance("order-batch-001")
+    assert rt.checkpoint("order-1", {}).should_pause
+    rt.suspended()
+    assert client.get_instance("order-batch-001")["status"] == "suspended"
+    client.resume_instance("order-batch-001")
+    rt = start()
+    client.cancel_instance("order-batch-001")
+    assert rt.checkpoint("order-2", {}).should_cancel
+    assert client.get_instance("order-batch-001")["status"] == "cancelled"
+
+
+def test_wait_for_signal_returns_the_payload_once_and_for_good(
+    runtime: EmbeddedRuntime, client: Client
+) -> None:
+    rt = start()
+    sender = threading.Timer(0.3, client.send_signal, ("order-batch-001", "approval", {"ok": True}))
+    sender.start()
+    assert rt.wait_for_signal("approval", timeout=10, poll_interval=0.05) == {"ok": True}
+    assert start().wait_for_signal("approval", timeout=0) == {"ok": True}
+    assert rt.wait_for_signal("never", timeout=0.2, poll_interval=0.05) is None
+
+
+def test_cancel_while_waiting_for_a_signal_unwinds(
+    runtime: EmbeddedRuntime, client: Client
+) -> None:
+    rt = start()
+    threading.Timer(0.2, client.cancel_instance, ("order-batch-001",)).start()
+    with pytest.raises(Cancelled):
+        rt.wait_for_signal("approval", poll_interval=0.05)
+
+
+def test_oversized_state_is_refused_with_a_clear_error(runtime: EmbeddedRuntime) -> None:
+    rt = start()
+    with pytest.raises(StateTooLarge, match="exceeds the limit of 16777216 bytes"):
+        rt.checkpoint("huge", b"x" * (16 * 1024 * 1024 + 1))
+    assert rt.checkpoint("small", b"x").existing_state is None  # the connection still works
+
+
+def test_an_unreachable_runtime_is_reported_after_the_retry_window() -> None:
+    rt = Runtara("i", "t", url="http://127.0.0.1:9", retry_seconds=0.3)
+    began = time.monotonic()
+    with pytest.raises(RuntimeUnavailable, match="unreachable"):
+        rt.register()
+    assert 0.3 <= time.monotonic() - began < 3
+
+
+def test_from_env_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RUNTARA_INSTANCE_ID", raising=False)
+    monkeypatch.setenv("RUNTARA_TENANT_ID", "t")
+    with pytest.raises(ConfigurationError, match="RUNTARA_INSTANCE_ID"):
+        Runtara.from_env()
+    monkeypatch.setenv("RUNTARA_INSTANCE_ID", "i")
+    monkeypatch.setenv("RUNTARA_INPUT", "{not json")
+    with pytest.raises(ConfigurationError, match="RUNTARA_INPUT"):
+        Runtara.from_env()
+
+
+def test_connection_secrets_are_redacted_from_events(
+    runtime: EmbeddedRuntime, client: Client
+) -> None:
+    from runtara.runtime.store import connections, open_store
+
+    with open_store(runtime.settings.database_url, secret_key="sdk-tests") as store:
+        store.run(
+            connections.create_connection,
+            store.secrets,
+            "tenant-1",
+            "crm",
+            "http_bearer",
+            {"token": "tok-123456"},
+        )
+    rt = start()
+    fetched = rt.connection("crm")
+    assert fetched["parameters"] == {"token": "tok-123456"}
+    rt.event("debug", {"header": "Bearer tok-123456"})
+    rt.failed("request with tok-123456 refused")
+    (debug,) = client.list_events("order-batch-001", subtype="debug")
+    assert debug["payload"] == {"header": "Bearer ***"}
+    assert client.get_output("order-batch-001")["error"] == "request with *** refused"
