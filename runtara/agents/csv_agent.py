@@ -93,7 +93,7 @@ def to_csv(
         quotechar=_one_char(quote_char, "quote_char"),
         escapechar=_one_char(escape_char, "escape_char") if escape_char else None,
         doublequote=not escape_char,
-        lineterminator="\n",
+        lineterminator="\r\n",
     )
     header, rows = _table(value)
     try:

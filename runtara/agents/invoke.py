@@ -81,7 +81,9 @@ def coerce_inputs(spec: CapabilitySpec, values: Mapping[str, Any]) -> dict[str, 
             if field.has_default:
                 arguments[field.name] = field.default
                 continue
-            if field.required and not field.nullable:
+            # An explicit null is a value for "any" inputs (Runtara's serde_json::Value).
+            explicit_null = field.name in values and field.type == "any"
+            if field.required and not field.nullable and not explicit_null:
                 raise InputError(f"input {field.name!r} is required", field=field.name)
             arguments[field.name] = None
             continue
