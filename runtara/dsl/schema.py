@@ -44,7 +44,10 @@ def structural_schema() -> dict[str, Any]:
         ref_template="#/$defs/{model}",
     )
     defs = dict(definitions.get("$defs", {}))
-    defs["Workflow"] = schemas[("wrapper", "validation")]
+    for name, key in (("Workflow", "wrapper"), ("ExecutionGraph", "graph")):
+        top = schemas[(key, "validation")]
+        if top.get("$ref") != f"#/$defs/{name}":
+            defs[name] = top
     _hoist_inline_branches(defs, defs)
     defs = _strip_titles(dict(sorted(defs.items())))
     return {
