@@ -21,6 +21,7 @@ import pytest
 from runtara.compiler.codegen import generate
 from runtara.dsl import Workflow
 from runtara.runtime.embedded import EmbeddedRuntime
+from runtara.runtime.store import connections, open_store
 from runtara.sdk import Runtara, flow
 
 TENANT = "codegen-tests"
@@ -41,9 +42,30 @@ class Outcome:
 
 
 class Runtime:
-    def __init__(self, embedded: EmbeddedRuntime) -> None:
+    def __init__(self, embedded: EmbeddedRuntime, database: Path) -> None:
         self.url = embedded.url
+        self.database = database
+        self.secret_key = embedded.settings.effective_secret_key()
         self.api = httpx.Client(base_url=self.url, headers={"X-Runtara-Tenant": TENANT})
+
+    def add_connection(
+        self, connection_id: str, integration: str, parameters: dict[str, Any]
+    ) -> None:
+        with open_store(f"sqlite:///{self.database}", secret_key=self.secret_key) as store:
+            store.run(
+                connections.create_connection,
+                store.secrets,
+                TENANT,
+                connection_id,
+                integration,
+                parameters,
+            )
+
+    def post(self, path: str, body: Any = None) -> dict[str, Any]:
+        answer = self.api.post(path, json=body)
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
 
     def instance(self, instance_id: str) -> dict[str, Any]:
         answer = self.api.get(f"/v1/instances/{instance_id}")
@@ -59,6 +81,8 @@ class Runtime:
 
     def checkpoints(self, instance_id: str) -> list[str]:
         answer = self.api.get(f"/v1/instances/{instance_id}/checkpoints", params={"limit": 1000})
+        if answer.status_code == 404:
+            return []
         answer.raise_for_status()
         return [c["checkpoint_id"] for c in answer.json()["checkpoints"]]
 
@@ -69,11 +93,10 @@ class Runtime:
         *,
         children: dict[str, dict[str, Any]] | None = None,
         instance_id: str | None = None,
+        module: types.ModuleType | None = None,
     ) -> Outcome:
-        workflow = Workflow.model_validate(document)
-        kids = {k: Workflow.model_validate(v) for k, v in (children or {}).items()}
-        source = generate(workflow, children=kids, source="case.json")
-        module = load_module(source)
+        if module is None:
+            module = load_module(self.generate(document, children))
         instance_id = instance_id or f"case-{uuid.uuid4().hex[:10]}"
         client = Runtara(instance_id, TENANT, url=self.url, input=data, retry_seconds=5)
         try:
@@ -87,11 +110,21 @@ class Runtime:
         finally:
             client.close()
         state = self.instance(instance_id)
+        source = module.__dict__.get("__source__", "")
         return Outcome(state["status"], state["output"], state["error"], instance_id, code, source)
+
+    @staticmethod
+    def generate(
+        document: dict[str, Any], children: dict[str, dict[str, Any]] | None = None
+    ) -> str:
+        workflow = Workflow.model_validate(document)
+        kids = {k: Workflow.model_validate(v) for k, v in (children or {}).items()}
+        return generate(workflow, children=kids, source="case.json")
 
 
 def load_module(source: str) -> types.ModuleType:
     module = types.ModuleType(f"generated_{uuid.uuid4().hex[:8]}")
+    module.__dict__["__source__"] = source
     exec(compile(source, f"<{module.__name__}>", "exec"), module.__dict__)
     return module
 
@@ -100,7 +133,7 @@ def start_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]
     """Body of a test module's ``runtime`` fixture: an embedded runtime on a temp SQLite."""
     database = Path(tmp_path_factory.mktemp("runtime")) / "runtara.db"
     with EmbeddedRuntime(f"sqlite:///{database}") as embedded:
-        yield Runtime(embedded)
+        yield Runtime(embedded, database)
 
 
 # ---------------------------------------------------------------- document builders

@@ -95,10 +95,13 @@ def run_workflow(request: RunRequest, progress: Progress) -> Outcome:
     run_dir.mkdir(parents=True, exist_ok=True)
     module = run_dir / "workflow.py"
     module.write_text(source, encoding="utf-8")
-    with _runtime(request.server) as url:
+    with _runtime(request.server) as (url, store_connection):
         api = _Management(url, request.tenant)
         for connection_id, body in request.connections.items():
-            api.put_connection(connection_id, body)
+            if store_connection is not None:
+                store_connection(request.tenant, connection_id, body)
+            else:
+                api.put_connection(connection_id, body)
         return _drive(request, api, url, module, progress)
 
 
@@ -118,7 +121,6 @@ def _drive(
         "RUNTARA_TENANT_ID": request.tenant,
         "RUNTARA_INSTANCE_TOKEN": "",
         "RUNTARA_INPUT": json.dumps(request.input),
-        "RUNTARA_RUNNER": "runtara-run",
     }
     while True:
         code = _run_child(module, environment)
@@ -191,17 +193,47 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
+StoreConnection = Callable[[str, str, dict[str, Any]], None]
+
+
 @contextlib.contextmanager
-def _runtime(server: str | None) -> Iterator[str]:
-    """The runtime URL: ``--server`` as given, or an embedded one for this command."""
+def _runtime(server: str | None) -> Iterator[tuple[str, StoreConnection | None]]:
+    """The runtime URL (``--server``, or an embedded one for this command), and for the
+    embedded one a way to store connections straight into its database."""
     if server is not None:
-        yield server
+        yield server, None
         return
     from runtara.runtime.embedded import EmbeddedRuntime
+    from runtara.runtime.errors import Conflict
+    from runtara.runtime.store import DEFAULT_DATABASE_URL, connections, open_store
 
     DATA_DIR.mkdir(exist_ok=True)
-    with EmbeddedRuntime() as runtime:
-        yield runtime.url
+    database_url = os.environ.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL
+    with EmbeddedRuntime(database_url) as runtime:
+        key = runtime.settings.effective_secret_key()
+        with open_store(database_url, secret_key=key) as store:
+
+            def store_connection(tenant: str, connection_id: str, body: dict[str, Any]) -> None:
+                integration, parameters = body["integrationId"], body["parameters"]
+                try:
+                    store.run(
+                        connections.create_connection,
+                        store.secrets,
+                        tenant,
+                        connection_id,
+                        integration,
+                        parameters,
+                    )
+                except Conflict:
+                    store.run(
+                        connections.update_connection,
+                        store.secrets,
+                        tenant,
+                        connection_id,
+                        parameters,
+                    )
+
+            yield runtime.url, store_connection
 
 
 class _Management:
@@ -220,6 +252,8 @@ class _Management:
 
     def put_connection(self, connection_id: str, body: dict[str, Any]) -> None:
         answer = self._call("PUT", f"/v1/connections/{connection_id}", json=body)
+        if answer.status_code in (404, 405):
+            answer = self._call("POST", "/v1/connections", json={"id": connection_id, **body})
         if answer.status_code >= 400:
             raise LaunchError(
                 f"--connection {connection_id}: the runtime refused it ({answer.status_code}): "

@@ -50,10 +50,14 @@ def wait_for_signal(
     timeout_ms: int | None = None,
     poll_interval_ms: int = 1000,
 ) -> Any:
-    """Run ``onWait`` once, then wait durably for a custom signal sent to this step."""
-    key = sc.key(info.id)
+    """Run ``onWait`` once, then wait durably for a custom signal sent to this step.
 
-    def wait() -> Any:
+    The signal is addressed to the step's checkpoint key (``approve``, or
+    ``orders/split[3]/approve`` inside a Split); the runtime saves its payload as that
+    checkpoint, which is what makes the wait durable, so no separate record is saved.
+    """
+    key = sc.key(info.id)
+    try:
         if on_wait is not None:
             child = sc.child(data=sc.data, variables=sc.variables, prefix=key + "/onWait/")
             run.value(key + "/onWait", info, lambda: on_wait(run, child))
@@ -61,13 +65,15 @@ def wait_for_signal(
         payload = run.wait_for_signal(
             key, None if timeout_ms is None else timeout_ms / 1000, poll_interval_ms / 1000
         )
-        if payload is None and timeout_ms is not None:
-            raise StepFailed(
-                info.id, f"no signal arrived within {timeout_ms} ms", code="SIGNAL_TIMEOUT"
-            )
-        return payload
-
-    return run.step(sc, info, wait, inputs={"checkpointId": key})
+    except StepFailed as failure:
+        raise StepFailed(
+            info.id, failure.message, code=failure.code, category=failure.category
+        ) from failure
+    if payload is None and timeout_ms is not None:
+        raise StepFailed(
+            info.id, f"no signal arrived within {timeout_ms} ms", code="SIGNAL_TIMEOUT"
+        )
+    return run.transient(sc, info, payload)
 
 
 def log(run: Run, sc: Scope, info: StepInfo, level: str, message: str, context: Any = None) -> Any:
