@@ -25,7 +25,7 @@ from runtara.agents.errors import (
 )
 from runtara.agents.files import type_name
 from runtara.agents.framework import CapabilitySpec, InputSpec
-from runtara.agents.redaction import redact_text
+from runtara.agents.redaction import redact, redact_text
 from runtara.agents.registry import catalog
 
 CONNECTION_KEY = "_connection"
@@ -54,9 +54,12 @@ def invoke(
                 f"agent {agent_id!r} is not secure and cannot receive a connection",
                 field=CONNECTION_KEY,
             )
-        if spec.takes_connection:
-            arguments[CONNECTION_KEY] = connection
-        return _call(spec, arguments, connection)
+        if not spec.takes_connection:
+            return _call(spec, arguments)
+        arguments[CONNECTION_KEY] = connection
+        result = _call(spec, arguments)
+        # A server may echo credentials back; they must not reach outputs or checkpoints.
+        return redact(result, connection, mask_keys=False) if connection else result
     except AgentError as exc:
         raise _in_context(exc, spec, step_id, connection) from None
 
@@ -176,7 +179,7 @@ def _number(value: Any) -> int | float | None:
     return None
 
 
-def _call(spec: CapabilitySpec, arguments: dict[str, Any], connection: Any) -> Any:
+def _call(spec: CapabilitySpec, arguments: dict[str, Any]) -> Any:
     try:
         return spec.func(**arguments)
     except AgentError:

@@ -65,11 +65,21 @@ def secret_values(connection: Mapping[str, Any] | None) -> frozenset[str]:
 
 
 def redact(
-    value: Any, connection: Mapping[str, Any] | None = None, *, extra: Iterable[str] = ()
+    value: Any,
+    connection: Mapping[str, Any] | None = None,
+    *,
+    extra: Iterable[str] = (),
+    mask_keys: bool = True,
 ) -> Any:
-    """A copy of ``value`` with secrets masked (see the module docstring)."""
+    """A copy of ``value`` with secrets masked (see the module docstring).
+
+    With ``mask_keys=False`` only the connection's secret values are masked, which is what
+    a capability's *output* needs: an API may legitimately return a field named ``token``.
+    """
     secrets = sorted(secret_values(connection) | set(extra), key=len, reverse=True)
-    return _redact(value, secrets)
+    if not secrets and not mask_keys:
+        return value
+    return _redact(value, secrets, mask_keys)
 
 
 def redact_text(text: str, connection: Mapping[str, Any] | None = None) -> str:
@@ -77,7 +87,7 @@ def redact_text(text: str, connection: Mapping[str, Any] | None = None) -> str:
     return result if isinstance(result, str) else text
 
 
-def _redact(value: Any, secrets: list[str]) -> Any:
+def _redact(value: Any, secrets: list[str], mask_keys: bool = True) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             if secret in value:
@@ -86,10 +96,10 @@ def _redact(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, Mapping):
         return {
             key: MASK
-            if isinstance(key, str) and is_secret_key(key) and item not in (None, "")
-            else _redact(item, secrets)
+            if mask_keys and isinstance(key, str) and is_secret_key(key) and item not in (None, "")
+            else _redact(item, secrets, mask_keys)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
-        return [_redact(item, secrets) for item in value]
+        return [_redact(item, secrets, mask_keys) for item in value]
     return value

@@ -456,3 +456,19 @@ def test_connection_of_the_wrong_type_is_refused() -> None:
         request({"url": "http://127.0.0.1:1/"}, {"integration_id": "sftp", "parameters": {}})
 
     assert "sftp" in str(caught.value)
+
+
+def test_credentials_echoed_by_the_server_never_reach_the_output(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/echo").respond_with_handler(
+        lambda r: Response(
+            json.dumps({"you_sent": r.headers.get("Authorization"), "token": "issued-by-api"}),
+            content_type="application/json",
+            headers={"X-Echo": r.headers.get("Authorization", "")},
+        )
+    )
+
+    result = request({"url": httpserver.url_for("/echo")}, bearer())
+
+    assert TOKEN not in json.dumps(result)
+    assert result["body"] == {"you_sent": "Bearer ***", "token": "issued-by-api"}
+    assert result["headers"]["x-echo"] == "Bearer ***"
