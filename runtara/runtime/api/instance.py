@@ -197,8 +197,9 @@ async def save_checkpoint(
     state = await request.body()
     content_type = request.headers.get("content-type") or "application/octet-stream"
     caller = _caller(request, tenant_id, instance_id)
+    request_id = request.headers.get("idempotency-key")
     result = await _store(request).arun(
-        checkpoints.save_checkpoint, caller, key, state, content_type
+        checkpoints.save_checkpoint, caller, key, state, content_type, request_id
     )
     return _json(
         {

@@ -1,0 +1,121 @@
+"""The HTTP service over real sockets: problem documents, auth, idempotency, tenancy."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from runtara.runtime.embedded import EmbeddedRuntime
+from runtara.runtime.store import instances, open_store, tenants
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def dev(db_url: str) -> Iterator[httpx.Client]:
+    with EmbeddedRuntime(db_url) as runtime, httpx.Client(base_url=runtime.url) as http:
+        yield http
+
+
+def test_health_and_openapi(dev: httpx.Client) -> None:
+    assert dev.get("/health").json()["status"] == "ok"
+    paths = dev.get("/openapi.json").json()["paths"]
+    assert "/v1/instance/{tenant_id}/{instance_id}/checkpoints/{key}" in paths
+    assert "/v1/instances/{instance_id}/pause" in paths
+
+
+def test_errors_are_problem_documents(dev: httpx.Client) -> None:
+    missing = dev.get("/v1/instances/nope")
+    assert (missing.status_code, missing.headers["content-type"]) == (404, PROBLEM)
+    assert missing.json()["detail"] == "instance 'nope' not found in tenant 'default'"
+    invalid = dev.post("/v1/instance/t/i/sleep", json={"key": "s", "duration_ms": -1})
+    assert invalid.status_code == 422 and invalid.headers["content-type"] == PROBLEM
+    assert invalid.json()["errors"][0]["location"] == "duration_ms"
+    malformed = dev.post(
+        "/v1/instance/t/i/sleep", content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 422 and malformed.headers["content-type"] == PROBLEM
+    dev.post("/v1/instance/t/i/register")
+    dev.post("/v1/instance/t/i/completed", json={"output": 1})
+    again = dev.post("/v1/instance/t/i/completed", json={"output": 2})
+    assert again.status_code == 409 and "completed" in again.json()["detail"]
+    unknown_route = dev.get("/v2/nothing")
+    assert unknown_route.status_code == 404 and unknown_route.headers["content-type"] == PROBLEM
+
+
+def test_a_repeated_request_is_answered_as_saved(dev: httpx.Client) -> None:
+    dev.post("/v1/instance/t/i/register")
+    url = "/v1/instance/t/i/checkpoints/order%2F1"
+    first = dev.post(url, content=b"a", headers={"idempotency-key": "req-1"})
+    repeat = dev.post(url, content=b"a", headers={"idempotency-key": "req-1"})
+    other = dev.post(url, content=b"b", headers={"idempotency-key": "req-2"})
+    assert [first.json()["found"], repeat.json()["found"], other.json()["found"]] == [
+        False,
+        False,
+        True,
+    ]
+    assert (
+        dev.get("/v1/instances/i/checkpoints/order%2F1", headers={"x-runtara-tenant": "t"}).content
+        == b"a"
+    )
+
+
+def test_concurrent_duplicate_checkpoints_over_http_store_one(dev: httpx.Client) -> None:
+    dev.post("/v1/instance/t/i/register")
+    answers: list[bool] = []
+
+    def save(n: int) -> None:
+        with httpx.Client(base_url=str(dev.base_url)) as own:
+            answers.append(
+                own.post("/v1/instance/t/i/checkpoints/same", content=str(n).encode()).json()[
+                    "found"
+                ]
+            )
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [False] + [True] * 11
+    listed = dev.get("/v1/instances/i/checkpoints", headers={"x-runtara-tenant": "t"}).json()
+    assert len(listed["checkpoints"]) == 1
+
+
+def test_outside_dev_mode_tokens_and_keys_are_required(db_url: str) -> None:
+    with open_store(db_url) as store:
+        created = store.run(instances.create_instance, "acme", "job-1", input={"n": 1})
+        key_a = store.run(tenants.create_api_key, "acme").key
+        store.run(tenants.create_tenant, "other")
+        key_b = store.run(tenants.create_api_key, "other").key
+    with EmbeddedRuntime(db_url, dev=False) as runtime, httpx.Client(base_url=runtime.url) as http:
+        assert http.post("/v1/instance/acme/job-1/register").status_code == 401
+        assert http.post("/v1/instance/acme/self/register").status_code == 404
+        wrong = http.post(
+            "/v1/instance/acme/job-1/register", headers={"authorization": "Bearer nope"}
+        )
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+        ok = http.post(
+            "/v1/instance/acme/job-1/register", headers={"authorization": f"Bearer {created.token}"}
+        )
+        assert ok.json()["input"] == {"n": 1}
+
+        assert http.get("/v1/instances/job-1").status_code == 401
+        mine = http.get("/v1/instances/job-1", headers={"authorization": f"Bearer {key_a}"})
+        assert mine.json()["status"] == "running"
+        theirs = http.get("/v1/instances/job-1", headers={"authorization": f"Bearer {key_b}"})
+        assert theirs.status_code == 404
+        assert (
+            http.post(
+                "/v1/instances/job-1/cancel", headers={"authorization": f"Bearer {key_b}"}
+            ).status_code
+            == 404
+        )
+        spoof = http.get(
+            "/v1/instances/job-1",
+            headers={"authorization": f"Bearer {key_b}", "x-runtara-tenant": "acme"},
+        )
+        assert spoof.status_code == 403

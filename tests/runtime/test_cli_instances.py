@@ -1,0 +1,86 @@
+"""``runtara instances ...`` against a real service, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from runtara.runtime.embedded import EmbeddedRuntime
+from runtara.sdk import Runtara
+
+
+@pytest.fixture
+def runtime(db_url: str) -> Iterator[EmbeddedRuntime]:
+    with EmbeddedRuntime(db_url) as running:
+        yield running
+
+
+def cli(runtime: EmbeddedRuntime, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runtara",
+            "instances",
+            *args,
+            "--url",
+            runtime.url,
+            "--tenant",
+            "tenant-1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_get_pause_cancel_and_output(runtime: EmbeddedRuntime) -> None:
+    rt = Runtara("job-1", "tenant-1", url=runtime.url).register()
+    rt.checkpoint("step-1", {"ok": True})
+    shown = json.loads(cli(runtime, "get", "job-1", "--format", "json").stdout)
+    assert {k: shown[k] for k in ("id", "status", "output", "error")} == {
+        "id": "job-1",
+        "status": "running",
+        "output": None,
+        "error": None,
+    }
+    assert (
+        json.loads(cli(runtime, "pause", "job-1", "--format", "json").stdout)["pending_signal"]
+        == "pause"
+    )
+    assert (
+        json.loads(cli(runtime, "resume", "job-1", "--format", "json").stdout)["pending_signal"]
+        is None
+    )
+    checkpoints = json.loads(cli(runtime, "checkpoints", "job-1", "--format", "json").stdout)
+    assert [c["checkpoint_id"] for c in checkpoints] == ["step-1"]
+    sent = cli(runtime, "signal", "job-1", "approve", "--payload", '{"by": "ana"}')
+    assert sent.returncode == 0
+    assert rt.checkpoint("approve", None).custom_signal == {"by": "ana"}
+    assert cli(runtime, "cancel", "job-1").returncode == 0
+    assert rt.checkpoint("step-2", None).should_cancel
+    out = json.loads(cli(runtime, "output", "job-1", "--format", "json").stdout)
+    assert out["status"] == "cancelled"
+    kinds = [
+        e["event_type"]
+        for e in json.loads(cli(runtime, "events", "job-1", "--format", "json").stdout)
+    ]
+    assert kinds == [
+        "started",
+        "pause_requested",
+        "resume_requested",
+        "cancel_requested",
+        "cancelled",
+    ]
+
+
+def test_errors_are_one_line_without_traceback(runtime: EmbeddedRuntime) -> None:
+    missing = cli(runtime, "get", "nope")
+    assert missing.returncode == 1
+    assert "instance 'nope' not found" in missing.stderr and "Traceback" not in missing.stderr
+    bad_json = cli(runtime, "signal", "nope", "step", "--payload", "{")
+    assert bad_json.returncode == 2 and "--payload is not valid JSON" in bad_json.stderr
