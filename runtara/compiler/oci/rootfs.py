@@ -3,7 +3,7 @@
 What a ``FROM scratch`` image needs for a dynamically linked program: the libraries
 ``ldd`` resolves (the dynamic loader included) at the paths the loader looks in, a CA
 bundle for TLS, ``/etc/passwd`` and ``/etc/group`` with a non-root user, a name-service
-config and a world-writable ``/tmp``.
+config, the C.UTF-8 locale and a world-writable ``/tmp``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ HOST_CA_BUNDLES = (
     Path("/etc/pki/tls/certs/ca-bundle.crt"),
     Path("/etc/ssl/cert.pem"),
 )
+#: The C.UTF-8 locale (400 kB): without it a container given ``LANG=C.UTF-8`` (the
+#: image itself sets ``LANG=C``) makes the native runtime crash before any output.
+C_UTF8_LOCALE = Path("/usr/lib/locale/C.utf8")
 #: The user a container runs as: not root, with a home it can write.
 USER_ID = 1000
 USER_NAME = "runtara"
@@ -92,6 +95,8 @@ def rootfs_tree(
         f"root:x:0:\n{USER_NAME}:x:{USER_ID}:\nnogroup:x:65534:\n".encode(),
     )
     tree.add_file("/etc/nsswitch.conf", b"passwd: files\ngroup: files\nhosts: files dns\n")
+    if C_UTF8_LOCALE.is_dir():
+        tree.add_tree(str(C_UTF8_LOCALE), C_UTF8_LOCALE)
     tree.add_dir("/tmp", mode=0o1777)
     tree.add_dir(HOME, mode=0o755, uid=USER_ID, gid=USER_ID)
     return tree

@@ -1,0 +1,188 @@
+"""The launcher: the image-side runtime compiled once with ``--standalone`` and cached.
+
+A cold standalone build takes minutes; the workflow is therefore not part of it. The
+launcher holds ``runtara.sdk``, ``runtara.agents`` and the standard library they (and
+generated code) use, and imports the workflow module from beside itself at run time,
+so each workflow costs only a ``--mode=module`` build of its own code.
+
+The cache key covers everything that changes the result: runtara, Python and Nuitka
+versions, the launcher spec, and a hash of the image-side sources, so editing the SDK
+rebuilds the launcher and nothing else does.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from runtara import __version__
+from runtara.compiler.native import entrypoint
+from runtara.compiler.native.nuitka import nuitka_command, run_nuitka, strip_binaries
+from runtara.compiler.native.toolchain import Toolchain
+
+#: The program name inside a launcher dist (and an image's entrypoint).
+BINARY_NAME = "runtara-workflow"
+#: Packages compiled into the launcher, whatever exists of them at build time.
+IMAGE_SIDE_PACKAGES = ("runtara.sdk", "runtara.agents")
+#: Standard-library modules generated code and agents may import, beyond those the
+#: packages above pull in; ``_json`` because Nuitka leaves the accelerator out otherwise.
+EXTRA_STDLIB_MODULES = (
+    "_json",
+    "base64",
+    "concurrent.futures",
+    "csv",
+    "datetime",
+    "decimal",
+    "hashlib",
+    "hmac",
+    "http.client",
+    "json",
+    "math",
+    "re",
+    "ssl",
+    "statistics",
+    "unicodedata",
+    "urllib.parse",
+    "urllib.request",
+    "uuid",
+    "xml.etree.ElementTree",
+    "zlib",
+    "zoneinfo",
+)
+#: Third-party modules an agent imports lazily; kept out of the launcher (they would
+#: add minutes to the build and megabytes to every image).
+EXCLUDED_MODULES = ("paramiko", "cryptography", "nacl", "bcrypt")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """A built launcher: its dist directory and the modules it can import."""
+
+    dist: Path
+    modules: frozenset[str]
+
+    @property
+    def binary(self) -> Path:
+        return self.dist / BINARY_NAME
+
+
+def image_side_sources() -> list[Path]:
+    """The Python files compiled into the launcher (what its cache key hashes)."""
+    root = Path(entrypoint.__file__).resolve().parents[2]
+    files = [Path(entrypoint.__file__).resolve()]
+    for package in IMAGE_SIDE_PACKAGES:
+        directory = root.joinpath(*package.split("."))
+        files += sorted(directory.rglob("*.py"))
+    files.append(root / "__init__.py")
+    return files
+
+
+def launcher_key(toolchain: Toolchain) -> str:
+    digest = hashlib.sha256()
+    root = Path(entrypoint.__file__).resolve().parents[2]
+    spec = [__version__, sys.version, toolchain.nuitka_version, IMAGE_SIDE_PACKAGES]
+    digest.update(repr([*spec, EXTRA_STDLIB_MODULES, EXCLUDED_MODULES]).encode())
+    for path in image_side_sources():
+        digest.update(str(path.relative_to(root.parent)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    python = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return f"{__version__}-{python}-nuitka{toolchain.nuitka_version}-{digest.hexdigest()[:16]}"
+
+
+def ensure_launcher(
+    toolchain: Toolchain,
+    cache: Path,
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> Launcher:
+    """The cached launcher for this runtara/Python/Nuitka and these sources; built if absent.
+
+    Concurrent builds of the same key wait for each other (a file lock) instead of
+    building twice; a finished launcher appears atomically (a directory rename).
+    """
+    key = launcher_key(toolchain)
+    directory = cache / "launchers" / key
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(directory.with_suffix(".lock")):
+        if not (directory / "modules.json").is_file():
+            _build(toolchain, cache, directory, jobs=jobs, progress=progress)
+    modules = json.loads((directory / "modules.json").read_text())
+    # built into the interpreter (linked statically into the launcher), not in the report
+    return Launcher(directory / "dist", frozenset(modules) | set(sys.builtin_module_names))
+
+
+def _build(
+    toolchain: Toolchain,
+    cache: Path,
+    directory: Path,
+    *,
+    jobs: int | None,
+    progress: Progress | None,
+) -> None:
+    if progress:
+        progress("building the runtime launcher (once per runtara version; a few minutes)")
+    with tempfile.TemporaryDirectory(prefix="launcher-", dir=directory.parent) as scratch:
+        work = Path(scratch)
+        options = [
+            "--standalone",
+            f"--output-dir={work}",
+            f"--output-filename={BINARY_NAME}",
+            f"--report={work / 'report.xml'}",
+            f"--nofollow-import-to={entrypoint.WORKFLOW_MODULE}",
+            "--no-deployment-flag=excluded-module-usage",
+            *(f"--include-package={package}" for package in IMAGE_SIDE_PACKAGES),
+            *(f"--include-module={module}" for module in EXTRA_STDLIB_MODULES),
+            *(f"--nofollow-import-to={module}" for module in EXCLUDED_MODULES),
+        ]
+        main_script = work / "entrypoint.py"
+        shutil.copyfile(entrypoint.__file__, main_script)
+        run_nuitka(
+            nuitka_command(options, main_script, jobs=jobs),
+            cache=cache,
+            cwd=work,
+            progress=progress,
+        )
+        dist = work / "entrypoint.dist"
+        strip_binaries(toolchain, dist)
+        modules = sorted(_report_modules(work / "report.xml"))
+        final = work / "launcher"
+        final.mkdir()
+        dist.rename(final / "dist")
+        (final / "modules.json").write_text(json.dumps(modules, indent=0))
+        if directory.exists():
+            shutil.rmtree(directory)
+        final.rename(directory)
+    if progress:
+        progress(f"runtime launcher cached in {directory}")
+
+
+def _report_modules(report: Path) -> set[str]:
+    """Every module Nuitka put in the build, from its compilation report."""
+    tree = ElementTree.parse(report)
+    return {
+        name
+        for element in tree.getroot().iter("module")
+        if (name := element.get("name")) and name != "__main__"
+    }
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

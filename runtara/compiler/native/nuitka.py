@@ -1,0 +1,71 @@
+"""Running Nuitka: the command line, its caches, its output, and stripping what it made."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from runtara.compiler.native.toolchain import Toolchain
+
+
+class NativeBuildError(Exception):
+    """Nuitka failed; the message carries the end of its output."""
+
+
+def nuitka_command(options: Sequence[str], source: Path, *, jobs: int | None) -> list[str]:
+    command = [sys.executable, "-m", "nuitka", "--assume-yes-for-downloads", *options]
+    if jobs:
+        command.append(f"--jobs={jobs}")
+    return [*command, str(source)]
+
+
+def nuitka_environment(cache: Path) -> dict[str, str]:
+    """Nuitka's own cache lives under runtara's: an empty one turns a 2 s module build
+    into 30 s. ccache is picked up from ``PATH`` when installed."""
+    return {**os.environ, "NUITKA_CACHE_DIR": str(cache / "nuitka")}
+
+
+def run_nuitka(
+    command: Sequence[str],
+    *,
+    cache: Path,
+    cwd: Path,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Run Nuitka, passing each output line to ``progress``; raise with the tail on failure."""
+    tail: deque[str] = deque(maxlen=15)
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=nuitka_environment(cache),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip()
+            if not line:
+                continue
+            tail.append(line)
+            if progress:
+                progress(line)
+        returncode = process.wait()
+    if returncode != 0:
+        output = "\n".join(tail)
+        raise NativeBuildError(f"Nuitka failed (exit {returncode}):\n{output}")
+
+
+def strip_binaries(toolchain: Toolchain, directory: Path) -> None:
+    """``strip --strip-unneeded`` the shared objects (Nuitka copies them unstripped:
+    29 MB -> 24 MB for a launcher); nothing happens without ``strip``."""
+    if toolchain.strip is None:
+        return
+    objects = sorted(str(path) for path in directory.rglob("*.so*") if path.is_file())
+    if objects:
+        subprocess.run([toolchain.strip, "--strip-unneeded", *objects], check=True)

@@ -1,0 +1,186 @@
+"""Native builds with Nuitka: the cached launcher, the per-workflow module, the image.
+
+The launcher's cold build takes about two minutes, so it is cached in pytest's cache
+directory between runs (and shared by xdist workers through the builder's file lock).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from runtara.compiler.image import WorkflowMetadata, build_image, input_schema_digest
+from runtara.compiler.native import (
+    BINARY_NAME,
+    MissingToolError,
+    NativeBuild,
+    UnavailableImportError,
+    build_native,
+    check_imports,
+    find_toolchain,
+)
+
+#: A stand-in for a generated module: imports the agents, uses TLS and the C json scanner.
+STAND_IN = '''
+"""Stand-in workflow: reports what the native runtime sees."""
+
+import json
+import os
+import ssl
+import sys
+
+from runtara.agents import registry
+
+
+def main() -> int:
+    context = ssl.create_default_context()
+    print(json.dumps({
+        "marker": MARKER,
+        "lang": os.environ.get("LANG"),
+        "uid": os.getuid(),
+        "agents": sorted(spec.id for spec in registry.catalog().agents.values())[:1],
+        "ca_certificates": len(context.get_ca_certs()) > 0,
+        "json_scanner": json.scanner.make_scanner.__module__,
+        "argv": sys.argv[1:],
+    }))
+    return 0
+'''
+
+
+@pytest.fixture(scope="session")
+def native_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("runtara-native"))
+    return tmp_path_factory.mktemp("runtara-native")
+
+
+def _stand_in(marker: str) -> str:
+    return f"MARKER = {marker!r}\n{STAND_IN}"
+
+
+def _build(native_cache: Path, output: Path, marker: str) -> NativeBuild:
+    try:
+        find_toolchain()
+    except MissingToolError as exc:
+        pytest.skip(str(exc))
+    return build_native(_stand_in(marker), output, cache=native_cache)
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1200)
+def test_native_binary_runs_the_workflow_module(native_cache: Path, tmp_path: Path) -> None:
+    marker = uuid.uuid4().hex
+    build = _build(native_cache, tmp_path / "bin", marker)
+
+    assert build.binary == tmp_path / "bin" / BINARY_NAME
+    assert build.workflow_module.parent == build.directory
+    result = subprocess.run(
+        [str(build.binary), "--flag"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["marker"] == marker
+    assert report["agents"], "the agent catalog is empty in the native runtime"
+    assert report["json_scanner"] == "_json"  # the C accelerator is in the launcher
+    assert report["argv"] == ["--flag"]
+
+    # a second workflow reuses the launcher: only its module differs
+    other = _build(native_cache, tmp_path / "other", "other")
+    assert other.launcher.dist == build.launcher.dist
+    assert other.workflow_module.read_bytes() != build.workflow_module.read_bytes()
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1200)
+def test_imports_missing_from_the_launcher_are_refused_before_compiling(
+    native_cache: Path, tmp_path: Path
+) -> None:
+    source = "import json\nimport requests  # not in the runtime\n\ndef main():\n    return 0\n"
+    try:
+        find_toolchain()
+    except MissingToolError as exc:
+        pytest.skip(str(exc))
+    with pytest.raises(UnavailableImportError, match=r"requests \(line 2\)"):
+        build_native(source, tmp_path / "bin", cache=native_cache, filename="orders.py")
+    assert not (tmp_path / "bin").exists()
+
+
+@pytest.mark.native
+@pytest.mark.docker
+@pytest.mark.timeout(1200)
+def test_native_image_runs_under_docker(native_cache: Path, tmp_path: Path) -> None:
+    """FROM scratch + the rootfs layer: runs as the non-root user, LANG=C, CA bundle found."""
+    docker = pytest.importorskip("docker")
+    marker = uuid.uuid4().hex
+    build = _build(native_cache, tmp_path / "bin", marker)
+    tag = f"runtara-test-native-{marker[:12]}:1.0.0"
+    image = build_image(
+        tmp_path / "image.tar",
+        runtime_dir=build.launcher.dist,
+        entrypoint=BINARY_NAME,
+        workflow_files=[build.workflow_module],
+        metadata=WorkflowMetadata("native-test", "1.0.0", input_schema_digest(None), "S"),
+        layer_cache=native_cache / "layers",
+        ref_name=tag,
+    )
+    client = docker.from_env()
+    loaded = client.images.load(image.path.read_bytes())[0]
+    try:
+        output = client.containers.run(tag, ["--flag"], remove=True, network_mode="none")
+        report = json.loads(output)
+        assert report["marker"] == marker
+        assert report["lang"] == "C"
+        assert report["uid"] == 1000
+        assert report["ca_certificates"] is True
+        assert report["json_scanner"] == "_json"
+        # the image ships C.UTF-8: a runner passing a UTF-8 LANG does not crash the binary
+        utf8 = client.containers.run(
+            tag, remove=True, network_mode="none", environment={"LANG": "C.UTF-8"}
+        )
+        assert json.loads(utf8)["lang"] == "C.UTF-8"
+    finally:
+        client.images.remove(loaded.id, force=True)
+    assert image.size < 15_000_000, f"image is {image.size} bytes compressed"
+
+
+def test_check_imports_names_each_missing_module_and_line() -> None:
+    source = "import os\nfrom runtara.agents import http\n\nimport yaml\nfrom pydantic import X\n"
+    available = {"os", "runtara.agents"}
+    with pytest.raises(UnavailableImportError) as caught:
+        check_imports(source, available, "orders.py")
+    message = str(caught.value)
+    assert message.startswith("orders.py: ")
+    assert "yaml (line 4)" in message
+    assert "pydantic (line 5)" in message
+    assert "os (" not in message
+    check_imports("import os\nfrom runtara.agents import http\n", available)  # no error
+
+
+def test_relative_imports_are_refused() -> None:
+    with pytest.raises(UnavailableImportError, match=r"orders\.py:1: relative import"):
+        check_imports("from . import x\n", {"x"}, "orders.py")
+
+
+def test_missing_c_compiler_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CC", raising=False)
+    with pytest.raises(MissingToolError, match="no C compiler found"):
+        find_toolchain()
+
+
+def test_missing_patchelf_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gcc = subprocess.run(["which", "gcc"], capture_output=True, text=True).stdout.strip()
+    if not gcc:
+        pytest.skip("gcc not installed")
+    os.symlink(gcc, tmp_path / "gcc")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(MissingToolError, match="patchelf not found"):
+        find_toolchain()
