@@ -14,6 +14,7 @@ import ssl
 import time
 import urllib.parse
 from dataclasses import dataclass
+from functools import lru_cache
 
 from runtara.agents.errors import InputError, PermanentError, TransientError
 
@@ -56,8 +57,12 @@ def display_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
 
 
+@lru_cache(maxsize=16)
 def tls_context(verify: bool, ca_cert: str | None) -> ssl.SSLContext:
-    """Verification on by default; ``ca_cert`` is PEM text or a path to a PEM file."""
+    """Verification on by default; ``ca_cert`` is PEM text or a path to a PEM file.
+
+    Cached: loading the system trust store takes milliseconds, far more than a request.
+    """
     if not verify:
         context = ssl.create_default_context()
         context.check_hostname = False

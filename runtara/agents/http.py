@@ -89,7 +89,7 @@ def http_request(
         max_response_bytes=_positive(max_response_bytes, "max_response_bytes"),
         follow_redirects=follow_redirects,
     )
-    context = transport.tls_context(verify_tls, ca_cert)
+    context = transport.tls_context(verify_tls, ca_cert or None)
     attempts = max(max_retries, 0) + 1
     for attempt in range(attempts):
         response = transport.send(method, full_url, request_headers, payload, limits, context)
