@@ -23,6 +23,7 @@ _TOKEN = re.compile(
     r"""|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>==|!=|<=|>=|[<>.\[\](),|]))"""
 )
 MAX_OUTPUT_CHARS = 10_000_000
+MAX_LOOP_ITERATIONS = 1_000_000
 
 
 class TemplateError(PermanentError):
@@ -34,9 +35,9 @@ def render(template: str, context: Any) -> str:
     """Render ``template`` against ``context`` (an object; other values are ``value``)."""
     scope = dict(context) if isinstance(context, dict) else {"value": context}
     nodes, _end = _parse(_TAG.split(template), 0, ())
-    out: list[str] = []
+    out = _Output()
     _render_nodes(nodes, [scope], out)
-    return "".join(out)
+    return "".join(out.parts)
 
 
 # --------------------------------------------------------------------------- expressions
@@ -321,7 +322,27 @@ def _expect_end(parts: list[str], position: int, end: str) -> None:
         raise TemplateError(f"missing {{% {end} %}}")
 
 
-def _render_nodes(nodes: list[Any], scopes: list[dict[str, Any]], out: list[str]) -> None:
+class _Output:
+    """Collects rendered text and stops a template that would render without bound."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.iterations = 0
+
+    def tick(self) -> None:
+        self.iterations += 1
+        if self.iterations > MAX_LOOP_ITERATIONS:
+            raise TemplateError(f"template loops ran more than {MAX_LOOP_ITERATIONS} times")
+
+    def append(self, text: str) -> None:
+        self.size += len(text)
+        if self.size > MAX_OUTPUT_CHARS:
+            raise TemplateError(f"rendered text is longer than {MAX_OUTPUT_CHARS} characters")
+        self.parts.append(text)
+
+
+def _render_nodes(nodes: list[Any], scopes: list[dict[str, Any]], out: _Output) -> None:
     for node in nodes:
         if isinstance(node, str):
             out.append(node)
@@ -339,6 +360,7 @@ def _render_nodes(nodes: list[Any], scopes: list[dict[str, Any]], out: list[str]
             if not isinstance(items, list):
                 continue
             for index, item in enumerate(items):
+                out.tick()
                 loop = {
                     "index": index + 1,
                     "index0": index,
@@ -347,5 +369,3 @@ def _render_nodes(nodes: list[Any], scopes: list[dict[str, Any]], out: list[str]
                     "length": len(items),
                 }
                 _render_nodes(node.body, [*scopes, {node.name: item, "loop": loop}], out)
-        if sum(map(len, out)) > MAX_OUTPUT_CHARS:
-            raise TemplateError(f"rendered text is longer than {MAX_OUTPUT_CHARS} characters")

@@ -40,6 +40,16 @@ def test_bad_templates_are_clear_permanent_errors(template: str) -> None:
     assert caught.value.category == "permanent"
 
 
+def test_runaway_templates_are_stopped() -> None:
+    nested = "{% for a in xs %}{% for b in xs %}{% endfor %}{% endfor %}"
+    wide = "{% for a in xs %}{{ big }}{% endfor %}"
+
+    with pytest.raises(AgentError, match="loops ran more than"):
+        text("render-template", text=nested, context={"xs": list(range(5000))})
+    with pytest.raises(AgentError, match="rendered text is longer"):
+        text("render-template", text=wide, context={"xs": list(range(5000)), "big": "x" * 5000})
+
+
 def test_render_template_needs_text() -> None:
     with pytest.raises(AgentError, match="template text is required"):
         text("render-template", context={})
