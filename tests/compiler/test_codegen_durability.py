@@ -40,7 +40,7 @@ def test_checkpoint_keys_are_scoped_by_position(runtime: Runtime) -> None:
         {
             "stepType": "Split",
             "id": "orders",
-            "config": {"value": imm(["a", "b"])},
+            "config": {"value": imm(["a", "b"]), "sequential": True},
             "subgraph": chain(echo("charge", ref("data")), finish("f")),
         },
         {

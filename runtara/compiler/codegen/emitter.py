@@ -73,6 +73,17 @@ class GraphCode:
     steps: list[StepCode]
     body: list[dict[str, Any]]
 
+    @property
+    def falls_through(self) -> bool:
+        """False when the plan ends in an unconditional Finish (its ``return``)."""
+        last = self.body[-1] if self.body else None
+        return not (
+            last is not None
+            and last["kind"] == "run"
+            and last["handler"] is None
+            and last["call"].startswith("return ")
+        )
+
 
 @dataclass
 class Child:

@@ -51,7 +51,10 @@ def generate(
         "debug": repr(workflow.debug_mode),
         "variables": py_literal({n: v.value for n, v in graph.variables.items()}),
         "input_schema": py_literal(schema),
-        "agent_modules": sorted(emitter.agents),
+        "builtin_agents": sorted(
+            m.removeprefix("runtara.agents.") for m in emitter.agents if _builtin(m)
+        ),
+        "plugin_agents": sorted(m for m in emitter.agents if not _builtin(m)),
         "children": [
             {"variables_name": c.variables_name, "variables_literal": py_literal(c.variables)}
             for c in emitter.compiled_children.values()
@@ -60,6 +63,10 @@ def generate(
     }
     code = _environment().get_template("module.py.j2").render(context)
     return format_source(code) if format else code
+
+
+def _builtin(module: str) -> bool:
+    return module.startswith("runtara.agents.") and module.count(".") == 2
 
 
 def format_source(code: str) -> str:
