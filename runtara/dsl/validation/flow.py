@@ -193,7 +193,7 @@ def _check_cycles(ctx: CheckContext, scope: GraphScope, flow: Flow) -> None:
                         "E070",
                         f"Cycle {' -> '.join(cycle)} outside a While loop "
                         "(repeat steps with a While step instead)",
-                        f"{scope.pointer}/executionPlan/{edge_index[(path[-1], child)]}",
+                        f"{scope.pointer}/executionPlan/{edge_index[(path[-1], child)]}/toStep",
                     )
                 elif child not in state:
                     state[child] = 1

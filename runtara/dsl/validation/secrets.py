@@ -18,29 +18,20 @@ from runtara.dsl.steps import AgentStep, StepBase
 from runtara.dsl.validation.context import CheckContext
 from runtara.dsl.walk import GraphScope, leaf_values, step_values
 
-_SECRET_KEYS = {
+#: Normalised key names (lower case, letters and digits only) that hold credentials...
+_SECRET_KEYS = {"authorization", "proxyauthorization", "pwd", "secret", "credentials"}
+#: ...and endings that do: ``access_token``, ``X-Api-Token``, ``db_password``, ``client_secret``.
+_SECRET_SUFFIXES = (
     "token",
-    "accesstoken",
-    "apitoken",
-    "authtoken",
-    "bearertoken",
-    "refreshtoken",
-    "idtoken",
     "password",
     "passwd",
-    "pwd",
     "secret",
-    "clientsecret",
     "apikey",
-    "xapikey",
     "privatekey",
     "secretkey",
     "accesskey",
-    "secretaccesskey",
-    "authorization",
-    "proxyauthorization",
     "passphrase",
-}
+)
 _SECRET_SHAPES = re.compile(
     r"^(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}$"  # an Authorization header value
     r"|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"  # PEM private key
@@ -57,7 +48,8 @@ def _normalize(key: str) -> str:
 
 
 def is_secret_key(key: str) -> bool:
-    return _normalize(key) in _SECRET_KEYS
+    normalized = _normalize(key)
+    return normalized in _SECRET_KEYS or normalized.endswith(_SECRET_SUFFIXES)
 
 
 def _findings(value: Any, key: str | None, ptr: str) -> Iterator[tuple[str, str]]:

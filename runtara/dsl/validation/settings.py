@@ -111,7 +111,7 @@ def check_names(ctx: CheckContext, workflow: Workflow) -> None:
     for name, holders in by_name.items():
         if len(holders) > 1:
             ids = ", ".join(step_id for step_id, _ in holders)
-            for _step_id, ptr in holders[1:]:
+            for _step_id, ptr in holders:
                 ctx.report(
                     "E060", f"Multiple steps have the same name '{name}': {ids}", f"{ptr}/name"
                 )

@@ -1,0 +1,155 @@
+"""``runtara validate`` and ``runtara schema`` as a user runs them: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runtara.dsl.schema import SCHEMA_PATH
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+HELLO = json.loads((EXAMPLES / "hello.json").read_text(encoding="utf-8"))
+
+
+def runtara(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtara", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def write(path: Path, document: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return path
+
+
+def with_unknown_agent() -> dict[str, object]:
+    document = json.loads(json.dumps(HELLO))
+    document["steps"]["format_name"]["agentId"] = "txt"
+    return document
+
+
+def test_examples_validate_cleanly() -> None:
+    result = runtara("validate", "examples/")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert "file(s) valid: 0 error(s), 0 warning(s)" in result.stderr
+
+
+def test_errors_are_printed_as_file_line_col_code_message(tmp_path: Path) -> None:
+    bad = write(tmp_path / "flows" / "bad.json", with_unknown_agent())
+    write(tmp_path / "flows" / "nested" / "good.json", HELLO)
+    result = runtara("validate", str(tmp_path / "flows"))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    line = next(i for i, text in enumerate(bad.read_text().splitlines(), 1) if '"txt"' in text)
+    assert lines[0].startswith(f"{bad}:{line}:")
+    assert " E020 Step 'format_name' uses unknown agent 'txt'. Did you mean 'text'?" in lines[0]
+    assert "1 of 2 file(s) valid" in result.stderr
+
+
+def test_json_format_lists_every_file_with_its_diagnostics(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.json", with_unknown_agent())
+    good = write(tmp_path / "good.json", HELLO)
+    result = runtara("validate", str(good), str(bad), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert [(f["file"], f["valid"]) for f in report["files"]] == [
+        (str(good), True),
+        (str(bad), False),
+    ]
+    (diagnostic,) = report["files"][1]["diagnostics"]
+    assert set(diagnostic) == {"code", "severity", "message", "line", "column", "path"}
+    assert (diagnostic["code"], diagnostic["severity"]) == ("E020", "error")
+    assert diagnostic["path"] == "/steps/format_name/agentId"
+
+
+def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
+    document = json.loads(json.dumps(HELLO))
+    document["steps"]["format_name"]["maxRetries"] = 99
+    path = write(tmp_path / "retries.json", document)
+    result = runtara("validate", str(path))
+    assert result.returncode == 0
+    assert " W030 " in result.stdout
+
+
+def test_malformed_json_exits_2_with_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{\n  "steps": {\n    "a": {"id": "a",}\n  }\n}', encoding="utf-8")
+    result = runtara("validate", str(path))
+    assert result.returncode == 2
+    assert result.stdout.startswith(f"{path}:3:21: S000 malformed JSON")
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_inputs_exit_2_without_traceback(tmp_path: Path) -> None:
+    binary = tmp_path / "noise.json"
+    binary.write_bytes(bytes(range(256)))
+    result = runtara("validate", str(binary), str(tmp_path / "missing.json"))
+    assert result.returncode == 2
+    assert "S000 file is not valid UTF-8" in result.stdout
+    assert f"{tmp_path / 'missing.json'}:1:1: S000 cannot read file" in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_globs_select_files(tmp_path: Path) -> None:
+    write(tmp_path / "a.json", HELLO)
+    write(tmp_path / "b.json", with_unknown_agent())
+    result = runtara("validate", "a*.json", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "1 of 1 file(s) valid" in result.stderr
+    nothing = runtara("validate", "zzz*.json", cwd=tmp_path)
+    assert nothing.returncode == 2
+
+
+def test_child_workflows_come_from_the_run_and_child_option(tmp_path: Path) -> None:
+    parent = {
+        "steps": {
+            "embed": {
+                "stepType": "EmbedWorkflow",
+                "id": "embed",
+                "childWorkflowId": "greeter",
+                "childVersion": "latest",
+            },
+            "done": {"stepType": "Finish", "id": "done"},
+        },
+        "entryPoint": "embed",
+        "executionPlan": [{"fromStep": "embed", "toStep": "done"}],
+    }
+    path = write(tmp_path / "parent.json", parent)
+    alone = runtara("validate", str(path))
+    assert alone.returncode == 1
+    assert "E051 Step 'embed': unknown child workflow 'greeter'" in alone.stdout
+    child = write(tmp_path / "children" / "greeter.json", HELLO)
+    assert runtara("validate", str(path), "--child", str(child.parent)).returncode == 0
+    assert runtara("validate", str(path), str(child)).returncode == 0
+
+
+def test_schema_command_prints_and_writes_the_committed_schema(tmp_path: Path) -> None:
+    printed = runtara("schema")
+    assert printed.returncode == 0
+    assert printed.stdout == SCHEMA_PATH.read_text(encoding="utf-8")
+    target = tmp_path / "out" / "workflow.schema.json"
+    written = runtara("schema", "-o", str(target))
+    assert written.returncode == 0
+    assert target.read_text(encoding="utf-8") == printed.stdout
+
+
+@pytest.mark.parametrize("document", ["[]", "null", '"text"', "{}", '{"executionGraph": 5}'])
+def test_documents_of_the_wrong_shape_are_structural_errors(tmp_path: Path, document: str) -> None:
+    path = tmp_path / "shape.json"
+    path.write_text(document, encoding="utf-8")
+    result = runtara("validate", str(path), "--format", "json")
+    assert result.returncode == 1
+    diagnostics = json.loads(result.stdout)["files"][0]["diagnostics"]
+    assert diagnostics and {d["code"] for d in diagnostics} == {"S001"}
