@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 import httpx
 
+from runtara.runtime.client_images import ImagesClientMixin
+
 DEFAULT_URL = "http://127.0.0.1:8001"
 
 
@@ -29,7 +31,7 @@ class ApiError(Exception):
         self.detail = detail
 
 
-class Client:
+class Client(ImagesClientMixin):
     def __init__(
         self,
         url: str | None = None,

@@ -19,6 +19,7 @@ from runtara.cli import (
     connections,
     images,
     instances,
+    instances_launch,  # noqa: F401 -- adds `instances start` and `instances logs`
     run,
     server,
     tenants,

@@ -1,0 +1,88 @@
+"""``runtara instances start`` and ``runtara instances logs`` (added to the instances group)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from runtara.cli._common import FormatOption, OutputFormat, fail
+from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client, _show_instance
+from runtara.cli.instances import app as instances_app
+
+
+def _input(text: str) -> Any:
+    """JSON text, or @FILE holding JSON."""
+    source = "--input"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        source = f"--input {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            fail(f"{source}: cannot read: {exc.strerror}", 2)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"{source}: invalid JSON at {exc.lineno}:{exc.colno}: {exc.msg}", 2)
+
+
+@instances_app.command("start")
+def start(
+    image: Annotated[str, typer.Argument(help="Image id, NAME (latest) or NAME:VERSION.")],
+    input: Annotated[
+        str, typer.Option("--input", "-i", help="Instance input: JSON text, or @FILE.")
+    ] = "{}",
+    instance_id: Annotated[
+        str | None, typer.Option("--id", help="Instance id (default: a new UUID).")
+    ] = None,
+    max_attempts: Annotated[
+        int | None,
+        typer.Option("--max-attempts", min=1, max=100, help="Crashed launches before it fails."),
+    ] = None,
+    url: str | None = UrlOption,
+    tenant: str | None = TenantOption,
+    api_key: str | None = ApiKeyOption,
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Start an instance of an image; the runtime launches and supervises it."""
+    document = _input(input)
+    with _client(url, tenant, api_key) as client:
+        created = client.start_instance(
+            image, document, instance_id=instance_id, max_attempts=max_attempts
+        )
+    _show_instance(created, fmt)
+
+
+@instances_app.command("logs")
+def logs(
+    instance_id: Annotated[str, typer.Argument(help="Instance id.")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-F", help="Keep printing until the instance has ended.")
+    ] = False,
+    url: str | None = UrlOption,
+    tenant: str | None = TenantOption,
+    api_key: str | None = ApiKeyOption,
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Print what the instance's process wrote to stdout and stderr."""
+    with _client(url, tenant, api_key) as client:
+        lines = client.follow_logs(instance_id) if follow else iter(_all_lines(client, instance_id))
+        for line in lines:
+            if fmt == OutputFormat.json:  # one object per line (JSON Lines), also when following
+                typer.echo(json.dumps(line, ensure_ascii=False))
+            else:  # each line on the stream it was written to
+                typer.echo(line["line"], err=line["stream"] == "stderr")
+
+
+def _all_lines(client: Any, instance_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = client.read_logs(instance_id, after=after)
+        found.extend(page["lines"])
+        if not page["lines"]:
+            return found
+        after = page["next_after"]

@@ -1,0 +1,88 @@
+"""Scheduler settings: ``RUNTARA_*`` environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+#: Server environment variables an instance process inherits; everything else (the
+#: database URL, secret and admin keys) stays with the server.
+PASSTHROUGH_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "RUNTARA_RETRY_SECONDS",
+)
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: expected a number") from None
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """How this server runs instances. Times are in seconds."""
+
+    #: Off: this server only answers the API (``RUNTARA_SCHEDULER=off``).
+    enabled: bool = True
+    #: Names this server's leases. Stable across restarts of one server (it then takes
+    #: back its own leases at once, not after they expire).
+    server_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
+    #: Work directories of instances (their output files) live under here.
+    data_dir: Path = Path(".data")
+    #: The runtime URL given to instances; default: where this server listens.
+    instance_url: str | None = None
+    lease_s: float = 15.0
+    poll_s: float = 0.2
+    #: A running instance silent this long (no checkpoint, heartbeat) is killed and restarted.
+    heartbeat_timeout_s: float = 120.0
+    #: A cancelled instance still running after this long is stopped.
+    cancel_grace_s: float = 10.0
+    restart_backoff_s: float = 1.0
+    restart_backoff_max_s: float = 60.0
+    #: At most this many instance processes at once on this server.
+    max_processes: int = 256
+    #: Docker network of containers; ``host`` reaches a runtime on 127.0.0.1.
+    docker_network: str = "host"
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> SchedulerConfig:
+        env = os.environ
+        defaults = cls()
+        config = cls(
+            enabled=env.get("RUNTARA_SCHEDULER", "on").lower() not in ("0", "off", "false", "no"),
+            server_id=env.get("RUNTARA_SERVER_ID") or defaults.server_id,
+            data_dir=Path(env.get("RUNTARA_DATA_DIR") or ".data"),
+            instance_url=env.get("RUNTARA_INSTANCE_URL") or None,
+            lease_s=_float("RUNTARA_LEASE_SECONDS", defaults.lease_s),
+            poll_s=_float("RUNTARA_POLL_SECONDS", defaults.poll_s),
+            heartbeat_timeout_s=_float(
+                "RUNTARA_HEARTBEAT_TIMEOUT_SECONDS", defaults.heartbeat_timeout_s
+            ),
+            cancel_grace_s=_float("RUNTARA_CANCEL_GRACE_SECONDS", defaults.cancel_grace_s),
+            restart_backoff_s=_float("RUNTARA_RESTART_BACKOFF_SECONDS", defaults.restart_backoff_s),
+            restart_backoff_max_s=_float(
+                "RUNTARA_RESTART_BACKOFF_MAX_SECONDS", defaults.restart_backoff_max_s
+            ),
+            max_processes=int(_float("RUNTARA_MAX_PROCESSES", defaults.max_processes)),
+            docker_network=env.get("RUNTARA_DOCKER_NETWORK") or defaults.docker_network,
+        )
+        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+    def instance_environment(self) -> dict[str, str]:
+        return {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}

@@ -1,0 +1,100 @@
+"""Registering an image: check what it runs now, so a start later does not fail on it.
+
+A command is split like a shell would; a workflow is validated and its Python module
+generated (and kept with the image, so every server runs the same code); an OCI
+archive is loaded into the Docker engine, a reference looked up there.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from runtara.runtime.errors import InvalidInput
+from runtara.runtime.runners.base import LaunchError
+from runtara.runtime.runners.limits import InvalidLimit, Limits
+
+RUNNERS = ("process", "docker")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the store keeps of a new image: runner, reference, digest, metadata."""
+
+    runner: str
+    reference: str
+    digest: str | None
+    metadata: dict[str, Any]
+
+
+def limits_of(memory: str | None, cpus: float | None, timeout: float | None) -> Limits:
+    try:
+        return Limits.from_options(memory, cpus, timeout)
+    except InvalidLimit as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def command_image(
+    command: str | list[str],
+    limits: Limits,
+    *,
+    runner: str | None,
+    base_image: str | None,
+    workdir: str | None,
+) -> Registration:
+    try:
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+    except ValueError as exc:
+        raise InvalidInput(f"command {command!r}: {exc}") from None
+    if not argv or not argv[0]:
+        raise InvalidInput("command is empty: give the program to run and its arguments")
+    runner = runner or ("docker" if base_image else "process")
+    if runner not in RUNNERS:
+        raise InvalidInput(f"runner {runner!r}: expected one of {', '.join(RUNNERS)}")
+    if runner == "docker" and not base_image:
+        raise InvalidInput("a command run by the docker runner needs base_image (--base-image)")
+    metadata = {
+        "kind": "command",
+        "argv": argv,
+        "limits": limits.to_dict(),
+        "workdir": workdir,
+        "base_image": base_image,
+    }
+    return Registration(runner, shlex.join(argv), None, metadata)
+
+
+def workflow_image(document: Any, limits: Limits, *, name: str) -> Registration:
+    """Validate the workflow and generate its module (the compiler runs here, once)."""
+    from runtara import dsl
+    from runtara.compiler.codegen import CodegenError, generate
+
+    if not isinstance(document, dict):
+        raise InvalidInput("workflow must be a JSON object (the workflow document)")
+    try:
+        workflow = dsl.loads(json.dumps(document), filename=f"{name}.json").workflow
+        module = generate(workflow, source=f"image {name}")
+    except dsl.DocumentError as exc:
+        raise InvalidInput(f"workflow of image {name}: {exc}") from None
+    except CodegenError as exc:
+        raise InvalidInput(f"workflow of image {name} cannot be generated: {exc}") from None
+    metadata = {
+        "kind": "workflow",
+        "workflow": document,
+        "module": module,
+        "limits": limits.to_dict(),
+    }
+    return Registration("process", f"workflow:{name}", None, metadata)
+
+
+def oci_image(source: str, limits: Limits) -> Registration:
+    """Load or find the image on the Docker engine (blocking: call from a thread)."""
+    from runtara.runtime.runners.docker import resolve_oci
+
+    try:
+        reference, image_id = resolve_oci(source)
+    except LaunchError as exc:
+        raise InvalidInput(str(exc)) from None
+    metadata = {"kind": "oci", "source": source, "limits": limits.to_dict()}
+    return Registration("docker", reference, image_id, metadata)
