@@ -164,12 +164,14 @@ def _exchange(
         raise TransientError(
             f"{shown}: connection failed ({type(exc).__name__})", code="HTTP_CONNECTION_ERROR"
         ) from None
+    except http.client.InvalidURL as exc:
+        raise InputError(f"{shown}: invalid request ({exc})", field="url") from None
     except http.client.HTTPException as exc:
         raise PermanentError(
             f"{shown}: invalid HTTP response ({type(exc).__name__})", code="HTTP_PROTOCOL_ERROR"
         ) from None
-    except ValueError as exc:  # e.g. a header value with a line break
-        raise InputError(f"{shown}: invalid request ({exc})", field="headers") from None
+    except ValueError as exc:  # a header value with a line break, a URL with a space, ...
+        raise InputError(f"{shown}: invalid request ({exc})") from None
     except OSError as exc:
         raise TransientError(
             f"{shown}: network error ({exc.strerror or type(exc).__name__})",

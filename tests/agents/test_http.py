@@ -472,3 +472,21 @@ def test_credentials_echoed_by_the_server_never_reach_the_output(httpserver: HTT
     assert TOKEN not in json.dumps(result)
     assert result["body"] == {"you_sent": "Bearer ***", "token": "issued-by-api"}
     assert result["headers"]["x-echo"] == "Bearer ***"
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"headers": {"X-Evil": "a\r\nInjected: yes"}},
+        {"url_suffix": "/a b"},
+    ],
+)
+def test_header_injection_and_bad_urls_are_input_errors(
+    httpserver: HTTPServer, inputs: dict[str, Any]
+) -> None:
+    url = httpserver.url_for("/ok") + inputs.pop("url_suffix", "")
+
+    with pytest.raises(InputError, match="invalid request"):
+        request({"url": url, **inputs})
+
+    assert len(httpserver.log) == 0
