@@ -6,13 +6,13 @@ Standard library only (``http.client``), since it runs inside workflow images.
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import re
 import secrets
 import time
 import urllib.parse
 from collections.abc import Mapping
-from email.message import Message
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any, Literal
 
@@ -333,12 +333,14 @@ def _decode_body(response: transport.Response, response_type: str, method: str) 
         return text
 
 
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+
+
 def _charset(content_type: str) -> str:
-    message = Message()
-    message["content-type"] = content_type
-    charset = message.get_content_charset() or "utf-8"
+    match = _CHARSET.search(content_type)
+    charset = match.group(1) if match else "utf-8"
     try:
-        "".encode(charset)
+        codecs.lookup(charset)
     except LookupError:
         return "utf-8"
     return charset

@@ -490,3 +490,11 @@ def test_header_injection_and_bad_urls_are_input_errors(
         request({"url": url, **inputs})
 
     assert len(httpserver.log) == 0
+
+
+def test_text_is_decoded_with_the_declared_charset(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/pl").respond_with_data(
+        "Kraków".encode("iso-8859-2"), content_type="text/plain; charset=ISO-8859-2"
+    )
+
+    assert request({"url": httpserver.url_for("/pl"), "response_type": "text"})["body"] == "Kraków"
