@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from runtara.runtime.api import fastpath
 from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store import Store, checkpoints, connections, events, instances, signals
 from runtara.runtime.store.access import Caller
@@ -190,6 +191,7 @@ async def save_checkpoint(
 ) -> Response:
     """Save the request body as checkpoint ``key`` unless it exists (then answer the stored one).
 
+    (Served by ``fastpath.CheckpointFastPath`` under ``runtara server``; same behaviour.)
     Atomic: concurrent saves of one id store exactly one state. Also a heartbeat. A
     retried request repeats its ``Idempotency-Key`` header, so a save whose answer was
     lost is answered as saved, not found.
@@ -198,18 +200,8 @@ async def save_checkpoint(
     content_type = request.headers.get("content-type") or "application/octet-stream"
     caller = _caller(request, tenant_id, instance_id)
     request_id = request.headers.get("idempotency-key")
-    result = await _store(request).arun(
-        checkpoints.save_checkpoint, caller, key, state, content_type, request_id
-    )
-    return _json(
-        {
-            "found": result.found,
-            "state": _encode_state(result.state),
-            "content_type": result.content_type,
-            "signal": result.signal,
-            "custom_signal": result.custom_signal,
-        }
-    )
+    result = await fastpath.save(_store(request), caller, key, state, content_type, request_id)
+    return Response(fastpath.answer(result), media_type="application/json")
 
 
 @router.get("/checkpoints/{key:path}", response_model=StoredState)
