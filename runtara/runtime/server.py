@@ -7,15 +7,18 @@ import socket
 
 import uvicorn
 
-from runtara.runtime.api import create_app
+from runtara.runtime.api.app import create_asgi_app
 from runtara.runtime.settings import Settings
 
 
 def uvicorn_config(
     settings: Settings, host: str, port: int, *, log_level: str = "warning"
 ) -> uvicorn.Config:
+    app = create_asgi_app(settings)
+    # where instances launched by this server's scheduler reach it
+    app.app.state.public_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     return uvicorn.Config(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         loop="uvloop",

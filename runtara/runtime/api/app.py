@@ -9,8 +9,10 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from runtara import __version__
-from runtara.runtime.api import instance, management, problems
+from runtara.runtime.api import images, instance, launch, management, problems
+from runtara.runtime.api.fastpath import CheckpointFastPath
 from runtara.runtime.api.limits import BodySizeLimit
+from runtara.runtime.scheduler import start_scheduler
 from runtara.runtime.settings import Settings
 from runtara.runtime.store import Store, open_store
 
@@ -33,9 +35,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         app.state.store = store or open_store(
             settings.database_url, secret_key=settings.effective_secret_key()
         )
+        app.state.scheduler = start_scheduler(
+            app.state.store, getattr(app.state, "public_url", "http://127.0.0.1:8001")
+        )
         try:
             yield
         finally:
+            if app.state.scheduler is not None:
+                await app.state.scheduler.stop()
             if owned:
                 app.state.store.close()
 
@@ -61,4 +68,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     app.include_router(instance.router)
     app.include_router(management.router)
+    app.include_router(images.router)
+    app.include_router(launch.router)
     return app
+
+
+def create_asgi_app(settings: Settings | None = None) -> CheckpointFastPath:
+    """What ``runtara server`` serves: the app, with the checkpoint save on a fast path."""
+    return CheckpointFastPath(create_app(settings))
