@@ -33,6 +33,8 @@ class SshServer:
     username: str
     password: str
     private_key: str
+    encrypted_key: str
+    passphrase: str
     host_key_line: str
     root: Path
 
@@ -114,11 +116,15 @@ def running_sshd(workdir: Path) -> Iterator[SshServer]:
     keys.mkdir()
     _keygen(keys / "host_ed25519")
     _keygen(keys / "client_ed25519")
+    passphrase = secrets.token_urlsafe(12)
+    _keygen(keys / "client_ecdsa", "ecdsa", passphrase)
     # The SFTP user must reach these, and pytest's own temp dirs are private to root.
     shared = Path(tempfile.mkdtemp(prefix="runtara-sshd-"))
     shared.chmod(0o755)
     authorized_keys = shared / "authorized_keys"
-    authorized_keys.write_text((keys / "client_ed25519.pub").read_text())
+    authorized_keys.write_text(
+        (keys / "client_ed25519.pub").read_text() + (keys / "client_ecdsa.pub").read_text()
+    )
     authorized_keys.chmod(0o644)
     root = shared / "files"
     root.mkdir()
@@ -156,6 +162,8 @@ LogLevel VERBOSE
             username=USER,
             password=password,
             private_key=(keys / "client_ed25519").read_text(),
+            encrypted_key=(keys / "client_ecdsa").read_text(),
+            passphrase=passphrase,
             host_key_line=f"[127.0.0.1]:{port} {host_type} {host_b64}",
             root=root,
         )

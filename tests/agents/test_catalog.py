@@ -176,6 +176,45 @@ def test_installed_agents_appear_in_the_cli(installed_plugin: Path) -> None:
     ]
 
 
+def _runtara(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PYTHONPATH": str(path), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "runtara", *args], capture_output=True, text=True, env=env, cwd=path
+    )
+
+
+def test_installed_agents_reach_the_schema_and_the_validator(installed_plugin: Path) -> None:
+    def workflow(capability: str) -> str:
+        return json.dumps(
+            {
+                "entryPoint": "hi",
+                "steps": {
+                    "hi": {
+                        "id": "hi",
+                        "stepType": "Agent",
+                        "agentId": "acme",
+                        "capabilityId": capability,
+                        "inputMapping": {"name": {"valueType": "immediate", "value": "Ada"}},
+                    },
+                    "end": {"id": "end", "stepType": "Finish"},
+                },
+                "executionPlan": [{"fromStep": "hi", "toStep": "end"}],
+            }
+        )
+
+    (installed_plugin / "good.json").write_text(workflow("greet"))
+    (installed_plugin / "typo.json").write_text(workflow("gret"))
+
+    schema = _runtara(installed_plugin, "schema")
+    good = _runtara(installed_plugin, "validate", "good.json")
+    typo = _runtara(installed_plugin, "validate", "typo.json")
+
+    assert schema.returncode == 0 and '"acme"' in schema.stdout
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert typo.returncode == 1
+    assert "E021" in typo.stdout and "greet" in typo.stdout
+
+
 def test_a_broken_plugin_is_a_clear_error(tmp_path: Path) -> None:
     info = tmp_path / "broken-1.0.dist-info"
     info.mkdir()

@@ -58,6 +58,30 @@ def test_private_key_authentication(ssh_server: SshServer, sftp_root: Path) -> N
     assert base64.b64decode(content) == bytes(range(256))
 
 
+def test_encrypted_private_key_with_passphrase(ssh_server: SshServer, sftp_root: Path) -> None:
+    connection = ssh_server.connection(
+        password=None, private_key=ssh_server.encrypted_key, passphrase=ssh_server.passphrase
+    )
+
+    assert sftp("sftp-list-files", {"path": str(sftp_root)}, connection) == []
+
+
+def test_encrypted_private_key_without_passphrase_names_the_problem(
+    ssh_server: SshServer, sftp_root: Path
+) -> None:
+    connection = ssh_server.connection(password=None, private_key=ssh_server.encrypted_key)
+
+    with pytest.raises(InputError, match="needs a 'passphrase'"):
+        sftp("sftp-list-files", {"path": str(sftp_root)}, connection)
+
+
+def test_garbage_private_key_is_an_input_error(ssh_server: SshServer, sftp_root: Path) -> None:
+    connection = ssh_server.connection(password=None, private_key="-----BEGIN nonsense-----")
+
+    with pytest.raises(InputError, match="not a readable private key"):
+        sftp("sftp-list-files", {"path": str(sftp_root)}, connection)
+
+
 def test_wrong_password_is_a_permanent_auth_error(ssh_server: SshServer, sftp_root: Path) -> None:
     connection = ssh_server.connection(password="not-the-password")
 
