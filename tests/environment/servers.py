@@ -1,0 +1,150 @@
+"""Real ``runtara server`` processes for the environment tests, and ways to look at them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from runtara.client import Client
+
+PROGRAMS = Path(__file__).parent / "programs"
+WORKER = PROGRAMS / "worker.py"
+
+#: Fast settings so crash, cancel and wake paths show within a test's patience.
+FAST_ENV = {
+    "RUNTARA_RESTART_BACKOFF_SECONDS": "0.2",
+    "RUNTARA_CANCEL_GRACE_SECONDS": "1",
+    "RUNTARA_LEASE_SECONDS": "3",
+    "RUNTARA_POLL_SECONDS": "0.1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``runtara server --dev`` in a child process; ``kill()`` is SIGKILL, ``start()`` again."""
+
+    def __init__(
+        self,
+        database_url: str,
+        data_dir: Path,
+        *,
+        server_id: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            **FAST_ENV,
+            "RUNTARA_DATA_DIR": str(data_dir),
+            "RUNTARA_SERVER_ID": server_id,
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / f"server-{server_id}.log"
+
+    def start(self, timeout: float = 30) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "runtara",
+                    "server",
+                    "--dev",
+                    "--port",
+                    str(self.port),
+                    "--database-url",
+                    self.database_url,
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not answer /health: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self, tenant: str = "t1") -> Client:
+        return Client(self.url, tenant=tenant)
+
+
+def instance_pids(instance_id: str) -> list[int]:
+    """Processes on this machine whose environment names the instance (its live processes)."""
+    marker = f"RUNTARA_INSTANCE_ID={instance_id}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if marker in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for(predicate: Any, timeout: float = 30, interval: float = 0.05, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def wait_status(
+    client: Client, instance_id: str, *statuses: str, timeout: float = 30
+) -> dict[str, Any]:
+    result: dict[str, Any] = wait_for(
+        lambda: (i := client.get_instance(instance_id))["status"] in statuses and i,
+        timeout,
+        what=f"{instance_id} to become {' or '.join(statuses)}",
+    )
+    return result
+
+
+def effects(path: Path) -> list[int]:
+    if not path.exists():
+        return []
+    return [int(line) for line in path.read_text().split()]
