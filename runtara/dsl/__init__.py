@@ -4,6 +4,8 @@ The pydantic models here are the single source of truth for the DSL (see DSL.md)
 the JSON Schema, the validator and codegen all read them.
 
     >>> from runtara import dsl
+    >>> result = dsl.validate("examples/hello.json")    # every problem, with line:col
+    >>> result.ok, [d.format(result.filename) for d in result.diagnostics]
     >>> loaded = dsl.load("examples/hello.json")        # raises dsl.DocumentError
     >>> graph = loaded.workflow.graph
     >>> for scope, pointer, step in dsl.iter_steps(loaded.workflow): ...
@@ -84,6 +86,12 @@ from runtara.dsl.steps import (
     WaitForSignalStep,
     WhileStep,
 )
+from runtara.dsl.validation import (
+    ValidationResult,
+    find_child_workflows,
+    validate,
+    validate_text,
+)
 from runtara.dsl.walk import (
     GraphScope,
     ValueSite,
@@ -146,6 +154,7 @@ __all__ = [
     "TemplateExpression",
     "TemplatePart",
     "TemplateValue",
+    "ValidationResult",
     "ValueCondition",
     "ValueSite",
     "Variable",
@@ -153,6 +162,7 @@ __all__ = [
     "WhileStep",
     "Workflow",
     "embedded_mapping_values",
+    "find_child_workflows",
     "format_path",
     "iter_graphs",
     "iter_steps",
@@ -165,4 +175,6 @@ __all__ = [
     "parse_template",
     "pointer",
     "step_values",
+    "validate",
+    "validate_text",
 ]

@@ -81,6 +81,20 @@ class SourceMap:
         offset = self._offsets[1].get(ptr)
         return None if offset is None else self.offset_to_position(offset)
 
+    def inside_string(self, ptr: str, index: int) -> Position:
+        """Position of character ``index`` of the string value at ``ptr`` (escapes counted
+        as the one character they stand for); the value's position if it is not a string."""
+        start = self._offsets[1].get(ptr)
+        if start is None or self._text[start] != '"':
+            return self.locate(ptr)
+        offset = start + 1
+        for _ in range(index):
+            char = self._text[offset]
+            if char == '"':
+                break
+            offset += (6 if self._text[offset + 1] == "u" else 2) if char == "\\" else 1
+        return self.offset_to_position(offset)
+
     def __contains__(self, ptr: str) -> bool:
         return ptr in self._offsets[1]
 

@@ -33,9 +33,9 @@ from runtara.dsl.validation.settings import (
     check_child,
     check_limits,
     check_names,
+    check_step_values,
     check_variables,
 )
-from runtara.dsl.validation.structural import structural_diagnostics
 from runtara.dsl.walk import GraphScope, iter_graphs
 
 __all__ = ["ValidationResult", "find_child_workflows", "validate", "validate_text"]
@@ -102,8 +102,12 @@ def validate_document(
     try:
         result.workflow = build_workflow(document)
     except DocumentError as exc:
+        # Imported here: jsonschema is only needed for documents with structural errors.
+        from runtara.dsl.validation.structural import structural_diagnostics
+
         try:
-            result.diagnostics = structural_diagnostics(document) or exc.diagnostics
+            near = [d.path for d in exc.diagnostics]
+            result.diagnostics = structural_diagnostics(document, near) or exc.diagnostics
         except RecursionError:
             result.diagnostics = exc.diagnostics
     if result.workflow is not None:
@@ -162,6 +166,7 @@ def _check_scope(
         elif isinstance(step, EmbedWorkflowStep):
             check_child(ctx, step, ptr)
         check_limits(ctx, step, ptr)
+        check_step_values(ctx, step, ptr)
         check_step_secrets(ctx, step, ptr)
     check_unused_connections(ctx, scope, namespace.used_connections)
 

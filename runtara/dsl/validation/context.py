@@ -22,7 +22,13 @@ class CheckContext:
     """Ids of the child workflows that exist; None: E051 is not checked."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    def report(self, code: str, message: str, ptr: str, *, at: str = "value") -> None:
-        """Record a problem at ``ptr`` (``at="key"`` points at the member's key)."""
-        where = self.source_map.locate(ptr, prefer=at)
+    def report(
+        self, code: str, message: str, ptr: str, *, at: str = "value", index: int | None = None
+    ) -> None:
+        """Record a problem at ``ptr`` (``at="key"``: at the member's key; ``index``: at
+        that character of the string value, e.g. a template placeholder)."""
+        if index is None:
+            where = self.source_map.locate(ptr, prefer=at)
+        else:
+            where = self.source_map.inside_string(ptr, index)
         self.diagnostics.append(Diagnostic(code, message, ptr, where.line, where.column))

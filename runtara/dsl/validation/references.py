@@ -8,6 +8,7 @@ data flowing where it must not (a non-secure agent, the output, a log).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from runtara.dsl.diagnostics import available, did_you_mean
 from runtara.dsl.graph import ExecutionGraph
@@ -39,6 +40,13 @@ RECORD_FIELDS = (
 #: Fields of ``steps.error`` inside an onError handler.
 ERROR_FIELDS = ("message", "stepId", "code", "category")
 EXTRA_ROOT_HOME = {"loop": "While conditions", "item": "Filter conditions"}
+
+
+class Where(NamedTuple):
+    """A path's place: the string value holding it, and where in that string it starts."""
+
+    ptr: str
+    offset: int | None = None
 
 
 @dataclass
@@ -98,11 +106,13 @@ def _check_site(
                     "E011",
                     f"Step '{owner.id}' has an invalid template: {exc.message}",
                     f"{ptr}/value",
+                    index=exc.offset,
                 )
                 continue
             for part in parts:
                 if not isinstance(part, str):
-                    _check_parsed(ctx, ns, owner, site, part.path, f"{ptr}/value", inclusive)
+                    where = Where(f"{ptr}/value", part.offset)
+                    _check_parsed(ctx, ns, owner, site, part.path, where, inclusive)
 
 
 def _check_path(
@@ -121,7 +131,7 @@ def _check_path(
             "E011", f"Step '{owner.id}' has invalid reference path '{text}': {exc.message}", ptr
         )
         return
-    _check_parsed(ctx, ns, owner, site, path, ptr, inclusive)
+    _check_parsed(ctx, ns, owner, site, path, Where(ptr), inclusive)
 
 
 def _check_parsed(
@@ -130,7 +140,7 @@ def _check_parsed(
     owner: StepBase,
     site: ValueSite,
     path: ReferencePath,
-    ptr: str,
+    where: Where,
     inclusive: bool,
 ) -> None:
     root = path.root
@@ -142,37 +152,41 @@ def _check_parsed(
         else:
             roots = [r for r in ROOTS if r not in EXTRA_ROOT_HOME or r in allowed]
             reason = f"unknown root '{root}'." + (did_you_mean(root, roots) or available(roots))
-        ctx.report("E011", f"{prefix}: {reason}", ptr)
+        ctx.report("E011", f"{prefix}: {reason}", where.ptr, index=where.offset)
         return
     segments = path.segments
     if root == "steps":
-        _check_step_path(ctx, ns, owner, site.role, path, ptr, inclusive)
+        _check_step_path(ctx, ns, owner, site.role, path, where, inclusive)
     elif root == "variables" and len(segments) > 1:
-        _check_variable(ctx, prefix, str(segments[1]), ns.variables, ptr)
+        _check_variable(ctx, prefix, str(segments[1]), ns.variables, where)
     elif root in ("workflow", "scenario"):
-        _check_workflow_inputs(ctx, ns, prefix, path, ptr)
+        _check_workflow_inputs(ctx, ns, prefix, path, where)
     elif root == "loop" and len(segments) > 1 and segments[1] not in ("index", "outputs"):
         ctx.report(
             "E011",
             f"{prefix}: 'loop' has only 'index' and 'outputs'."
             + did_you_mean(str(segments[1]), ("index", "outputs")),
-            ptr,
+            where.ptr,
+            index=where.offset,
         )
 
 
-def _check_variable(ctx: CheckContext, prefix: str, name: str, known: set[str], ptr: str) -> None:
+def _check_variable(
+    ctx: CheckContext, prefix: str, name: str, known: set[str], where: Where
+) -> None:
     if name not in known:
         visible = sorted(v for v in known if not v.startswith("_"))
         ctx.report(
             "E013",
             f"{prefix}: unknown variable '{name}'."
             + (did_you_mean(name, known) or available(visible)),
-            ptr,
+            where.ptr,
+            index=where.offset,
         )
 
 
 def _check_workflow_inputs(
-    ctx: CheckContext, ns: Namespace, prefix: str, path: ReferencePath, ptr: str
+    ctx: CheckContext, ns: Namespace, prefix: str, path: ReferencePath, where: Where
 ) -> None:
     segments = path.segments
     if len(segments) > 1 and segments[1] != "inputs":
@@ -180,17 +194,19 @@ def _check_workflow_inputs(
             "E011",
             f"{prefix}: '{path.root}' has only 'inputs'."
             + did_you_mean(str(segments[1]), ("inputs",)),
-            ptr,
+            where.ptr,
+            index=where.offset,
         )
     elif len(segments) > 2 and segments[2] not in ("data", "variables"):
         ctx.report(
             "E011",
             f"{prefix}: '{path.root}.inputs' has only 'data' and 'variables'."
             + did_you_mean(str(segments[2]), ("data", "variables")),
-            ptr,
+            where.ptr,
+            index=where.offset,
         )
     elif len(segments) > 3 and segments[2] == "variables":
-        _check_variable(ctx, prefix, str(segments[3]), ns.top_variables, ptr)
+        _check_variable(ctx, prefix, str(segments[3]), ns.top_variables, where)
 
 
 def _check_step_path(
@@ -199,7 +215,7 @@ def _check_step_path(
     owner: StepBase,
     role: ValueRole,
     path: ReferencePath,
-    ptr: str,
+    where: Where,
     inclusive: bool,
 ) -> None:
     target = path.step_id
@@ -214,14 +230,16 @@ def _check_step_path(
                 ctx.report(
                     "E010",
                     f"{prefix} but 'steps.error' is only set inside an onError handler",
-                    ptr,
+                    where.ptr,
+                    index=where.offset,
                 )
             elif len(segments) > 2 and segments[2] not in ERROR_FIELDS:
                 ctx.report(
                     "E011",
                     f"{prefix}: 'steps.error' has {', '.join(ERROR_FIELDS)}."
                     + did_you_mean(str(segments[2]), ERROR_FIELDS),
-                    ptr,
+                    where.ptr,
+                    index=where.offset,
                 )
             return
         hint = did_you_mean(target, graph.steps)
@@ -230,33 +248,41 @@ def _check_step_path(
                 " A subgraph sees only its own steps: pass the value in through "
                 "the Split's config.variables (or data)."
             )
-        ctx.report("E010", f"{prefix} but step '{target}' does not exist.{hint}".rstrip("."), ptr)
+        message = f"{prefix} but step '{target}' does not exist.{hint}".rstrip(".")
+        ctx.report("E010", message, where.ptr, index=where.offset)
         return
     if len(segments) > 2 and segments[2] not in RECORD_FIELDS:
         ctx.report(
             "E011",
             f"{prefix}: a step record has no field '{segments[2]}'."
             + did_you_mean(str(segments[2]), RECORD_FIELDS),
-            ptr,
+            where.ptr,
+            index=where.offset,
         )
         return
     target_step = graph.steps[target]
     if target == owner.id:
         if not inclusive:
-            ctx.report("W050", f"Step '{owner.id}' references its own outputs ('{path.text}')", ptr)
+            ctx.report(
+                "W050",
+                f"Step '{owner.id}' references its own outputs ('{path.text}')",
+                where.ptr,
+                index=where.offset,
+            )
     elif owner.id in ns.flow.reachable and not ns.flow.runs_before(target, owner.id):
         ctx.report(
             "E012",
             f"{prefix} but step '{target}' has not run yet on every path to '{owner.id}'",
-            ptr,
+            where.ptr,
+            index=where.offset,
         )
     if isinstance(target_step, ConnectionStep):
         ns.used_connections.add(target)
-        _check_connection_flow(ctx, owner, role, target, ptr)
+        _check_connection_flow(ctx, owner, role, target, where)
 
 
 def _check_connection_flow(
-    ctx: CheckContext, owner: StepBase, role: ValueRole, connection: str, ptr: str
+    ctx: CheckContext, owner: StepBase, role: ValueRole, connection: str, where: Where
 ) -> None:
     if role == "input" and isinstance(owner, AgentStep):
         agent = ctx.catalog.agent(owner.agent_id)
@@ -267,19 +293,22 @@ def _check_connection_flow(
                 f"Security violation: step '{owner.id}' passes connection '{connection}' to "
                 f"agent '{owner.agent_id}'; connection data can only be passed to secure "
                 f"agents ({secure})",
-                ptr,
+                where.ptr,
+                index=where.offset,
             )
     elif role == "output":
         ctx.report(
             "E041",
             f"Security violation: step '{owner.id}' puts connection '{connection}' in the "
             "workflow output; connection data cannot be included in outputs",
-            ptr,
+            where.ptr,
+            index=where.offset,
         )
     elif role == "log":
         ctx.report(
             "E042",
             f"Security violation: step '{owner.id}' logs connection '{connection}'; "
             "connection data cannot be logged",
-            ptr,
+            where.ptr,
+            index=where.offset,
         )

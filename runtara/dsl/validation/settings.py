@@ -1,5 +1,5 @@
 """Configuration checks: limits (W030-W034), child workflows (E050, E051), names (E060),
-and variable values against their declared type (E023)."""
+literal values of the wrong type (E023) and GroupBy key paths (E011)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,19 @@ from collections import defaultdict
 
 from runtara.dsl.diagnostics import available, did_you_mean
 from runtara.dsl.graph import Workflow
+from runtara.dsl.mapping import ImmediateValue
+from runtara.dsl.references import ReferenceSyntaxError, parse_reference
 from runtara.dsl.source_map import escape_pointer_token
-from runtara.dsl.steps import AgentStep, EmbedWorkflowStep, SplitStep, StepBase, WhileStep
+from runtara.dsl.steps import (
+    AgentStep,
+    DelayStep,
+    EmbedWorkflowStep,
+    FilterStep,
+    GroupByStep,
+    SplitStep,
+    StepBase,
+    WhileStep,
+)
 from runtara.dsl.validation.agents import json_type, type_matches
 from runtara.dsl.validation.context import CheckContext
 from runtara.dsl.walk import GraphScope, iter_steps
@@ -115,6 +126,37 @@ def check_names(ctx: CheckContext, workflow: Workflow) -> None:
                 ctx.report(
                     "E060", f"Multiple steps have the same name '{name}': {ids}", f"{ptr}/name"
                 )
+
+
+def check_step_values(ctx: CheckContext, step: StepBase, ptr: str) -> None:
+    """E023: literal arrays to iterate and durations of the right type; E011: GroupBy key."""
+    if isinstance(step, SplitStep | FilterStep | GroupByStep):
+        value = step.config.value
+        if isinstance(value, ImmediateValue) and not isinstance(value.value, list):
+            ctx.report(
+                "E023",
+                f"Step '{step.id}': config.value expects type 'array' but got "
+                f"'{json_type(value.value)}'",
+                f"{ptr}/config/value/value",
+            )
+    if isinstance(step, DelayStep) and isinstance(step.duration_ms, ImmediateValue):
+        duration = step.duration_ms.value
+        if not type_matches("integer", duration) or duration < 0:
+            ctx.report(
+                "E023",
+                f"Step '{step.id}': durationMs expects a non-negative 'integer' but got "
+                f"{json_type(duration)} {duration!r}",
+                f"{ptr}/durationMs/value",
+            )
+    if isinstance(step, GroupByStep):
+        try:
+            parse_reference(step.config.key)
+        except ReferenceSyntaxError as exc:
+            ctx.report(
+                "E011",
+                f"Step '{step.id}' has invalid key path '{step.config.key}': {exc.message}",
+                f"{ptr}/config/key",
+            )
 
 
 def check_variables(ctx: CheckContext, scope: GraphScope) -> None:

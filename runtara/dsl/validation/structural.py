@@ -2,12 +2,16 @@
 
 jsonschema's raw messages are rewritten where a plainer one helps ("unknown field
 'agentID'. Did you mean 'agentId'?"), and each error points at the offending key or
-value. The compiled validator is built once per process.
+value. The compiled validator is built once per process. Given the places where the
+model parse failed, only the top-level steps containing them are checked (a large
+document with one typo is not re-validated whole); anything else checks everything.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +21,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from runtara.dsl.diagnostics import Diagnostic, did_you_mean
 from runtara.dsl.loader import JsonDocument
 from runtara.dsl.schema import structural_schema
-from runtara.dsl.source_map import pointer
+from runtara.dsl.source_map import pointer, unescape_pointer
 from runtara.dsl.validation.agents import json_type
 
 
@@ -26,16 +30,46 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(structural_schema())
 
 
-def structural_diagnostics(document: JsonDocument) -> list[Diagnostic]:
+_STEP_SCHEMA = {"$ref": "#/$defs/ExecutionGraph/properties/steps/additionalProperties"}
+
+
+def structural_diagnostics(
+    document: JsonDocument, near: Sequence[str] | None = None
+) -> list[Diagnostic]:
+    """S001 diagnostics; ``near``: JSON pointers of known problems, to narrow the check."""
+    validator = _validator()
+    steps = _failing_steps(document.value, near) if near else None
+    if not steps:
+        return [d for e in validator.iter_errors(document.value) for d in _diagnostics(e, document)]
+    step_validator = validator.evolve(schema=_STEP_SCHEMA)
     out: list[Diagnostic] = []
-    for error in _validator().iter_errors(document.value):
-        out.extend(_diagnostics(error, document))
+    for tokens, step in steps:
+        for error in step_validator.iter_errors(step):
+            error.path.extendleft(reversed(tokens))
+            out.extend(_diagnostics(error, document))
     return out
+
+
+def _failing_steps(value: Any, near: Sequence[str]) -> list[tuple[list[str], Any]] | None:
+    """The top-level steps holding every pointer in ``near``, or None if one is elsewhere."""
+    wrapped = isinstance(value, dict) and "executionGraph" in value
+    graph = value.get("executionGraph") if wrapped else value
+    if not isinstance(graph, dict) or not isinstance(graph.get("steps"), dict):
+        return None
+    prefix = ["executionGraph", "steps"] if wrapped else ["steps"]
+    found: dict[str, tuple[list[str], Any]] = {}
+    for ptr in near:
+        tokens = unescape_pointer(ptr)
+        if tokens[: len(prefix)] != prefix or len(tokens) <= len(prefix):
+            return None
+        step_id = tokens[len(prefix)]
+        found[step_id] = ([*prefix, step_id], graph["steps"].get(step_id))
+    return list(found.values())
 
 
 def _diagnostics(error: ValidationError, document: JsonDocument) -> list[Diagnostic]:
     ptr = pointer(*error.absolute_path)
-    where = error.json_path
+    where = json_path(error.absolute_path)
     keyword = error.validator
     instance = error.instance
     if keyword == "additionalProperties" and isinstance(instance, dict):
@@ -102,6 +136,22 @@ def _diagnostics(error: ValidationError, document: JsonDocument) -> list[Diagnos
 def _is_condition_union(error: ValidationError) -> bool:
     """The untagged condition-argument union (see ``TaggedUnionSchema``)."""
     return isinstance(error.instance, dict) and "allOf" in error.schema
+
+
+def json_path(tokens: Iterable[str | int]) -> str:
+    """``$.steps['step-1'].config`` for the tokens of a JSON pointer."""
+    out = ["$"]
+    for token in tokens:
+        if isinstance(token, int):
+            out.append(f"[{token}]")
+        elif _IDENTIFIER.fullmatch(token):
+            out.append(f".{token}")
+        else:
+            out.append("[" + repr(token) + "]")
+    return "".join(out)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 def _at(document: JsonDocument, ptr: str, message: str, *, at: str = "value") -> Diagnostic:
