@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from runtara.sdk import Runtara
+from runtara.sdk import ProtocolError, Runtara
 
 TENANT = "tenant-1"
 
@@ -44,7 +44,12 @@ def main() -> int:
     ledger = os.open(ledger_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     rt = Runtara.localhost(instance_id, TENANT)
-    rt.register()
+    try:
+        rt.register()
+    except ProtocolError as exc:  # e.g. 409: this batch already completed or was cancelled
+        print(f"cannot run {instance_id}: {exc.detail}", file=sys.stderr)
+        print("set ORDER_BATCH_ID to start a new batch", file=sys.stderr)
+        return 1
     for index, order in enumerate(orders):
         result = rt.checkpoint(f"order-{order['id']}", {"index": index})
         if result.should_cancel:

@@ -324,3 +324,18 @@ def test_images_and_logs(store: Store) -> None:
     ]
     store.run(images.delete_image, "tenant-1", image.id)
     assert store.run(images.list_images, "tenant-1") == []
+
+
+def test_commits_are_durable_on_disk(store: Store) -> None:
+    """An acknowledged write survives power loss: SQLite fsyncs every commit (WAL +
+    synchronous=FULL); PostgreSQL waits for its WAL flush (synchronous_commit=on)."""
+    if store.dialect == "sqlite":
+        settings = store.db.write(
+            lambda tx: (tx.scalar("PRAGMA journal_mode"), tx.scalar("PRAGMA synchronous"))
+        )
+        assert settings == ("wal", 2)
+    else:
+        settings = store.db.write(
+            lambda tx: (tx.scalar("SHOW synchronous_commit"), tx.scalar("SHOW fsync"))
+        )
+        assert settings == ("on", "on")
