@@ -17,29 +17,52 @@ from werkzeug import Request, Response
 
 SECRET = "wf-secret-9f8e7d6c5b4a"
 
+FINISH = {
+    "id": "done",
+    "stepType": "Finish",
+    "inputMapping": {
+        "user": {"valueType": "reference", "value": "steps.me.outputs.body.user"},
+        "status": {"valueType": "reference", "value": "steps.me.outputs.status_code"},
+    },
+}
+CALL: dict[str, Any] = {
+    "id": "me",
+    "stepType": "Agent",
+    "agentId": "http",
+    "capabilityId": "http-request",
+    "maxRetries": 0,
+    "inputMapping": {"url": {"valueType": "immediate", "value": "/me"}},
+}
+
+#: The connection handed over by the Agent step's connectionId.
 WORKFLOW = {
     "name": "whoami",
     "entryPoint": "me",
+    "steps": {"me": {**CALL, "connectionId": "api"}, "done": FINISH},
+    "executionPlan": [{"fromStep": "me", "toStep": "done"}],
+}
+
+#: The connection fetched by a Connection step and mapped as ``_connection``.
+WORKFLOW_WITH_CONNECTION_STEP = {
+    "name": "whoami",
+    "entryPoint": "conn",
     "steps": {
-        "me": {
-            "id": "me",
-            "stepType": "Agent",
-            "agentId": "http",
-            "capabilityId": "http-request",
+        "conn": {
+            "id": "conn",
+            "stepType": "Connection",
             "connectionId": "api",
-            "maxRetries": 0,
-            "inputMapping": {"url": {"valueType": "immediate", "value": "/me"}},
+            "integrationId": "http_bearer",
         },
-        "done": {
-            "id": "done",
-            "stepType": "Finish",
+        "me": {
+            **CALL,
             "inputMapping": {
-                "user": {"valueType": "reference", "value": "steps.me.outputs.body.user"},
-                "status": {"valueType": "reference", "value": "steps.me.outputs.status_code"},
+                **CALL["inputMapping"],
+                "_connection": {"valueType": "reference", "value": "steps.conn.outputs"},
             },
         },
+        "done": FINISH,
     },
-    "executionPlan": [{"fromStep": "me", "toStep": "done"}],
+    "executionPlan": [{"fromStep": "conn", "toStep": "me"}, {"fromStep": "me", "toStep": "done"}],
 }
 
 CONNECTIONS: dict[str, tuple[dict[str, Any], str, str]] = {
@@ -54,8 +77,10 @@ CONNECTIONS: dict[str, tuple[dict[str, Any], str, str]] = {
 INTEGRATIONS = {"bearer": "http_bearer", "api_key": "http_api_key", "basic": "http_basic"}
 
 
-def run_workflow(tmp_path: Path, connection: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "wf.json").write_text(json.dumps(WORKFLOW))
+def run_workflow(
+    tmp_path: Path, connection: dict[str, Any], workflow: dict[str, Any] = WORKFLOW
+) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "wf.json").write_text(json.dumps(workflow))
     (tmp_path / "conn.json").write_text(json.dumps(connection))
     return subprocess.run(
         [sys.executable, "-m", "runtara", "run", "wf.json", "--connection", "api=@conn.json"],
@@ -131,4 +156,20 @@ def test_wrong_token_fails_the_run_naming_the_401(httpserver: HTTPServer, tmp_pa
     assert "status 401" in result.stderr
     assert "/me" in result.stderr
     assert SECRET not in result.stdout + result.stderr
+    assert SECRET not in stored_text(tmp_path / ".data")
+
+
+def test_connection_step_mapped_as_connection_input(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/me").respond_with_handler(
+        secured("Authorization", f"Bearer {SECRET}")
+    )
+    connection = {
+        "integrationId": "http_bearer",
+        "parameters": {"token": SECRET, "base_url": httpserver.url_for("/")},
+    }
+
+    result = run_workflow(tmp_path, connection, WORKFLOW_WITH_CONNECTION_STEP)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"user": "ada", "status": 200}
     assert SECRET not in stored_text(tmp_path / ".data")
