@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stderr, stdout
 
@@ -16,9 +17,103 @@ def register(app: typer.Typer) -> None:
     app.command("push")(push)
 
 
-def compile_() -> None:
-    """Compile a workflow to a native binary (Nuitka) packed in an OCI image."""
-    fail("not implemented yet", 1)
+def compile_(
+    file: Annotated[Path, typer.Argument(help="Workflow JSON file.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Output directory (default: build/<file name>)."),
+    ] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option("--tag", "-t", help="Image NAME:VERSION (default: <workflow name>:latest)."),
+    ] = None,
+    child: Annotated[
+        list[Path] | None,
+        typer.Option("--child", help="A child workflow file (or directory) for EmbedWorkflow."),
+    ] = None,
+    load: Annotated[
+        bool, typer.Option("--load", help="Load the image into Docker afterwards.")
+    ] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Parallel C compiler jobs.")
+    ] = None,
+    output_format: OutputFormat = FormatOption,
+) -> None:
+    """Compile a workflow to a native binary (Nuitka) packed in an OCI image.
+
+    The runtime is compiled once per runtara version and cached (~/.cache/runtara,
+    RUNTARA_CACHE_DIR); later workflows compile only their own module.
+    """
+    from runtara.compiler.native import MissingToolError, NativeBuildError, UnavailableImportError
+    from runtara.compiler.native.workflow import CompileError, compile_workflow
+
+    directory = output or Path("build") / file.stem
+    try:
+        with _BuildProgress() as progress:
+            compiled = compile_workflow(
+                file, directory, tag=tag, children=child or [], jobs=jobs, progress=progress
+            )
+    except CompileError as exc:
+        for line in exc.lines:
+            stderr.print(escape(line), highlight=False)
+        fail(str(exc))
+    except (MissingToolError, NativeBuildError, UnavailableImportError) as exc:
+        fail(str(exc))
+    if load:
+        _load_into_docker(directory / compiled.image)
+    if output_format == OutputFormat.json:
+        print_json({"directory": str(directory), **compiled.to_json(), "loaded": load})
+        return
+    stdout.print(
+        f"compiled {escape(compiled.tag)} -> {escape(str(directory))} "
+        f"(binary {escape(compiled.binary)}, image {_size(compiled.image_size)} compressed, "
+        f"{compiled.image_digest[:19]})"
+    )
+    if load:
+        stdout.print(f"loaded {escape(compiled.tag)} into Docker")
+
+
+class _BuildProgress:
+    """A live line on stderr: the current stage, the latest Nuitka line, the time taken."""
+
+    def __init__(self) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("[dim]{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=True,
+        )
+        self._task = self._progress.add_task("compiling", detail="")
+
+    def __enter__(self) -> _BuildProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def __call__(self, line: str) -> None:
+        if line.startswith("Nuitka"):
+            self._progress.update(self._task, detail=escape(line[:80]))
+        else:
+            self._progress.update(self._task, description=escape(line), detail="")
+            self._progress.console.print(f"[dim]{escape(line)}")
+
+
+def _load_into_docker(archive: Path) -> None:
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env()
+        with archive.open("rb") as data:
+            client.images.load(data)
+    except DockerException as exc:
+        fail(f"cannot load {archive} into Docker: {str(exc).splitlines()[0]}")
 
 
 def push(

@@ -1,7 +1,7 @@
 """Native builds with Nuitka: the cached launcher, the per-workflow module, the image.
 
-The launcher's cold build takes about two minutes, so it is cached in pytest's cache
-directory between runs (and shared by xdist workers through the builder's file lock).
+The launcher's cold build takes about two minutes; ``native_cache`` (conftest) keeps it
+between runs.
 """
 
 from __future__ import annotations
@@ -50,14 +50,6 @@ def main() -> int:
     }))
     return 0
 '''
-
-
-@pytest.fixture(scope="session")
-def native_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = getattr(request.config, "cache", None)
-    if cache is not None:
-        return Path(cache.mkdir("runtara-native"))
-    return tmp_path_factory.mktemp("runtara-native")
 
 
 def _stand_in(marker: str) -> str:

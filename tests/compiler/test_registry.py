@@ -35,6 +35,7 @@ from tests.compiler.registry_server import (
 from tests.compiler.token_server import ISSUER, SERVICE, token_server
 
 GOOD = Credentials(USERNAME, PASSWORD)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +254,12 @@ def _cli(*args: str, cache: Path, stdin: str = "") -> subprocess.CompletedProces
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "RUNTARA_CACHE_DIR": str(cache), "DOCKER_CONFIG": str(cache)},
+        env={
+            **os.environ,
+            "RUNTARA_CACHE_DIR": str(cache),
+            "DOCKER_CONFIG": str(cache),
+            "PYTHONPATH": str(ROOT),  # the checkout under test, whatever is installed
+        },
     )
 
 

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import runtara
 from runtara.compiler.native.toolchain import Toolchain
 
 
@@ -25,8 +26,11 @@ def nuitka_command(options: Sequence[str], source: Path, *, jobs: int | None) ->
 
 def nuitka_environment(cache: Path) -> dict[str, str]:
     """Nuitka's own cache lives under runtara's: an empty one turns a 2 s module build
-    into 30 s. ccache is picked up from ``PATH`` when installed."""
-    return {**os.environ, "NUITKA_CACHE_DIR": str(cache / "nuitka")}
+    into 30 s. ccache is picked up from ``PATH`` when installed. Nuitka compiles the
+    ``runtara`` package that is running this build, whatever else is on ``sys.path``."""
+    package_root = str(Path(runtara.__file__).resolve().parents[1])
+    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "NUITKA_CACHE_DIR": str(cache / "nuitka"), "PYTHONPATH": python_path}
 
 
 def run_nuitka(
