@@ -1,0 +1,211 @@
+"""Semantic rules beyond one-code fixtures: scoping, execution order, handlers, roots."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runtara import dsl
+
+
+def ref(path: str) -> dict[str, Any]:
+    return {"valueType": "reference", "value": path}
+
+
+def log(step_id: str, **context: Any) -> dict[str, Any]:
+    step = {"stepType": "Log", "id": step_id, "message": step_id}
+    if context:
+        step["context"] = context
+    return step
+
+
+def finish(step_id: str = "done", **mapping: Any) -> dict[str, Any]:
+    step: dict[str, Any] = {"stepType": "Finish", "id": step_id}
+    if mapping:
+        step["inputMapping"] = mapping
+    return step
+
+
+def graph(*steps: dict[str, Any], edges: list[tuple[str, ...]], **extra: Any) -> dict[str, Any]:
+    plan = [
+        {"fromStep": e[0], "toStep": e[1], **({"label": e[2]} if len(e) > 2 else {})} for e in edges
+    ]
+    return {
+        "steps": {s["id"]: s for s in steps},
+        "entryPoint": steps[0]["id"],
+        "executionPlan": plan,
+        **extra,
+    }
+
+
+def codes(document: dict[str, Any]) -> list[tuple[str, str]]:
+    result = dsl.validate_text(json.dumps(document, indent=2), "doc.json")
+    return [(d.code, d.message) for d in result.diagnostics]
+
+
+IF_DATA_OK = {
+    "stepType": "Conditional",
+    "id": "check",
+    "condition": {"type": "value", "valueType": "reference", "value": "data.ok"},
+}
+
+
+def test_a_step_from_one_branch_is_not_readable_after_the_branches_join() -> None:
+    document = graph(
+        IF_DATA_OK,
+        log("yes"),
+        log("no"),
+        finish(a=ref("steps.check.outputs.result"), b=ref("steps.yes.outputs")),
+        edges=[("check", "yes", "true"), ("check", "no", "false"), ("yes", "done"), ("no", "done")],
+    )
+    found = codes(document)
+    assert [code for code, _ in found] == ["E012"]
+    assert "'yes' has not run yet on every path to 'done'" in found[0][1]
+
+
+def test_subgraphs_cannot_see_parent_steps_but_see_their_variables() -> None:
+    split = {
+        "stepType": "Split",
+        "id": "each",
+        "config": {"value": ref("data.items"), "variables": {"base": ref("steps.first.outputs")}},
+        "subgraph": graph(
+            finish(
+                "item",
+                parent=ref("steps.first.outputs"),
+                base=ref("variables.base"),
+                index=ref("variables._index"),
+                inherited=ref("variables.limit"),
+                previous=ref("variables._previousOutputs"),
+            ),
+            edges=[],
+        ),
+    }
+    document = graph(
+        log("first"),
+        split,
+        finish(),
+        edges=[("first", "each"), ("each", "done")],
+        variables={"limit": {"type": "integer", "value": 3}},
+    )
+    found = dict(codes(document))
+    assert "A subgraph sees only its own steps" in found["E010"]
+    assert "unknown variable '_previousOutputs'" in found["E013"]
+    assert len(found) == 2
+
+
+def test_steps_error_is_only_set_in_on_error_handlers() -> None:
+    agent = {
+        "stepType": "Agent",
+        "id": "call",
+        "agentId": "utils",
+        "capabilityId": "do-nothing",
+    }
+    document = graph(
+        agent,
+        log("handler", why=ref("steps.error.message")),
+        finish(why=ref("steps.error.message")),
+        edges=[("call", "done"), ("call", "handler", "onError"), ("handler", "done")],
+    )
+    # "done" is reached both normally and from the handler: steps.error may be set there.
+    assert codes(document) == []
+    # Without handler -> done, "done" is no longer part of a handler; a typo is caught too.
+    document["executionPlan"] = document["executionPlan"][:2]
+    document["steps"]["handler"]["context"]["why"] = ref("steps.error.messag")
+    found = dict(codes(document))
+    assert set(found) == {"E010", "E011", "W003"}
+    assert "'steps.error' is only set inside an onError handler" in found["E010"]
+    assert "Did you mean 'message'?" in found["E011"]
+
+
+def test_loop_and_item_roots_belong_to_while_and_filter_conditions() -> None:
+    truthy = {"type": "value", "valueType": "reference", "value": "item.active"}
+    document = graph(
+        {
+            "stepType": "Filter",
+            "id": "active",
+            "config": {"value": ref("data.users"), "condition": truthy},
+        },
+        finish(index=ref("loop.index"), user=ref("item.name")),
+        edges=[("active", "done")],
+    )
+    found = codes(document)
+    assert [code for code, _ in found] == ["E011", "E011"]
+    assert "'loop' is only available in While conditions" in found[0][1]
+    assert "'item' is only available in Filter conditions" in found[1][1]
+
+
+def test_edge_conditions_may_read_the_step_they_leave() -> None:
+    condition = {
+        "type": "operation",
+        "op": "EQ",
+        "arguments": [
+            ref("steps.first.outputs.level"),
+            {"valueType": "immediate", "value": "info"},
+        ],
+    }
+    document = graph(log("first"), finish(), edges=[("first", "done")])
+    document["executionPlan"][0]["condition"] = condition
+    assert codes(document) == []
+    condition["arguments"][0] = ref("steps.done.outputs")
+    assert [code for code, _ in codes(document)] == ["E012"]
+
+
+def test_workflow_inputs_and_its_runtara_30_alias() -> None:
+    document = graph(
+        finish(
+            a=ref("workflow.inputs.data.id"),
+            b=ref("scenario.inputs.variables.limit"),
+            c=ref("workflow.inputs.variables.limt"),
+            d=ref("workflow.input.data"),
+        ),
+        edges=[],
+        variables={"limit": {"type": "integer", "value": 3}},
+    )
+    found = codes(document)
+    assert [code for code, _ in found] == ["E013", "E011"]
+    assert "Did you mean 'limit'?" in found[0][1]
+    assert "Did you mean 'inputs'?" in found[1][1]
+
+
+def test_template_problems_point_at_the_placeholder() -> None:
+    step = log(
+        "say", text={"valueType": "template", "value": "Hi {{ data.name }}, {{ varibles.x }}"}
+    )
+    text = json.dumps(graph(step, finish(), edges=[("say", "done")]), indent=2)
+    (diagnostic,) = dsl.validate_text(text, "t.json").diagnostics
+    line = text.splitlines()[diagnostic.line - 1]
+    assert line[diagnostic.column - 1 :].startswith("{{ varibles.x }}")
+    assert "Did you mean 'variables'?" in diagnostic.message
+
+
+def test_secret_detection_ignores_ordinary_keys_and_templates() -> None:
+    group = {
+        "stepType": "Agent",
+        "id": "group",
+        "agentId": "transform",
+        "capabilityId": "group-by",
+        "inputMapping": {
+            "value": ref("data.items"),
+            "key": {"valueType": "immediate", "value": "country"},
+        },
+    }
+    call = {
+        "stepType": "Agent",
+        "id": "call",
+        "agentId": "http",
+        "capabilityId": "http-request",
+        "inputMapping": {
+            "url": ref("data.url"),
+            "headers": {
+                "valueType": "composite",
+                "value": {
+                    "Authorization": {"valueType": "template", "value": "Bearer {{ data.token }}"},
+                    "X-Request-Id": {"valueType": "immediate", "value": "abc"},
+                },
+            },
+            "body": {"valueType": "immediate", "value": {"note": "Bearer eyJhbGciOiJIUzI1NiJ9abc"}},
+        },
+    }
+    found = codes(graph(group, call, finish(), edges=[("group", "call"), ("call", "done")]))
+    assert [code for code, _ in found] == ["E043"]
+    assert "looks like a credential" in found[0][1]
