@@ -392,7 +392,7 @@ def test_response_size_limit_with_and_without_content_length(httpserver: HTTPSer
 
 def test_timeout_is_transient_and_prompt(httpserver: HTTPServer) -> None:
     def slow(_: Request) -> Response:
-        time.sleep(1.0)
+        time.sleep(3.0)
         return Response("late")
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
@@ -401,7 +401,7 @@ def test_timeout_is_transient_and_prompt(httpserver: HTTPServer) -> None:
     with pytest.raises(AgentError) as caught:
         request({"url": httpserver.url_for("/slow"), "timeout_ms": 200, "max_retries": 0})
 
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 2.5  # did not wait for the 3 s response
     assert caught.value.code == "HTTP_TIMEOUT"
     assert caught.value.category == "transient"
 

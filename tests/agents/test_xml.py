@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from typing import Any
 
 import pytest
@@ -111,16 +110,13 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
 
 
 @pytest.mark.parametrize("document", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["bomb", "xxe"])
-def test_hostile_documents_are_refused_promptly(document: str) -> None:
-    started = time.monotonic()
-
+def test_hostile_documents_are_refused(document: str) -> None:
     with pytest.raises(AgentError) as caught:
         from_xml(document)
 
     assert caught.value.code == "XML_FORBIDDEN"
     assert "DOCTYPE" in caught.value.message
     assert "root:" not in caught.value.message
-    assert time.monotonic() - started < 2
 
 
 def test_deep_nesting_is_refused() -> None:
