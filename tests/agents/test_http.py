@@ -311,7 +311,7 @@ def test_long_retry_after_is_handed_to_the_caller_not_slept(httpserver: HTTPServ
     with pytest.raises(AgentError) as caught:
         request({"url": httpserver.url_for("/later")})
 
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # not the 3600 s the server asked for
     assert caught.value.category == "transient"
     assert caught.value.retry_after_ms == 3_600_000
     assert len(httpserver.log) == 1
