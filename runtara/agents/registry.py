@@ -1,7 +1,13 @@
 """The agent catalog: built-in agents plus those installed through entry points.
 
 Other packages add agents by declaring an entry point in the group ``runtara.agents``
-that names a module; importing it runs its ``agent()`` / ``@capability`` declarations.
+that names a module; importing it runs its ``agent()`` / ``@capability`` declarations::
+
+    # pyproject.toml of the plugin
+    [project.entry-points."runtara.agents"]
+    acme = "acme_agents"
+
+The schema, ``runtara validate``, codegen and ``runtara agents list`` then know them.
 """
 
 from __future__ import annotations
