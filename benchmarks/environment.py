@@ -1,0 +1,227 @@
+"""The environment's costs: start latency per runner, wake precision, memory of sleepers.
+
+* start latency: ``POST /v1/instances`` -> the instance's first checkpoint is stored,
+  for the process runner and the docker runner (container), beside the floor of
+  starting the same Python program directly (``subprocess`` to its first line);
+* wake precision: how late a durable sleep's process is started again after its
+  wake time (``launched`` event - ``wake_at``);
+* server memory: RSS of a real ``runtara server`` idle, and with 10,000 sleeping
+  instances in its database (and how long one scheduler claim query takes then).
+
+Run: ``python benchmarks/environment.py`` (``--no-docker`` without a Docker engine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from runtara.client import Client  # noqa: E402
+from runtara.runtime.store import open_store, scheduling  # noqa: E402
+from runtara.runtime.store.database import now_ms  # noqa: E402
+
+WORKER = ROOT / "tests" / "environment" / "programs" / "worker.py"
+
+
+def _ms(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(database_url: str, data_dir: Path) -> Iterator[tuple[str, int]]:
+    """A real ``runtara server --dev``; yields its URL and pid."""
+    port = _free_port()
+    env = {**os.environ, "RUNTARA_DATA_DIR": str(data_dir), "RUNTARA_POLL_SECONDS": "0.1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runtara",
+            "server",
+            "--dev",
+            "--port",
+            str(port),
+            "--database-url",
+            database_url,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.05)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait(client: Client, instance_id: str, statuses: tuple[str, ...], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get_instance(instance_id)["status"] not in statuses:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{instance_id} did not reach {statuses}")
+        time.sleep(0.02)
+
+
+def start_latency(client: Client, image: str, runs: int, prefix: str) -> list[float]:
+    found = []
+    for n in range(runs):
+        instance_id = f"{prefix}-{n}-{time.time_ns()}"
+        started = time.time() * 1000
+        client.start_instance(
+            image, {"items": 1, "effects": "/tmp/runtara-bench-effects"}, instance_id=instance_id
+        )
+        _wait(client, instance_id, ("completed", "failed"))
+        first = client.list_checkpoints(instance_id, limit=1)[0]
+        found.append(_ms(first["created_at"]) - started)
+    return found
+
+
+def direct_start(runs: int) -> list[float]:
+    """The floor: the same interpreter started directly, to its first line of output."""
+    found = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", "import runtara.sdk; print('x')"],
+            capture_output=True,
+            check=True,
+        )
+        found.append((time.perf_counter() - started) * 1000)
+    return found
+
+
+def wake_precision(client: Client, image: str, count: int) -> list[float]:
+    ids = [f"wake-{n}-{time.time_ns()}" for n in range(count)]
+    for instance_id in ids:
+        client.start_instance(
+            image,
+            {"items": 2, "effects": "/tmp/runtara-bench-effects", "sleep_at": 1, "sleep_s": 1},
+            instance_id=instance_id,
+        )
+    lateness = []
+    for instance_id in ids:
+        _wait(client, instance_id, ("completed", "failed"))
+        sleeping = client.list_events(instance_id, event_type="sleeping")[0]
+        woke = client.list_events(instance_id, event_type="launched")[1]
+        lateness.append(_ms(woke["created_at"]) - sleeping["payload"]["wake_at"])
+    return lateness
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def sleepers(database_url: str, count: int) -> float:
+    """Insert ``count`` sleeping instances; answers one claim query's time (ms) among them."""
+    with open_store(database_url) as store:
+
+        def insert(tx: object) -> None:
+            from runtara.runtime.store import images
+
+            image = images.create_image(tx, "bench", "sleepy", "process", "true")  # type: ignore[arg-type]
+            wake = now_ms() + 3_600_000
+            for n in range(count):
+                tx.execute(  # type: ignore[attr-defined]
+                    "INSERT INTO instances (tenant_id, id, image_id, runner, status, input,"
+                    " created_at, updated_at, wake_at) VALUES (?, ?, ?, 'process', 'sleeping',"
+                    " '{}', ?, ?, ?)",
+                    ("bench", f"sleeper-{n}", image.id, wake, wake, wake),
+                )
+
+        store.db.write(insert)  # type: ignore[arg-type]
+        started = time.perf_counter()
+        store.run(scheduling.claim_due, "bench", lease_ms=1000, limit=64)
+        return (time.perf_counter() - started) * 1000
+
+
+def row(name: str, values: list[float], unit: str = "ms") -> str:
+    values = sorted(values)
+    p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+    return (
+        f"{name:<42} {statistics.median(values):>9.1f} {p99:>9.1f} {max(values):>9.1f}"
+        f"  {unit}  (n={len(values)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--sleepers", type=int, default=10_000)
+    parser.add_argument("--no-docker", action="store_true")
+    args = parser.parse_args()
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{tmp}/bench.db"
+        with server(db, Path(tmp) / "data") as (url, pid), Client(url, tenant="bench") as client:
+            client.register_image("worker", command=[sys.executable, str(WORKER)])
+            lines.append(
+                row(
+                    "start -> first checkpoint, process runner",
+                    start_latency(client, "worker", args.runs, "p"),
+                )
+            )
+            if not args.no_docker:
+                from tests.environment.docker_image import build_test_image
+
+                client.register_image(
+                    "cworker", command="python3 /app/worker.py", base_image=build_test_image()
+                )
+                lines.append(
+                    row(
+                        "start -> first checkpoint, docker runner",
+                        start_latency(client, "cworker", args.runs, "d"),
+                    )
+                )
+            lines.append(row("baseline: python + SDK import, direct", direct_start(args.runs)))
+            lines.append(
+                row("wake lateness after a 1 s durable sleep", wake_precision(client, "worker", 20))
+            )
+            idle_rss = rss_bytes(pid)
+        claim_ms = sleepers(db, args.sleepers)
+        with server(db, Path(tmp) / "data") as (url, pid):
+            time.sleep(2)  # a few scheduler ticks over the sleepers
+            loaded_rss = rss_bytes(pid)
+    print(f"{'':<42} {'p50':>9} {'p99':>9} {'max':>9}")
+    for line in lines:
+        print(line)
+    print(f"{'server RSS, idle (after the runs above)':<42} {idle_rss / 2**20:>9.1f} MiB")
+    print(
+        f"{f'server RSS, {args.sleepers:,} sleeping instances':<42} {loaded_rss / 2**20:>9.1f} MiB"
+    )
+    print(f"{f'claim query among {args.sleepers:,} sleepers':<42} {claim_ms:>9.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
