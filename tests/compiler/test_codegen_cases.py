@@ -588,7 +588,7 @@ STEPS: list[Case] = [
             finish(r=ref("steps.keep.outputs")),
         ),
         [{"n": 1}, {"n": 2}, {"n": 3}],
-        {"output": {"r": {"items": [{"n": 2}, {"n": 3}], "count": 2}}},
+        {"output": {"r": [{"n": 2}, {"n": 3}]}},
     ),
     (
         "group-by-key-path",

@@ -145,14 +145,17 @@ def finish(output: dict[str, Any]) -> Any:
     return output
 
 
-def filter_items(info: StepInfo, items: Any, keep: Callable[[Any], Any]) -> dict[str, Any]:
-    """Filter: ``{items, count}`` of the items for which the condition (``item.*``) holds."""
+def filter_items(info: StepInfo, items: Any, keep: Callable[[Any], Any]) -> list[Any]:
+    """Filter: the items for which the condition (``item.*``) holds, in order.
+
+    (Runtara's newest code wraps them as ``{items, count}``; DSL.md and the examples
+    read ``steps.<filter>.outputs`` as the array itself.)
+    """
     if items is None:
         items = []
     if not isinstance(items, list):
         raise StepFailed(info.id, f"Filter value must be an array, got {type(items).__name__}")
-    kept = [item for item in items if truthy(keep(item))]
-    return {"items": kept, "count": len(kept)}
+    return [item for item in items if truthy(keep(item))]
 
 
 def group_by(

@@ -1,0 +1,292 @@
+"""Every example in ``examples/`` runs with ``runtara run`` as a user would run it:
+a real process, the embedded runtime on SQLite, a local HTTP server standing in for
+the APIs the example calls, connections passed with ``--connection``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.e2e.run_cli import EXAMPLES, bearer, dev_server, runtara, start_run, write_json
+
+TOKEN = "t0ken-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_hello(tmp_path: Path) -> None:
+    done = runtara(
+        tmp_path,
+        "run",
+        str(EXAMPLES / "hello.json"),
+        "--input",
+        '{"name": "ada lovelace", "language": "es"}',
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"message": "Hola, Ada Lovelace!", "language": "es"}
+
+
+def test_hello_rejects_input_outside_the_schema(tmp_path: Path) -> None:
+    done = runtara(tmp_path, "run", str(EXAMPLES / "hello.json"), "--input", '{"language": "pl"}')
+    assert done.returncode == 1
+    assert "failed: input does not match inputSchema: language: 'pl' is not one of" in done.stderr
+    assert done.stdout == ""
+
+
+def test_order_processing(tmp_path: Path, httpserver: HTTPServer) -> None:
+    orders = {"orders": [{"id": 1, "total": "10.5"}, {"id": 2, "total": 2000}]}
+    httpserver.expect_request(
+        "/orders", query_string="status=open", headers=AUTH
+    ).respond_with_json(orders)
+    httpserver.expect_request("/orders/1/charge", method="POST", headers=AUTH).respond_with_json(
+        {"payment_id": "p-1"}
+    )
+    httpserver.expect_request("/orders/2/charge", method="POST").respond_with_json(
+        {"error": "card declined"}, status=402
+    )
+    done = runtara(
+        tmp_path,
+        "run",
+        str(EXAMPLES / "order_processing.json"),
+        "--input",
+        json.dumps({"api_base_url": httpserver.url_for("").rstrip("/")}),
+        "--connection",
+        bearer(tmp_path, "orders-api", httpserver.url_for("/"), TOKEN),
+    )
+    assert done.returncode == 0, done.stderr
+    output = json.loads(done.stdout)
+    assert output["processed"] == 2
+    assert output["results"][0] == {"order_id": 1, "status": "charged", "payment_id": "p-1"}
+    failed = output["results"][1]
+    assert (failed["order_id"], failed["status"]) == (2, "failed")
+    assert "402" in failed["error"]
+    charge = next(r for r, _ in httpserver.log if r.path == "/orders/1/charge")
+    assert charge.json == {
+        "amount": 10.5,
+        "currency": "EUR",
+        "idempotency_key": "order-1-attempt-0",
+    }
+
+
+def test_onboarding_durable_delay_waits_and_completes(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    document = json.loads((EXAMPLES / "onboarding.json").read_text())
+    graph = document.get("executionGraph", document)
+    graph["variables"]["follow_up_delay_ms"]["value"] = 1500  # three days, shortened
+    workflow = tmp_path / "onboarding.json"
+    workflow.write_text(json.dumps(document))
+    httpserver.expect_request("/messages", method="POST", headers=AUTH).respond_with_json(
+        {"id": "m"}
+    )
+    httpserver.expect_request("/users/u1/activity").respond_with_json({"sessions": 0})
+    started = time.monotonic()
+    done = runtara(
+        tmp_path,
+        "run",
+        str(workflow),
+        "--input",
+        json.dumps(
+            {
+                "api_base_url": httpserver.url_for("").rstrip("/"),
+                "user": {"id": "u1", "email": "a@example.com", "name": "Ada"},
+            }
+        ),
+        "--connection",
+        bearer(tmp_path, "messaging-api", httpserver.url_for("/"), TOKEN),
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"user_id": "u1", "follow_up_sent": True}
+    assert time.monotonic() - started >= 1.5
+    assert "sleeping 1.5 s" in done.stderr
+    sent = [r.json["template"] for r, _ in httpserver.log if r.path == "/messages"]
+    assert sent == ["welcome", "getting-started"]
+
+
+def test_polling(tmp_path: Path, httpserver: HTTPServer) -> None:
+    base = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/reports/r1/build", method="POST").respond_with_json(
+        {"queued": True}
+    )
+    httpserver.expect_request("/reports/r1").respond_with_json(
+        {"status": "ready", "download_url": f"{base}/files/r1.txt"}
+    )
+    httpserver.expect_request("/files/r1.txt").respond_with_data(
+        "total,42\n", content_type="text/plain"
+    )
+    done = runtara(
+        tmp_path,
+        "run",
+        str(EXAMPLES / "polling.json"),
+        "--input",
+        json.dumps({"api_base_url": base, "report_id": "r1"}),
+        "--connection",
+        bearer(tmp_path, "reports-api", httpserver.url_for("/"), TOKEN),
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"report": "total,42\n", "polls": 1}
+
+
+FEED = """<?xml version="1.0"?>
+<catalog>
+  <product sku="b-1"><sku>b-1</sku><name>Dune</name><category>books</category><stock>3</stock></product>
+  <product sku="m-1"><sku>m-1</sku><name>Kind of Blue</name><category>music</category><stock>0</stock></product>
+  <product sku="g-1"><sku>g-1</sku><name>Go</name><category>games</category><stock>5</stock></product>
+</catalog>"""
+
+
+def test_xml_import(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED, content_type="application/xml")
+    httpserver.expect_request("/catalogue", method="PUT", headers=AUTH).respond_with_json(
+        {}, status=204
+    )
+    done = runtara(
+        tmp_path,
+        "run",
+        str(EXAMPLES / "xml_import.json"),
+        "--input",
+        json.dumps(
+            {
+                "feed_url": httpserver.url_for("/feed.xml"),
+                "api_base_url": httpserver.url_for("").rstrip("/"),
+            }
+        ),
+        "--connection",
+        bearer(tmp_path, "shop-api", httpserver.url_for("/"), TOKEN),
+    )
+    assert done.returncode == 0, done.stderr
+    output = json.loads(done.stdout)
+    assert output["status"] == 204
+    assert [p["sku"] for p in output["products_in_stock"]] == ["b-1", "g-1"]
+    pushed = next(r for r, _ in httpserver.log if r.path == "/catalogue").json
+    assert {k: [p["sku"] for p in v] for k, v in pushed["products"]["groups"].items()} == {
+        "books": ["b-1"],
+        "music": [],
+        "games": ["g-1"],
+    }
+
+
+def test_approval_waits_for_a_signal(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/approval-requests", method="POST", headers=AUTH).respond_with_json(
+        {}, status=201
+    )
+    httpserver.expect_request(
+        "/expenses/e1/decision", method="PUT", headers=AUTH
+    ).respond_with_json({})
+    expense = {"id": "e1", "amount": 900, "requester": "ada"}
+    with start_run(
+        tmp_path,
+        "run",
+        str(EXAMPLES / "approval.json"),
+        "--id",
+        "expense-e1",
+        "--input",
+        json.dumps({"api_base_url": httpserver.url_for("").rstrip("/"), "expense": expense}),
+        "--connection",
+        bearer(tmp_path, "approvals-api", httpserver.url_for("/"), TOKEN),
+    ) as running:
+        deadline = time.monotonic() + 30
+        while not any(r.path == "/approval-requests" for r, _ in httpserver.log):
+            assert time.monotonic() < deadline, "the manager was never asked"
+            time.sleep(0.05)
+        answer = httpx.post(
+            f"{running.url}/v1/instances/expense-e1/signals",
+            json={
+                "checkpoint_id": "wait_for_manager",
+                "payload": {"decision": "approve", "comment": "ok"},
+            },
+        )
+        assert answer.status_code == 202
+        stdout, stderr = running.finish()
+    assert running.returncode == 0, stderr
+    assert json.loads(stdout) == {"expense_id": "e1", "approved": True, "decided_by": "manager"}
+    recorded = next(r for r, _ in httpserver.log if r.path == "/expenses/e1/decision").json
+    assert recorded == {"approved": True, "comment": "ok"}
+
+
+def test_run_against_a_server(tmp_path: Path) -> None:
+    with dev_server(tmp_path) as url:
+        done = runtara(
+            tmp_path, "run", str(EXAMPLES / "hello.json"), "--server", url, "--id", "h-1"
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"message": "Hello, World!", "language": "en"}
+        stored = httpx.get(f"{url}/v1/instances/h-1").json()
+        assert (stored["status"], stored["output"]) == ("completed", json.loads(done.stdout))
+
+
+@pytest.mark.sshd
+def test_csv_batch(tmp_path: Path, httpserver: HTTPServer) -> None:
+    from tests.agents import sshd
+
+    reason = sshd.available()
+    if reason:
+        pytest.skip(reason)
+    (tmp_path / "sshd").mkdir()
+    with sshd.running_sshd(tmp_path / "sshd") as server:
+        _csv_batch(tmp_path, httpserver, server)
+
+
+def _csv_batch(tmp_path: Path, httpserver: HTTPServer, server: object) -> None:
+    import os
+    import pwd
+
+    root = server.root  # type: ignore[attr-defined]
+    csv = "E-mail;First name;Last name;Company\nADA@Example.com;Ada;Lovelace;Engines\nbad;Bob;Bad;None\n"
+    (root / "contacts.csv").write_text(csv)
+    user = pwd.getpwnam(server.username)  # type: ignore[attr-defined]
+    os.chown(root / "contacts.csv", user.pw_uid, user.pw_gid)
+
+    def contacts(request: Request) -> Response:
+        body = request.json or {}
+        if "@" not in str(body.get("email")):
+            return Response(
+                json.dumps({"error": "invalid email"}), status=422, content_type="application/json"
+            )
+        return Response(json.dumps({"id": "c1"}), status=201, content_type="application/json")
+
+    httpserver.expect_request("/contacts", method="POST", headers=AUTH).respond_with_handler(
+        contacts
+    )
+    sftp = server.connection()  # type: ignore[attr-defined]
+    sftp_file = write_json(
+        tmp_path / "sftp.json", {"integrationId": "sftp", "parameters": sftp["parameters"]}
+    )
+    done = runtara(
+        tmp_path,
+        "run",
+        str(EXAMPLES / "csv_batch.json"),
+        "--input",
+        json.dumps(
+            {
+                "api_base_url": httpserver.url_for("").rstrip("/"),
+                "remote_path": str(root / "contacts.csv"),
+            }
+        ),
+        "--connection",
+        f"partner-sftp={sftp_file}",
+        "--connection",
+        bearer(tmp_path, "crm-api", httpserver.url_for("/"), TOKEN),
+    )
+    assert done.returncode == 0, done.stderr
+    output = json.loads(done.stdout)
+    assert (output["imported"], output["failed"]) == (1, 1)
+    posted = [
+        r.json
+        for r, _ in httpserver.log
+        if r.path == "/contacts" and r.json["email"].endswith("example.com")
+    ]
+    assert posted == [
+        {
+            "email": "ada@example.com",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "company": "Engines",
+            "source_row": 0,
+        }
+    ]
