@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.e2e.run_cli import EXAMPLES, bearer, dev_server, runtara, start_run, write_json
+from tests.flow.processes import EXAMPLES, bearer, dev_server, runtara, start_run, write_json
 
 TOKEN = "t0ken-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
