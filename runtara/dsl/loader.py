@@ -40,6 +40,8 @@ class JsonDocument:
     filename: str
     value: Any
     source_map: SourceMap
+    has_duplicate_keys: bool = False
+    """Some object repeats a key (``source_map.duplicate_keys()`` says where)."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,16 @@ def parse_json(text: str | bytes, filename: str = "<string>") -> JsonDocument:
     if isinstance(text, bytes):
         text = decode(text, filename)
     text = text.removeprefix("\ufeff")
+    repeated: list[bool] = []
+
+    def build_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        built = dict(pairs)
+        if len(built) != len(pairs):
+            repeated.append(True)
+        return built
+
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=build_object)
     except json.JSONDecodeError as exc:
         message = f"malformed JSON: {exc.msg}"
         diagnostic = Diagnostic("S000", message, line=exc.lineno, column=exc.colno)
@@ -102,7 +112,7 @@ def parse_json(text: str | bytes, filename: str = "<string>") -> JsonDocument:
         raise DocumentError(
             filename, [Diagnostic("S000", "malformed JSON: nested too deeply")], readable=False
         ) from None
-    return JsonDocument(filename, value, SourceMap(text))
+    return JsonDocument(filename, value, SourceMap(text), has_duplicate_keys=bool(repeated))
 
 
 def build_workflow(document: JsonDocument) -> Workflow:

@@ -64,8 +64,12 @@ class SourceMap:
         return starts
 
     @cached_property
-    def _offsets(self) -> tuple[dict[str, int], dict[str, int]]:
+    def _offsets(self) -> tuple[dict[str, int], dict[str, int], list[tuple[str, int]]]:
         return _scan(self._text)
+
+    def duplicate_keys(self) -> list[tuple[str, Position]]:
+        """(pointer, position) of each key repeated in its object (JSON keeps the last)."""
+        return [(ptr, self.offset_to_position(offset)) for ptr, offset in self._offsets[2]]
 
     def offset_to_position(self, offset: int) -> Position:
         line = bisect.bisect_right(self._line_starts, offset) - 1
@@ -110,11 +114,13 @@ class SourceMap:
             ptr = ptr[: ptr.rindex("/")]
 
 
-def _scan(text: str) -> tuple[dict[str, int], dict[str, int]]:
-    """One pass over valid JSON: offsets of every member key and every value."""
+def _scan(text: str) -> tuple[dict[str, int], dict[str, int], list[tuple[str, int]]]:
+    """One pass over valid JSON: offsets of every member key and every value, and of
+    repeated keys (the last occurrence wins, as in ``json.loads``)."""
     keys: dict[str, int] = {}
     values: dict[str, int] = {}
-    # Stack entries: [pointer of container, is_object, next array index, pending key pointer]
+    duplicates: list[tuple[str, int]] = []
+    # Stack entries: [pointer of container, is_object, next array index, keys seen]
     stack: list[list[object]] = []
     current = ""  # pointer of the value that comes next
     expect_key = False
@@ -137,14 +143,18 @@ def _scan(text: str) -> tuple[dict[str, int], dict[str, int]]:
         if expect_key:  # an object key (a string)
             name = json.loads(token) if "\\" in token else token[1:-1]
             current = f"{stack[-1][0]}/{escape_pointer_token(name)}"
+            seen: set[str] = stack[-1][3]  # type: ignore[assignment]
+            if name in seen:
+                duplicates.append((current, match.start()))
+            seen.add(name)
             keys[current] = match.start()
             expect_key = False
             continue
         values[current] = match.start()
         if first == "{":
-            stack.append([current, True, 0, None])
+            stack.append([current, True, 0, set()])
             expect_key = True
         elif first == "[":
             stack.append([current, False, 0, None])
             current = f"{current}/0"
-    return keys, values
+    return keys, values, duplicates

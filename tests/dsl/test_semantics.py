@@ -209,3 +209,28 @@ def test_secret_detection_ignores_ordinary_keys_and_templates() -> None:
     found = codes(graph(group, call, finish(), edges=[("group", "call"), ("call", "done")]))
     assert [code for code, _ in found] == ["E043"]
     assert "looks like a credential" in found[0][1]
+
+
+def test_repeated_keys_are_reported_where_they_repeat() -> None:
+    text = (
+        '{\n  "steps": {\n    "a": {"stepType": "Finish", "id": "a"},\n'
+        '    "a": {"stepType": "Finish", "id": "a", "id": "a"}\n  },\n  "entryPoint": "a"\n}'
+    )
+    found = [(d.code, d.line, d.column, d.path) for d in dsl.validate_text(text).diagnostics]
+    assert found == [("S001", 4, 5, "/steps/a"), ("S001", 4, 44, "/steps/a/id")]
+
+
+def test_file_variables_hold_base64_file_values() -> None:
+    good = {
+        "type": "file",
+        "value": {"content": "aGVsbG8=", "filename": "a.txt", "mimeType": "text/plain"},
+    }
+    bad_content = {"type": "file", "value": {"content": "not base64!"}}
+    bad_shape = {"type": "file", "value": "aGVsbG8="}
+    document = graph(
+        finish(), edges=[], variables={"good": good, "bad": bad_content, "shape": bad_shape}
+    )
+    found = codes(document)
+    assert [code for code, _ in found] == ["E023", "E023"]
+    assert "content is not valid base64" in found[0][1]
+    assert "not {content: <base64>" in found[1][1]

@@ -114,6 +114,8 @@ def validate_document(
         result.diagnostics = semantic_diagnostics(
             result.workflow, document.source_map, children=children
         )
+    if document.has_duplicate_keys:
+        result.diagnostics += duplicate_key_diagnostics(document.source_map)
     result.diagnostics.sort(key=lambda d: (d.line, d.column, d.code))
     return result
 
@@ -169,6 +171,17 @@ def _check_scope(
         check_step_values(ctx, step, ptr)
         check_step_secrets(ctx, step, ptr)
     check_unused_connections(ctx, scope, namespace.used_connections)
+
+
+def duplicate_key_diagnostics(source_map: SourceMap) -> list[Diagnostic]:
+    """S001 for a key repeated in one object: JSON silently keeps only the last."""
+    out = []
+    for ptr, where in source_map.duplicate_keys():
+        parent, _, key = ptr.rpartition("/")
+        key = key.replace("~1", "/").replace("~0", "~")
+        message = f"duplicate key '{key}' in {parent or '/'}: only the last one counts"
+        out.append(Diagnostic("S001", message, ptr, where.line, where.column))
+    return out
 
 
 def find_child_workflows(paths: Iterable[str | os.PathLike[str]]) -> dict[str, Path]:

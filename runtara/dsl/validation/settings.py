@@ -3,11 +3,16 @@ literal values of the wrong type (E023) and GroupBy key paths (E011)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import defaultdict
+from typing import Any
+
+import pydantic
 
 from runtara.dsl.diagnostics import available, did_you_mean
 from runtara.dsl.graph import Workflow
-from runtara.dsl.mapping import ImmediateValue
+from runtara.dsl.mapping import FileValue, ImmediateValue
 from runtara.dsl.references import ReferenceSyntaxError, parse_reference
 from runtara.dsl.source_map import escape_pointer_token
 from runtara.dsl.steps import (
@@ -159,10 +164,31 @@ def check_step_values(ctx: CheckContext, step: StepBase, ptr: str) -> None:
             )
 
 
+def file_value_problem(value: Any) -> str | None:
+    """Why ``value`` is not a file value ``{content: base64, filename?, mimeType?}``."""
+    try:
+        file = FileValue.model_validate(value)
+    except pydantic.ValidationError:
+        return "its value is not {content: <base64>, filename?, mimeType?}"
+    try:
+        base64.b64decode(file.content, validate=True)
+    except binascii.Error:
+        return "its content is not valid base64"
+    return None
+
+
 def check_variables(ctx: CheckContext, scope: GraphScope) -> None:
     """E023: a variable's value must fit its declared type."""
     for name, variable in scope.graph.variables.items():
-        if variable.value is not None and not type_matches(variable.type, variable.value):
+        if variable.type == "file" and variable.value is not None:
+            problem = file_value_problem(variable.value)
+            if problem:
+                ctx.report(
+                    "E023",
+                    f"Variable '{name}' is declared 'file' but {problem}",
+                    f"{scope.pointer}/variables/{escape_pointer_token(name)}/value",
+                )
+        elif variable.value is not None and not type_matches(variable.type, variable.value):
             ctx.report(
                 "E023",
                 f"Variable '{name}' is declared '{variable.type}' but its value is "
