@@ -134,6 +134,10 @@ def _check_path(
     _check_parsed(ctx, ns, owner, site, path, Where(ptr), inclusive)
 
 
+def _report(ctx: CheckContext, code: str, message: str, where: Where) -> None:
+    ctx.report(code, message, where.ptr, index=where.offset)
+
+
 def _check_parsed(
     ctx: CheckContext,
     ns: Namespace,
@@ -152,7 +156,7 @@ def _check_parsed(
         else:
             roots = [r for r in ROOTS if r not in EXTRA_ROOT_HOME or r in allowed]
             reason = f"unknown root '{root}'." + (did_you_mean(root, roots) or available(roots))
-        ctx.report("E011", f"{prefix}: {reason}", where.ptr, index=where.offset)
+        _report(ctx, "E011", f"{prefix}: {reason}", where)
         return
     segments = path.segments
     if root == "steps":
@@ -162,12 +166,12 @@ def _check_parsed(
     elif root in ("workflow", "scenario"):
         _check_workflow_inputs(ctx, ns, prefix, path, where)
     elif root == "loop" and len(segments) > 1 and segments[1] not in ("index", "outputs"):
-        ctx.report(
+        _report(
+            ctx,
             "E011",
             f"{prefix}: 'loop' has only 'index' and 'outputs'."
             + did_you_mean(str(segments[1]), ("index", "outputs")),
-            where.ptr,
-            index=where.offset,
+            where,
         )
 
 
@@ -176,12 +180,12 @@ def _check_variable(
 ) -> None:
     if name not in known:
         visible = sorted(v for v in known if not v.startswith("_"))
-        ctx.report(
+        _report(
+            ctx,
             "E013",
             f"{prefix}: unknown variable '{name}'."
             + (did_you_mean(name, known) or available(visible)),
-            where.ptr,
-            index=where.offset,
+            where,
         )
 
 
@@ -190,20 +194,20 @@ def _check_workflow_inputs(
 ) -> None:
     segments = path.segments
     if len(segments) > 1 and segments[1] != "inputs":
-        ctx.report(
+        _report(
+            ctx,
             "E011",
             f"{prefix}: '{path.root}' has only 'inputs'."
             + did_you_mean(str(segments[1]), ("inputs",)),
-            where.ptr,
-            index=where.offset,
+            where,
         )
     elif len(segments) > 2 and segments[2] not in ("data", "variables"):
-        ctx.report(
+        _report(
+            ctx,
             "E011",
             f"{prefix}: '{path.root}.inputs' has only 'data' and 'variables'."
             + did_you_mean(str(segments[2]), ("data", "variables")),
-            where.ptr,
-            index=where.offset,
+            where,
         )
     elif len(segments) > 3 and segments[2] == "variables":
         _check_variable(ctx, prefix, str(segments[3]), ns.top_variables, where)
@@ -227,54 +231,55 @@ def _check_step_path(
     if target not in graph.steps:
         if target == "error":
             if owner.id not in ns.flow.handlers:
-                ctx.report(
+                _report(
+                    ctx,
                     "E010",
                     f"{prefix} but 'steps.error' is only set inside an onError handler",
-                    where.ptr,
-                    index=where.offset,
+                    where,
                 )
             elif len(segments) > 2 and segments[2] not in ERROR_FIELDS:
-                ctx.report(
+                _report(
+                    ctx,
                     "E011",
                     f"{prefix}: 'steps.error' has {', '.join(ERROR_FIELDS)}."
                     + did_you_mean(str(segments[2]), ERROR_FIELDS),
-                    where.ptr,
-                    index=where.offset,
+                    where,
                 )
             return
         hint = did_you_mean(target, graph.steps)
         if not hint and target in ns.ancestors_steps:
-            hint = (
-                " A subgraph sees only its own steps: pass the value in through "
-                "the Split's config.variables (or data)."
+            hint = " A subgraph sees only its own steps" + (
+                ": pass the value in through the Split's config.variables."
+                if ns.scope.kind == "split"
+                else "."
             )
         message = f"{prefix} but step '{target}' does not exist.{hint}".rstrip(".")
-        ctx.report("E010", message, where.ptr, index=where.offset)
+        _report(ctx, "E010", message, where)
         return
     if len(segments) > 2 and segments[2] not in RECORD_FIELDS:
-        ctx.report(
+        _report(
+            ctx,
             "E011",
             f"{prefix}: a step record has no field '{segments[2]}'."
             + did_you_mean(str(segments[2]), RECORD_FIELDS),
-            where.ptr,
-            index=where.offset,
+            where,
         )
         return
     target_step = graph.steps[target]
     if target == owner.id:
         if not inclusive:
-            ctx.report(
+            _report(
+                ctx,
                 "W050",
                 f"Step '{owner.id}' references its own outputs ('{path.text}')",
-                where.ptr,
-                index=where.offset,
+                where,
             )
     elif owner.id in ns.flow.reachable and not ns.flow.runs_before(target, owner.id):
-        ctx.report(
+        _report(
+            ctx,
             "E012",
             f"{prefix} but step '{target}' has not run yet on every path to '{owner.id}'",
-            where.ptr,
-            index=where.offset,
+            where,
         )
     if isinstance(target_step, ConnectionStep):
         ns.used_connections.add(target)
@@ -288,27 +293,27 @@ def _check_connection_flow(
         agent = ctx.catalog.agent(owner.agent_id)
         if agent is not None and not agent.secure:
             secure = ", ".join(ctx.catalog.secure_agents())
-            ctx.report(
+            _report(
+                ctx,
                 "E040",
                 f"Security violation: step '{owner.id}' passes connection '{connection}' to "
                 f"agent '{owner.agent_id}'; connection data can only be passed to secure "
                 f"agents ({secure})",
-                where.ptr,
-                index=where.offset,
+                where,
             )
     elif role == "output":
-        ctx.report(
+        _report(
+            ctx,
             "E041",
             f"Security violation: step '{owner.id}' puts connection '{connection}' in the "
             "workflow output; connection data cannot be included in outputs",
-            where.ptr,
-            index=where.offset,
+            where,
         )
     elif role == "log":
-        ctx.report(
+        _report(
+            ctx,
             "E042",
             f"Security violation: step '{owner.id}' logs connection '{connection}'; "
             "connection data cannot be logged",
-            where.ptr,
-            index=where.offset,
+            where,
         )
