@@ -339,3 +339,10 @@ def test_commits_are_durable_on_disk(store: Store) -> None:
             lambda tx: (tx.scalar("SHOW synchronous_commit"), tx.scalar("SHOW fsync"))
         )
         assert settings == ("on", "on")
+
+
+def test_waiting_on_a_key_that_holds_other_data_is_refused(store: Store) -> None:
+    started(store)
+    store.run(cp.save_checkpoint, DEV, "step-1", b"\x89PNG")
+    with pytest.raises(Conflict, match="does not hold a signal payload"):
+        store.run(signals.poll_custom_signal, DEV, "step-1")

@@ -51,13 +51,15 @@ def poll_custom_signal(tx: Tx, caller: Caller, key: str) -> SignalPoll:
     authorize(tx, caller)
     tenant_id, instance_id = caller.tenant_id, caller.instance_id
     saved = tx.one(
-        "SELECT state FROM checkpoints WHERE tenant_id = ? AND instance_id = ? AND checkpoint_id = ?",
+        "SELECT state, content_type FROM checkpoints"
+        " WHERE tenant_id = ? AND instance_id = ? AND checkpoint_id = ?",
         (tenant_id, instance_id, key),
     )
     if saved is not None:
-        return SignalPoll(
-            True, json.loads(bytes(saved["state"])), pending_signal(tx, tenant_id, instance_id)
-        )
+        if "json" not in saved["content_type"]:
+            raise Conflict(f"checkpoint {key!r} exists and does not hold a signal payload")
+        payload = json.loads(bytes(saved["state"]))
+        return SignalPoll(True, payload, pending_signal(tx, tenant_id, instance_id))
     taken = tx.one(
         "DELETE FROM custom_signals WHERE tenant_id = ? AND instance_id = ? AND checkpoint_id = ?"
         " RETURNING payload",
