@@ -128,15 +128,18 @@ def semantic_diagnostics(
 
     ctx = CheckContext(workflow, source_map, catalog(), children)
     top_variables = set(workflow.graph.variables)
-    seen_variables: dict[int, set[str]] = {}
-    seen_steps: dict[int, set[str]] = {}
+    # What each graph sees, by its path of owning steps: a subgraph inherits the variables
+    # of its parents (not their steps, but knowing them gives a better E010 message).
+    variables_of: dict[tuple[str, ...], set[str]] = {}
+    steps_of: dict[tuple[str, ...], set[str]] = {}
     for scope in iter_graphs(workflow):
-        parent_vars = seen_variables.get(id(scope.parent), set()) if scope.parent else set()
-        parent_steps = seen_steps.get(id(scope.parent), set()) if scope.parent else set()
-        variables = scope_variables(scope, parent_vars)
-        seen_variables[id(scope)] = variables
-        seen_steps[id(scope)] = parent_steps | set(scope.graph.steps)
-        _check_scope(ctx, scope, variables, top_variables, parent_steps)
+        parent = scope.parent.path if scope.parent is not None else None
+        inherited_variables = variables_of[parent] if parent is not None else set()
+        outer_steps = steps_of[parent] if parent is not None else set()
+        variables = scope_variables(scope, inherited_variables)
+        variables_of[scope.path] = variables
+        steps_of[scope.path] = outer_steps | set(scope.graph.steps)
+        _check_scope(ctx, scope, variables, top_variables, outer_steps)
     check_names(ctx, workflow)
     return ctx.diagnostics
 
