@@ -24,6 +24,15 @@ from runtara.dsl.steps import (
 )
 
 EdgeLabel = Literal["", "next", "true", "false", "onError"]
+EdgeKind = Literal["next", "true", "false", "onError"]
+_EDGE_KINDS: dict[str | None, EdgeKind] = {
+    None: "next",
+    "": "next",
+    "next": "next",
+    "true": "true",
+    "false": "false",
+    "onError": "onError",
+}
 VariableType = Literal["string", "number", "integer", "boolean", "array", "object", "file"]
 FieldType = Literal["string", "number", "integer", "boolean", "array", "object", "file"]
 MemoryTier = Literal["S", "M", "L", "XL"]
@@ -48,9 +57,9 @@ class Edge(DslModel):
     """Taken only when this holds."""
 
     @property
-    def kind(self) -> Literal["next", "true", "false", "onError"]:
+    def kind(self) -> EdgeKind:
         """The label, with the three spellings of a plain sequence folded into ``next``."""
-        return "next" if self.label in (None, "", "next") else self.label  # type: ignore[return-value]
+        return _EDGE_KINDS[self.label]
 
 
 class Variable(DslModel):

@@ -114,47 +114,57 @@ class SourceMap:
             ptr = ptr[: ptr.rindex("/")]
 
 
+class _Container:
+    """An object or array being scanned."""
+
+    __slots__ = ("index", "is_object", "pointer", "seen")
+
+    def __init__(self, pointer: str, is_object: bool) -> None:
+        self.pointer = pointer
+        self.is_object = is_object
+        self.index = 0
+        self.seen: set[str] = set()
+
+
 def _scan(text: str) -> tuple[dict[str, int], dict[str, int], list[tuple[str, int]]]:
     """One pass over valid JSON: offsets of every member key and every value, and of
     repeated keys (the last occurrence wins, as in ``json.loads``)."""
     keys: dict[str, int] = {}
     values: dict[str, int] = {}
     duplicates: list[tuple[str, int]] = []
-    # Stack entries: [pointer of container, is_object, next array index, keys seen]
-    stack: list[list[object]] = []
+    stack: list[_Container] = []
     current = ""  # pointer of the value that comes next
     expect_key = False
     for match in _TOKEN.finditer(text):
         token = match.group()
         first = token[0]
-        if first in ",:":
-            if first == "," and stack:
-                frame = stack[-1]
-                if frame[1]:
-                    expect_key = True
-                else:
-                    frame[2] = int(frame[2]) + 1  # type: ignore[call-overload]
-                    current = f"{frame[0]}/{frame[2]}"
+        if first == ",":
+            container = stack[-1]
+            if container.is_object:
+                expect_key = True
+            else:
+                container.index += 1
+                current = f"{container.pointer}/{container.index}"
+        elif first == ":":
             continue
-        if first in "}]":
+        elif first in "}]":
             stack.pop()
             expect_key = False
-            continue
-        if expect_key:  # an object key (a string)
+        elif expect_key:  # an object key (a string)
+            container = stack[-1]
             name = json.loads(token) if "\\" in token else token[1:-1]
-            current = f"{stack[-1][0]}/{escape_pointer_token(name)}"
-            seen: set[str] = stack[-1][3]  # type: ignore[assignment]
-            if name in seen:
+            current = f"{container.pointer}/{escape_pointer_token(name)}"
+            if name in container.seen:
                 duplicates.append((current, match.start()))
-            seen.add(name)
+            container.seen.add(name)
             keys[current] = match.start()
             expect_key = False
-            continue
-        values[current] = match.start()
-        if first == "{":
-            stack.append([current, True, 0, set()])
-            expect_key = True
-        elif first == "[":
-            stack.append([current, False, 0, None])
-            current = f"{current}/0"
+        else:
+            values[current] = match.start()
+            if first == "{":
+                stack.append(_Container(current, is_object=True))
+                expect_key = True
+            elif first == "[":
+                stack.append(_Container(current, is_object=False))
+                current = f"{current}/0"
     return keys, values, duplicates

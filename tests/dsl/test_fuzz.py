@@ -124,3 +124,33 @@ def test_deeply_nested_documents_are_reported_not_crashed() -> None:
     }
     text = json.dumps(document)
     assert_well_formed(validate_text(text, "composite.json"), text)
+
+
+def _pointers(value: Any, ptr: str = "") -> list[tuple[str, Any]]:
+    found = [(ptr, value)]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            escaped = key.replace("~", "~0").replace("/", "~1")
+            found += _pointers(item, f"{ptr}/{escaped}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _pointers(item, f"{ptr}/{index}")
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values, st.sampled_from([None, 1, 2]))
+def test_source_map_finds_every_value(value: Any, indent: int | None) -> None:
+    from runtara.dsl import SourceMap
+
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    lines = text.split("\n")
+    source_map = SourceMap(text)
+    for ptr, item in _pointers(value):
+        position = source_map.value(ptr)
+        assert position is not None, ptr
+        start = lines[position.line - 1][position.column - 1 :]
+        expected = json.dumps(item, ensure_ascii=False)
+        if isinstance(item, dict | list):
+            expected = expected[:1]  # "{" or "[" (the text may be indented)
+        assert start.startswith(expected), (ptr, start[:20], expected[:20])
