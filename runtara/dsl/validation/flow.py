@@ -160,6 +160,7 @@ def check_flow(ctx: CheckContext, scope: GraphScope) -> Flow:
                 )
     _check_cycles(ctx, scope, flow)
     has_edge = {edge.from_step for edge in graph.execution_plan}
+    # Finish and Error steps end a run on purpose; any other dead end is worth a warning.
     for step_id, step in graph.steps.items():
         if step_id not in has_edge and not isinstance(step, FinishStep | ErrorStep):
             ctx.report(

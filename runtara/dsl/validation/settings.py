@@ -25,8 +25,8 @@ from runtara.dsl.steps import (
     StepBase,
     WhileStep,
 )
-from runtara.dsl.validation.agents import json_type, type_matches
 from runtara.dsl.validation.context import CheckContext
+from runtara.dsl.validation.json_types import json_type, type_matches
 from runtara.dsl.walk import GraphScope, iter_steps
 
 HOUR_MS = 3_600_000

@@ -22,7 +22,7 @@ from runtara.dsl.diagnostics import Diagnostic, did_you_mean
 from runtara.dsl.loader import JsonDocument
 from runtara.dsl.schema import structural_schema
 from runtara.dsl.source_map import pointer, unescape_pointer
-from runtara.dsl.validation.agents import json_type
+from runtara.dsl.validation.json_types import json_type
 
 
 @lru_cache(maxsize=1)
