@@ -91,7 +91,7 @@ def _check_inputs(ctx: CheckContext, step: AgentStep, ptr: str, capability: Capa
             _check_immediate(ctx, step, spec, value.value, f"{key_ptr}/value")
         elif isinstance(value, CompositeValue):
             shape = "object" if isinstance(value.value, dict) else "array"
-            if spec.type in ("string", "integer", "number", "boolean"):
+            if not type_matches(spec.type, {} if shape == "object" else []):
                 ctx.report(
                     "E023",
                     f"Step '{step.id}': field '{spec.name}' expects type '{spec.type}' but got "
