@@ -60,6 +60,14 @@ class Planner:
     def __init__(self, graph: ExecutionGraph, where: str) -> None:
         self.graph = graph
         self.where = where
+        self._outgoing: dict[str, list[Edge]] = {}
+        for edge in graph.execution_plan:
+            self._outgoing.setdefault(edge.from_step, []).append(edge)
+
+    def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
+        """Edges leaving ``step_id`` in plan order (indexed: the plan is walked often)."""
+        edges = self._outgoing.get(step_id, [])
+        return edges if kind is None else [e for e in edges if e.kind == kind]
 
     def plan(self) -> list[Node]:
         return self.sequence(self.graph.entry_point, stop_at=None, active=frozenset())
@@ -127,7 +135,7 @@ class Planner:
     def _handler(
         self, step_id: str, following: list[str], active: frozenset[str]
     ) -> list[Node] | None:
-        targets = [e.to_step for e in self.graph.edges_from(step_id, "onError")]
+        targets = [e.to_step for e in self.edges_from(step_id, "onError")]
         if not targets:
             return None
         resume = following[0] if following else None
@@ -135,13 +143,13 @@ class Planner:
         return self.sequence(targets[0], merge, active)
 
     def _next_edges(self, step_id: str) -> list[Edge]:
-        return self.graph.edges_from(step_id, "next")
+        return self.edges_from(step_id, "next")
 
     def _plain_successors(self, step_id: str) -> list[str]:
         return [e.to_step for e in self._next_edges(step_id) if e.condition is None]
 
     def _target(self, step_id: str, label: str) -> str | None:
-        edges = self.graph.edges_from(step_id, label)
+        edges = self.edges_from(step_id, label)
         return edges[0].to_step if edges else None
 
     def reachable(self, start: str) -> list[str]:
@@ -157,7 +165,7 @@ class Planner:
             order.append(current)
             if isinstance(self.graph.steps[current], FinishStep):
                 continue
-            for edge in self.graph.edges_from(current):
+            for edge in self.edges_from(current):
                 if edge.kind != "onError":
                     queue.append(edge.to_step)
         return order
