@@ -142,3 +142,20 @@ def test_concurrent_claims_on_postgresql_never_share_an_instance() -> None:
             t.join()
     everything = [i for ids in taken.values() for i in ids]
     assert sorted(everything) == sorted(f"i{n}" for n in range(60))  # each exactly once
+
+
+def test_a_custom_signal_makes_a_sleeper_due_at_once(store: Store) -> None:
+    from runtara.runtime.store import checkpoints, signals
+    from runtara.runtime.store.access import Caller
+
+    start(store, "a")
+    store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10)
+    token = store.run(scheduling.begin_launch, "s1", "t1", "a", host="h", runner="process")
+    caller = Caller("t1", "a", token)
+    store.run(instances.register, caller)
+    assert store.run(checkpoints.sleep, caller, "wait", 3_600_000).exit
+    store.run(scheduling.record_exit, "s1", "t1", "a", ProcessExit(0, "exited"), backoff=BACKOFF)
+    assert store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10) == []
+    store.run(signals.send_custom_signal, "t1", "a", "approve", {"ok": True})
+    (woken,) = store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10)
+    assert woken.status == "sleeping"

@@ -15,6 +15,7 @@ import pytest
 
 from runtara.client import ApiError
 from tests.environment.servers import (
+    PROGRAMS,
     WORKER,
     Server,
     effects,
@@ -318,3 +319,18 @@ def test_a_program_that_cannot_start_fails_at_once(server: Server) -> None:
         client.start_instance("ghost", {}, instance_id="g1")
         done = wait_status(client, "g1", "failed")
     assert "cannot start '/no/such/program'" in done["error"]["message"]
+
+
+def test_a_signal_wakes_an_instance_that_waits_for_it_without_a_process(server: Server) -> None:
+    with server.client() as client:
+        client.register_image("approval", command=f"{sys.executable} {PROGRAMS / 'approval.py'}")
+        client.start_instance("approval", {}, instance_id="ap")
+        wait_status(client, "ap", "sleeping")
+        wait_for(lambda: not instance_pids("ap"), timeout=5, what="the process to exit")
+        time.sleep(0.5)
+        assert instance_pids("ap") == []
+        sent = time.monotonic()
+        client.send_signal("ap", "approve", {"by": "ada"})
+        done = wait_status(client, "ap", "completed", "failed")
+        assert time.monotonic() - sent < 3  # woken by the signal, not after the hour
+    assert done["output"] == {"approved_by": "ada"}

@@ -110,7 +110,13 @@ def _clear_signal(tx: Tx, tenant_id: str, instance_id: str) -> None:
 
 @write_op
 def claim_due(tx: Tx, owner: str, *, lease_ms: int, limit: int) -> list[Work]:
-    """Take the leases of up to ``limit`` instances that need a process now."""
+    """Take the leases of up to ``limit`` instances that need a process now.
+
+    A sleeping instance is due at its wake time, or as soon as a custom signal is sent
+    to it: an instance that waits for a signal (WaitForSignal) can end its process
+    with a durable sleep and is started again when the signal arrives. Any other
+    sleeper woken early just finds its sleep unfinished and goes back to sleep.
+    """
     now = now_ms()
     lock = " FOR UPDATE OF i SKIP LOCKED" if tx.dialect == "postgresql" else ""
     rows = tx.all(
@@ -118,7 +124,10 @@ def claim_due(tx: Tx, owner: str, *, lease_ms: int, limit: int) -> list[Work]:
         " WHERE i.image_id IS NOT NULL"
         " AND (i.lease_owner IS NULL OR i.lease_expires_at < ?)"
         " AND (i.status IN ('sleeping', 'suspended') AND i.wake_at <= ?"
-        " OR i.status IN ('pending', 'running') AND (i.wake_at IS NULL OR i.wake_at <= ?))"
+        " OR i.status IN ('pending', 'running') AND (i.wake_at IS NULL OR i.wake_at <= ?)"
+        # a signal woke a sleeper (one waiting for it rather than holding a process)
+        " OR i.status = 'sleeping' AND EXISTS (SELECT 1 FROM custom_signals c"
+        " WHERE c.tenant_id = i.tenant_id AND c.instance_id = i.id))"
         f" ORDER BY COALESCE(i.wake_at, i.created_at) LIMIT ?{lock}",
         (now, now, now, limit),
     )
