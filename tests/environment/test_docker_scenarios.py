@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,3 +136,60 @@ def test_pause_resume_and_cancel_with_containers(docker_server: Server) -> None:
             wait_status(client, "c5", "cancelled", "completed", timeout=30)["status"] == "cancelled"
         )
         wait_for(lambda: not containers("c5"), timeout=15, what="no container left")
+
+
+def test_an_oci_image_archive_runs_with_its_entry_point(
+    docker_server: Server, base_image: str, tmp_path: Path
+) -> None:
+    engine = docker.from_env()
+    tag = f"runtara-test-entry:{uuid.uuid4().hex[:8]}"
+    dockerfile = f'FROM {base_image}\nENTRYPOINT ["python3", "/app/worker.py"]\n'
+    engine.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
+    archive = tmp_path / "image.tar"
+    with archive.open("wb") as out:
+        for chunk in engine.images.get(tag).save(named=True):
+            out.write(chunk)
+    engine.images.remove(tag)  # the server must load it from the archive
+    try:
+        with docker_server.client() as client:
+            image = client.register_image("packaged", oci=str(archive))
+            assert (image["kind"], image["runner"]) == ("oci", "docker")
+            assert image["digest"].startswith("sha256:")
+            client.start_instance("packaged", {"items": 2, "effects": "/tmp/e"}, instance_id="oci")
+            done = wait_status(client, "oci", "completed", "failed", timeout=60)
+        assert done["status"] == "completed", done
+        wait_for(lambda: not containers("oci"), timeout=15, what="the container to be removed")
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            engine.images.remove(tag, force=True)
+
+
+def test_a_container_overrunning_its_timeout_is_killed(
+    docker_server: Server, base_image: str
+) -> None:
+    with docker_server.client() as client:
+        client.register_image(
+            "slow", command="python3 /app/worker.py", base_image=base_image, timeout=2
+        )
+        client.start_instance(
+            "slow", {"items": 100, "effects": "/tmp/e", "delay": 1}, instance_id="to"
+        )
+        done = wait_status(client, "to", "failed", timeout=30)
+        wait_for(lambda: not containers("to"), timeout=15, what="the container to go")
+    assert done["error"]["reason"] == "timeout"
+
+
+def test_a_restarted_server_adopts_its_running_container(docker_server: Server) -> None:
+    with docker_server.client() as client:
+        client.start_instance(
+            "worker", {"items": 60, "effects": "/tmp/e", "delay": 0.05}, instance_id="ad"
+        )
+        wait_for(lambda: len(steps(client, "ad")) >= 5, timeout=30, what="five steps")
+    docker_server.kill()
+    docker_server.start()
+    with docker_server.client() as client:
+        done = wait_status(client, "ad", "completed", "failed", timeout=60)
+        assert done["status"] == "completed", done
+        assert len(client.list_events("ad", event_type="launched")) == 1  # the same container
+        assert steps(client, "ad") == [f"item-{i}" for i in range(60)]
+    wait_for(lambda: not containers("ad"), timeout=15, what="the container to be removed")
