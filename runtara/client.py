@@ -178,3 +178,73 @@ class Client(ImagesClientMixin):
         """``{id, status, output, error}``."""
         result: dict[str, Any] = self._json("GET", self._instance(instance_id) + "/output")
         return result
+
+    # -- tenants and API keys (admin) ----------------------------------------------------
+
+    def create_tenant(self, tenant_id: str, name: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self._json(
+            "POST", "/v1/tenants", json={"id": tenant_id, "name": name}
+        )
+        return result
+
+    def list_tenants(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._json("GET", "/v1/tenants")
+        return found
+
+    def get_tenant(self, tenant_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", f"/v1/tenants/{quote(tenant_id, safe='')}")
+        return result
+
+    def create_api_key(self, tenant_id: str, name: str = "default") -> dict[str, Any]:
+        """A new key; ``result["key"]`` is the secret, shown this once."""
+        path = f"/v1/tenants/{quote(tenant_id, safe='')}/api-keys"
+        result: dict[str, Any] = self._json("POST", path, json={"name": name})
+        return result
+
+    def list_api_keys(self, tenant_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._json(
+            "GET", f"/v1/tenants/{quote(tenant_id, safe='')}/api-keys"
+        )
+        return found
+
+    def revoke_api_key(self, tenant_id: str, key_id: str) -> None:
+        self._request(
+            "DELETE", f"/v1/tenants/{quote(tenant_id, safe='')}/api-keys/{quote(key_id, safe='')}"
+        )
+
+    # -- connections ------------------------------------------------------------------------
+
+    def create_connection(
+        self,
+        connection_id: str,
+        integration_id: str,
+        parameters: dict[str, Any],
+        *,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        document = {
+            "id": connection_id,
+            "integration_id": integration_id,
+            "name": name,
+            "parameters": parameters,
+        }
+        result: dict[str, Any] = self._json("POST", "/v1/connections", json=document)
+        return result
+
+    def list_connections(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._json("GET", "/v1/connections")
+        return found
+
+    def get_connection(self, connection_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json(
+            "GET", f"/v1/connections/{quote(connection_id, safe='')}"
+        )
+        return result
+
+    def update_connection(self, connection_id: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        path = f"/v1/connections/{quote(connection_id, safe='')}"
+        result: dict[str, Any] = self._json("PUT", path, json={"parameters": parameters})
+        return result
+
+    def delete_connection(self, connection_id: str) -> None:
+        self._request("DELETE", f"/v1/connections/{quote(connection_id, safe='')}")

@@ -1,7 +1,132 @@
-"""``runtara connections``: command group."""
+"""``runtara connections``: stored credentials for secure agents (secrets never printed)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.table import Table
+
+from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stdout
+from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client
 
 app = typer.Typer(no_args_is_help=True)
+
+ParametersOption = typer.Option(
+    ...,
+    "--parameters",
+    "-p",
+    help="Parameters as JSON, or @FILE (keeps secrets out of shell history).",
+)
+
+
+def _parameters(text: str) -> dict[str, Any]:
+    source = "--parameters"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        source = f"--parameters {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            fail(f"{source}: cannot read: {exc.strerror}", 2)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"{source}: invalid JSON at {exc.lineno}:{exc.colno}: {exc.msg}", 2)
+    if not isinstance(value, dict):
+        fail(f"{source}: must be a JSON object", 2)
+    return value
+
+
+def _show(connection: dict[str, Any], fmt: OutputFormat) -> None:
+    if fmt == OutputFormat.json:
+        print_json(connection)
+    else:
+        stdout.print(
+            f"{connection['id']} ({connection['integration_id']}), updated {connection['updated_at']}"
+        )
+
+
+@app.command("create")
+def create(
+    connection_id: str = typer.Argument(..., help="Connection id, as workflows reference it."),
+    integration: str = typer.Option(
+        ..., "--integration", "-t", help="Type: http_bearer, http_api_key, http_basic, sftp."
+    ),
+    parameters: str = ParametersOption,
+    name: str | None = typer.Option(None, "--name", help="Display name."),
+    url: str | None = UrlOption,
+    tenant: str | None = TenantOption,
+    api_key: str | None = ApiKeyOption,
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Store a connection (parameters are encrypted at rest)."""
+    document = _parameters(parameters)
+    with _client(url, tenant, api_key) as client:
+        _show(client.create_connection(connection_id, integration, document, name=name), fmt)
+
+
+@app.command("list")
+def list_connections(
+    url: str | None = UrlOption,
+    tenant: str | None = TenantOption,
+    api_key: str | None = ApiKeyOption,
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """List the tenant's connections."""
+    with _client(url, tenant, api_key) as client:
+        found = client.list_connections()
+    if fmt == OutputFormat.json:
+        print_json(found)
+        return
+    table = Table("id", "integration", "name", "updated")
+    for c in found:
+        table.add_row(c["id"], c["integration_id"], c["name"], c["updated_at"] or "")
+    stdout.print(table)
+
+
+@app.command("get")
+def get(
+    connection_id: str = typer.Argument(..., help="Connection id."),
+    url: str | None = UrlOption,
+    tenant: str | None = TenantOption,
+    api_key: str | None = ApiKeyOption,
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Show a connection (without its parameters)."""
+    with _client(url, tenant, api_key) as client:
+        _show(client.get_connection(connection_id), fmt)
+
+
+@app.command("update")
+def update(
+    connection_id: str = typer.Argument(..., help="Connection id."),
+    parameters: str = ParametersOption,
+    url: str | None = UrlOption,
+    tenant: str | None = TenantOption,
+    api_key: str | None = ApiKeyOption,
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Replace a connection's parameters (e.g. rotate a token)."""
+    document = _parameters(parameters)
+    with _client(url, tenant, api_key) as client:
+        _show(client.update_connection(connection_id, document), fmt)
+
+
+@app.command("delete")
+def delete(
+    connection_id: str = typer.Argument(..., help="Connection id."),
+    url: str | None = UrlOption,
+    tenant: str | None = TenantOption,
+    api_key: str | None = ApiKeyOption,
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Delete a connection."""
+    with _client(url, tenant, api_key) as client:
+        client.delete_connection(connection_id)
+    if fmt == OutputFormat.json:
+        print_json({"id": connection_id, "deleted": True})
+    else:
+        stdout.print(f"deleted {connection_id}")

@@ -355,14 +355,20 @@ class Runtara:
         self._transport.call_json("POST", f"{self._base}/retries", document)
 
     def connection(self, connection_id: str) -> dict[str, Any]:
-        """A stored connection for a secure agent: ``{id, integration_id, parameters}``.
+        """A stored connection for a secure agent: ``{id, integration_id, parameters, secrets}``.
 
-        Its secret values are redacted from every event and error this SDK sends later.
+        The values of its secret parameters are redacted from every event and error
+        this SDK sends later.
         """
         answer: dict[str, Any] = self._transport.call(
             "GET", f"{self._base}/connections/{quote(connection_id, safe='')}"
         )
-        self._redactor.learn(answer.get("parameters"))
+        parameters = answer.get("parameters") or {}
+        secret_names = answer.get("secrets")
+        if secret_names is None:  # an older runtime: treat every value as secret
+            self._redactor.learn(parameters)
+        else:
+            self._redactor.learn([parameters.get(name) for name in secret_names])
         return answer
 
     def close(self) -> None:

@@ -12,7 +12,11 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from runtara.runtime.embedded import EmbeddedRuntime
 
-MINE = r"^/(health|v1/instance/|v1/instances/\{instance_id\}(/(pause|resume|cancel|signals|events|checkpoints|output))?$|v1/instances/\{instance_id\}/checkpoints/)"
+MINE = (
+    r"^/(health|v1/instance/|v1/tenants|v1/connections"
+    r"|v1/instances/\{instance_id\}(/(pause|resume|cancel|signals|events|checkpoints|output))?$"
+    r"|v1/instances/\{instance_id\}/checkpoints/)"
+)
 
 
 @pytest.fixture

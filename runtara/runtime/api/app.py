@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from runtara import __version__
-from runtara.runtime.api import images, instance, launch, management, problems
+from runtara.runtime.api import connections, images, instance, launch, management, problems, tenants
 from runtara.runtime.api.fastpath import CheckpointFastPath
 from runtara.runtime.api.limits import BodySizeLimit
 from runtara.runtime.scheduler import start_scheduler
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     app.include_router(instance.router)
     app.include_router(management.router)
+    app.include_router(tenants.router)
+    app.include_router(connections.router)
     app.include_router(images.router)
     app.include_router(launch.router)
     return app

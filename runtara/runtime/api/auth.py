@@ -4,7 +4,7 @@
   ``X-Runtara-Tenant`` header naming another tenant is refused.
 * The admin key (``RUNTARA_ADMIN_KEY``) acts for the tenant named in ``X-Runtara-Tenant``.
 * In ``--dev`` mode a request without a key acts for ``X-Runtara-Tenant`` (default
-  ``default``), and the tenant is created on first use.
+  ``default``), with admin rights, and the tenant is created on first use.
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ DEFAULT_DEV_TENANT = "default"
 @dataclass(frozen=True, slots=True)
 class Principal:
     tenant_id: str
+    #: May manage tenants and API keys (the admin key, or anyone on a --dev server).
     admin: bool = False
+
+    def require_admin(self) -> None:
+        if not self.admin:
+            raise Forbidden("managing tenants and API keys needs the admin key (RUNTARA_ADMIN_KEY)")
 
 
 def bearer(request: Request) -> str | None:
@@ -52,7 +57,7 @@ async def principal(
             raise Unauthorized("an API key is required: Authorization: Bearer <API key>")
         tenant_id = x_runtara_tenant or DEFAULT_DEV_TENANT
         await store.arun(tenants.ensure_tenant, tenant_id)
-        return Principal(tenant_id)
+        return Principal(tenant_id, admin=True)  # dev: a local, single-user server
     if settings.admin_key and hmac.compare_digest(key, settings.admin_key):
         tenant_id = x_runtara_tenant or DEFAULT_DEV_TENANT
         if settings.dev:

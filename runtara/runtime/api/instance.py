@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from runtara.runtime import connection_types
 from runtara.runtime.api import fastpath
 from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store import Store, checkpoints, connections, events, instances, signals
@@ -139,6 +140,7 @@ class ConnectionAnswer(BaseModel):
     id: str
     integration_id: str
     parameters: dict[str, Any]
+    secrets: list[str] = Field(description="parameters whose values must never be logged")
 
 
 def _view(instance: instances.Instance) -> InstanceView:
@@ -310,8 +312,12 @@ async def fetch_connection(
         connections.fetch_parameters, store.secrets, caller, connection_id
     )
     info = await store.arun(connections.get_connection, tenant_id, connection_id)
-    response = _json(
-        {"id": info.id, "integration_id": info.integration_id, "parameters": parameters}
-    )
+    document = {
+        "id": info.id,
+        "integration_id": info.integration_id,
+        "parameters": parameters,
+        "secrets": connection_types.secret_names(info.integration_id),
+    }
+    response = _json(document)
     response.headers["cache-control"] = "no-store"
     return response
