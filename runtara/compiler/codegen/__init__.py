@@ -6,7 +6,8 @@ imports only ``runtara.sdk``, the agents the workflow uses and the standard libr
 
 from __future__ import annotations
 
+from runtara.compiler.codegen.documents import load_children, read_workflow
 from runtara.compiler.codegen.errors import CodegenError
-from runtara.compiler.codegen.render import generate, load_children
+from runtara.compiler.codegen.render import generate
 
-__all__ = ["CodegenError", "generate", "load_children"]
+__all__ = ["CodegenError", "generate", "load_children", "read_workflow"]

@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
-from runtara.compiler.codegen.documents import read_workflow
-from runtara.compiler.codegen.render import generate, load_children
+from runtara.compiler.codegen.documents import load_children, read_workflow
+from runtara.compiler.codegen.render import generate
 
 DEFAULT_TENANT = "default"
 DATA_DIR = Path(".data")
@@ -82,19 +82,11 @@ Progress = Callable[[str], None]
 
 
 def run_workflow(request: RunRequest, progress: Progress) -> Outcome:
+    """Run the workflow (a JSON file, or a ``runtara compile`` output directory)."""
     if request.workflow.is_dir():
-        raise LaunchError(
-            f"{request.workflow} is a directory: running a compiled output directory "
-            "(native binary) is not supported yet; pass the workflow JSON file"
-        )
-    workflow = read_workflow(request.workflow)
-    source = generate(
-        workflow, children=load_children(request.children), source=str(request.workflow)
-    )
-    run_dir = DATA_DIR / "runs" / request.tenant / request.instance_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    module = run_dir / "workflow.py"
-    module.write_text(source, encoding="utf-8")
+        command = _compiled_binary(request.workflow)
+    else:
+        command = [sys.executable, str(_write_module(request))]
     with _runtime(request.server) as (url, store_connection):
         api = _Management(url, request.tenant)
         for connection_id, body in request.connections.items():
@@ -102,11 +94,40 @@ def run_workflow(request: RunRequest, progress: Progress) -> Outcome:
                 store_connection(request.tenant, connection_id, body)
             else:
                 api.put_connection(connection_id, body)
-        return _drive(request, api, url, module, progress)
+        return _drive(request, api, url, command, progress)
+
+
+def _write_module(request: RunRequest) -> Path:
+    """Generate the module under ``.data/runs/<tenant>/<id>/`` (kept, for reading)."""
+    workflow = read_workflow(request.workflow, request.children)
+    source = generate(
+        workflow, children=load_children(request.children), source=str(request.workflow)
+    )
+    run_dir = DATA_DIR / "runs" / request.tenant / request.instance_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    module = run_dir / "workflow.py"
+    module.write_text(source, encoding="utf-8")
+    return module
+
+
+def _compiled_binary(directory: Path) -> list[str]:
+    """The native binary of a ``runtara compile`` output directory."""
+    try:
+        from runtara.compiler.native.workflow import CompileError, read_build
+    except ImportError as exc:
+        raise LaunchError(f"{directory}: native builds are not available ({exc})") from None
+    try:
+        build = read_build(directory)
+    except CompileError as exc:
+        raise LaunchError(str(exc)) from None
+    binary = directory / build.binary
+    if not os.access(binary, os.X_OK):
+        raise LaunchError(f"{directory}: the binary {build.binary} is missing or not executable")
+    return [str(binary.resolve())]
 
 
 def _drive(
-    request: RunRequest, api: _Management, url: str, module: Path, progress: Progress
+    request: RunRequest, api: _Management, url: str, command: list[str], progress: Progress
 ) -> Outcome:
     """Start the instance process until it ends, waking it from durable sleeps."""
     known = api.instance(request.instance_id)
@@ -123,7 +144,12 @@ def _drive(
         "RUNTARA_INPUT": json.dumps(request.input),
     }
     while True:
-        code = _run_child(module, environment)
+        try:
+            code = _run_child(command, environment)
+        except KeyboardInterrupt:
+            return Outcome(
+                130, message=f"interrupted; rerun with --id {request.instance_id} to resume"
+            )
         state = api.instance(request.instance_id)
         if state is None:
             return Outcome(1, message=f"the instance process exited ({code}) without registering")
@@ -152,10 +178,10 @@ def _outcome(state: dict[str, Any], instance_id: str) -> Outcome:
     return Outcome(3, message=f"{status}")
 
 
-def _run_child(module: Path, environment: dict[str, str]) -> int:
-    """Run the module; its stdout joins our stderr (our stdout is the workflow output)."""
+def _run_child(command: list[str], environment: dict[str, str]) -> int:
+    """Run the instance; its stdout joins our stderr (our stdout is the workflow output)."""
     child = subprocess.Popen(
-        [sys.executable, str(module)],
+        command,
         env=environment,
         stdout=sys.stderr.fileno(),
         start_new_session=True,

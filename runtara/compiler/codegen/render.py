@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -103,18 +103,3 @@ def format_source(code: str) -> str:
         return code
     except subprocess.CalledProcessError as exc:
         raise CodegenError(f"generated code does not parse (a codegen bug): {exc.stderr}") from None
-
-
-def load_children(paths: Iterable[Path]) -> dict[str, Workflow]:
-    """Child workflows for EmbedWorkflow, by id: each file's stem (and its graph name)."""
-    from runtara.compiler.codegen.documents import read_workflow
-
-    children: dict[str, Workflow] = {}
-    for path in paths:
-        files = sorted(path.glob("*.json")) if path.is_dir() else [path]
-        for file in files:
-            workflow = read_workflow(file)
-            children[file.stem] = workflow
-            if workflow.graph.name:
-                children.setdefault(workflow.graph.name, workflow)
-    return children
