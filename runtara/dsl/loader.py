@@ -17,7 +17,7 @@ import pydantic
 
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.graph import Workflow
-from runtara.dsl.source_map import SourceMap, pointer
+from runtara.dsl.source_map import SourceMap, json_path, pointer
 
 
 class DocumentError(Exception):
@@ -130,16 +130,18 @@ def model_errors(exc: pydantic.ValidationError, document: JsonDocument) -> list[
     """pydantic's errors as S001 diagnostics at the offending place."""
     out: list[Diagnostic] = []
     for error in exc.errors(include_url=False):
-        ptr = _document_pointer(document.value, error["loc"])
+        tokens = _document_tokens(document.value, error["loc"])
+        ptr = pointer(*tokens)
         where = document.source_map.locate(ptr)
         message = error["msg"]
         if error["type"] == "missing" and error["loc"]:
             message = f"missing required field '{error['loc'][-1]}'"
-        out.append(Diagnostic("S001", f"{message} at {ptr or '/'}", ptr, where.line, where.column))
+        text = f"{message} at {json_path(tokens)}"
+        out.append(Diagnostic("S001", text, ptr, where.line, where.column))
     return out
 
 
-def _document_pointer(value: Any, loc: tuple[str | int, ...]) -> str:
+def _document_tokens(value: Any, loc: tuple[str | int, ...]) -> list[str | int]:
     """Follow pydantic's error location through the document.
 
     Locations contain parts that are not in the document (union branch tags such as
@@ -154,7 +156,7 @@ def _document_pointer(value: Any, loc: tuple[str | int, ...]) -> str:
         else:
             break
         tokens.append(part)
-    return pointer(*tokens)
+    return tokens
 
 
 def _has_child(value: Any, part: str | int) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -31,6 +32,22 @@ def escape_pointer_token(token: str | int) -> str:
 def pointer(*tokens: str | int) -> str:
     """Join tokens into a JSON pointer: ``pointer("steps", "a/b")`` == ``/steps/a~1b``."""
     return "".join("/" + escape_pointer_token(token) for token in tokens)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def json_path(tokens: Iterable[str | int]) -> str:
+    """The JSONPath a message shows: ``$.steps['step-1'].config``."""
+    out = ["$"]
+    for token in tokens:
+        if isinstance(token, int):
+            out.append(f"[{token}]")
+        elif _IDENTIFIER.fullmatch(token):
+            out.append(f".{token}")
+        else:
+            out.append(f"[{token!r}]")
+    return "".join(out)
 
 
 def unescape_pointer(ptr: str) -> list[str]:

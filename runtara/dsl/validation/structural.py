@@ -10,8 +10,7 @@ document with one typo is not re-validated whole); anything else checks everythi
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -21,7 +20,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from runtara.dsl.diagnostics import Diagnostic, did_you_mean
 from runtara.dsl.loader import JsonDocument
 from runtara.dsl.schema import structural_schema
-from runtara.dsl.source_map import pointer, unescape_pointer
+from runtara.dsl.source_map import json_path, pointer, unescape_pointer
 from runtara.dsl.validation.json_types import json_type
 
 
@@ -136,22 +135,6 @@ def _diagnostics(error: ValidationError, document: JsonDocument) -> list[Diagnos
 def _is_condition_union(error: ValidationError) -> bool:
     """The untagged condition-argument union (see ``TaggedUnionSchema``)."""
     return isinstance(error.instance, dict) and "allOf" in error.schema
-
-
-def json_path(tokens: Iterable[str | int]) -> str:
-    """``$.steps['step-1'].config`` for the tokens of a JSON pointer."""
-    out = ["$"]
-    for token in tokens:
-        if isinstance(token, int):
-            out.append(f"[{token}]")
-        elif _IDENTIFIER.fullmatch(token):
-            out.append(f".{token}")
-        else:
-            out.append("[" + repr(token) + "]")
-    return "".join(out)
-
-
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 def _at(document: JsonDocument, ptr: str, message: str, *, at: str = "value") -> Diagnostic:
