@@ -183,10 +183,18 @@ def _add_agents(agent_step: dict[str, Any], catalog: Catalog) -> None:
                         },
                         "required": ["agentId", "capabilityId"],
                     },
-                    "then": {"properties": {"inputMapping": _input_mapping_schema(capability)}},
+                    "then": _capability_schema(capability),
                 }
             )
     agent_step["allOf"] = rules
+
+
+def _capability_schema(capability: CapabilitySpec) -> dict[str, Any]:
+    """An Agent step running ``capability``: its inputMapping keys (required ones too)."""
+    schema: dict[str, Any] = {"properties": {"inputMapping": _input_mapping_schema(capability)}}
+    if any(spec.required for spec in capability.inputs):
+        schema["required"] = ["inputMapping"]
+    return schema
 
 
 def _input_mapping_schema(capability: CapabilitySpec) -> dict[str, Any]:

@@ -82,6 +82,8 @@ def test_each_capability_lists_its_input_keys_with_descriptions(
         for capability in agent.capabilities.values():
             rule = by_capability[(agent.id, capability.id)]
             inputs = rule["then"]["properties"]["inputMapping"]["properties"]
+            if any(spec.required for spec in capability.inputs):
+                assert rule["then"]["required"] == ["inputMapping"]
             assert list(inputs) == list(capability.input_names)
             assert all(field["description"] for field in inputs.values())
 
