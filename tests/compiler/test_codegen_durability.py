@@ -306,3 +306,30 @@ def test_cancel_stops_at_the_next_checkpoint(runtime: Runtime) -> None:
     runtime.post(f"/v1/instances/{instance_id}/cancel")
     thread.join(10)
     assert (results[0].status, results[0].exit_code) == ("cancelled", 3)
+
+
+def test_execution_timeout_fails_the_instance_past_any_handler(runtime: Runtime) -> None:
+    loop = {
+        "stepType": "While",
+        "id": "spin",
+        "condition": {"type": "value", **imm(True)},
+        "config": {"maxIterations": 1000},
+        "subgraph": chain(agent("nap", "utils", "delay-in-ms", delay_value=imm(100)), finish("f")),
+    }
+    document = graph(
+        loop,
+        finish("caught", r=imm("handled")),
+        finish(),
+        edges=[("spin", "caught", "onError"), ("spin", "done")],
+        executionTimeoutSeconds=1,
+    )
+    started = time.monotonic()
+    outcome = runtime.run(document)
+    assert time.monotonic() - started < 3
+    assert (outcome.status, outcome.error) == (
+        "failed",
+        {
+            "message": "workflow timed out after 1 s (executionTimeoutSeconds)",
+            "code": "WORKFLOW_TIMEOUT",
+        },
+    )

@@ -106,6 +106,7 @@ class Runtime:
                 variables=module.VARIABLES,
                 input_schema=module.INPUT_SCHEMA,
                 debug=module.DEBUG,
+                timeout_s=module.TIMEOUT_SECONDS,
             )
         finally:
             client.close()

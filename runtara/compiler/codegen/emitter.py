@@ -36,7 +36,16 @@ from runtara.dsl.steps import (
     WhileStep,
 )
 
-RESERVED = {"VARIABLES", "INPUT_SCHEMA", "DEBUG", "flow", "invoke", "Any", "main"}
+RESERVED = {
+    "VARIABLES",
+    "INPUT_SCHEMA",
+    "DEBUG",
+    "TIMEOUT_SECONDS",
+    "flow",
+    "invoke",
+    "Any",
+    "main",
+}
 
 
 @dataclass

@@ -49,6 +49,7 @@ def generate(
         "title": graph.name or Path(source).stem,
         "source": Path(source).name,
         "debug": repr(workflow.debug_mode),
+        "timeout": repr(graph.execution_timeout_seconds),
         "variables": py_literal({n: v.value for n, v in graph.variables.items()}),
         "input_schema": py_literal(schema),
         "builtin_agents": sorted(

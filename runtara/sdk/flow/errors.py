@@ -77,3 +77,11 @@ class WorkflowStopped(BaseException):
     def __init__(self, reason: Literal["cancelled", "paused"]) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class WorkflowTimedOut(BaseException):
+    """The instance ran past ``executionTimeoutSeconds``; it fails, whatever handlers say."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"workflow timed out after {seconds} s (executionTimeoutSeconds)")
+        self.seconds = seconds

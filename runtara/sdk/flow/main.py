@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from runtara.sdk.flow.errors import FlowError, StepFailed
+from runtara.sdk.flow.errors import FlowError, StepFailed, WorkflowTimedOut
 from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.runner import Run, progress, stop_reason
 from runtara.sdk.flow.schema import validate_input
@@ -30,9 +30,10 @@ def execute(
     variables: dict[str, Any],
     input_schema: dict[str, Any],
     debug: bool = False,
+    timeout_s: int | None = None,
 ) -> int:
     """Run ``graph`` as this instance; report the outcome; return the exit status."""
-    run = Run(runtime, debug=debug)
+    run = Run(runtime, debug=debug, timeout_s=timeout_s)
     try:
         data = validate_input(run.start(), input_schema)
         output = graph(run, Scope.root(data, variables))
@@ -42,6 +43,10 @@ def execute(
         return EXIT_FAILED
     except FlowError as exc:
         runtime.failed({"message": str(exc), "code": exc.code})
+        progress(f"runtara: failed: {exc}")
+        return EXIT_FAILED
+    except WorkflowTimedOut as exc:
+        runtime.failed({"message": str(exc), "code": "WORKFLOW_TIMEOUT"})
         progress(f"runtara: failed: {exc}")
         return EXIT_FAILED
     except BaseException as exc:

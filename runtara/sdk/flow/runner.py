@@ -30,6 +30,7 @@ from runtara.sdk.flow.errors import (
     StepFailed,
     StepTimeout,
     WorkflowStopped,
+    WorkflowTimedOut,
 )
 from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.scope import Scope, StepInfo
@@ -43,23 +44,36 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Run:
     """One process's execution of a workflow instance against the runtime."""
 
-    def __init__(self, runtime: RuntimePort, *, debug: bool = False) -> None:
+    def __init__(
+        self, runtime: RuntimePort, *, debug: bool = False, timeout_s: int | None = None
+    ) -> None:
         self.runtime = runtime
         self.debug = debug
+        self.timeout_s = timeout_s
+        self.deadline: float | None = None
         self.replaying = True
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> Any:
-        """Register, learn whether earlier checkpoints exist, and return the input."""
+        """Register, learn whether earlier checkpoints exist, and return the input.
+
+        The ``@start`` checkpoint keeps the input and the start time, so a process
+        started again (after a crash or a durable sleep) sees the same input and the
+        same ``executionTimeoutSeconds`` deadline.
+        """
         self.runtime.register()
         data = self.runtime.input
-        reply = self._save(START_KEY, {"input": data})
+        started = {"input": data, "startedAtMs": int(time.time() * 1000)}
+        reply = self._save(START_KEY, started)
         if reply.existing_state is None:
             self.replaying = False
-            return data
-        return _decode(reply.existing_state).get("input", data)
+        else:
+            started = _decode(reply.existing_state)
+        if self.timeout_s:
+            self.deadline = started.get("startedAtMs", 0) / 1000 + self.timeout_s
+        return started.get("input", data)
 
     # ------------------------------------------------------------------ steps
 
@@ -161,6 +175,8 @@ class Run:
             raise WorkflowStopped("cancelled")
         if reply.should_pause:
             raise WorkflowStopped("paused")
+        if self.deadline is not None and time.time() > self.deadline:
+            raise WorkflowTimedOut(self.timeout_s or 0)
         return state
 
     def attempts(

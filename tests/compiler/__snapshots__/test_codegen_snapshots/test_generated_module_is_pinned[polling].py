@@ -13,6 +13,7 @@ from runtara.agents.invoke import invoke
 from runtara.sdk import flow
 
 DEBUG = False
+TIMEOUT_SECONDS = None
 VARIABLES: dict[str, Any] = {}
 INPUT_SCHEMA: dict[str, Any] = {
     "api_base_url": {"type": "string", "required": True},
@@ -214,4 +215,10 @@ def graph_poll__iteration(run: flow.Run, sc: flow.Scope) -> Any:
 
 
 if __name__ == "__main__":
-    flow.main(graph_main, variables=VARIABLES, input_schema=INPUT_SCHEMA, debug=DEBUG)
+    flow.main(
+        graph_main,
+        variables=VARIABLES,
+        input_schema=INPUT_SCHEMA,
+        debug=DEBUG,
+        timeout_s=TIMEOUT_SECONDS,
+    )
