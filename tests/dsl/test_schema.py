@@ -10,7 +10,10 @@ import pytest
 
 from runtara.dsl.schema import REGENERATE_COMMAND, SCHEMA_PATH, render, workflow_schema
 
-EXAMPLES = sorted(Path(__file__).resolve().parents[2].joinpath("examples").glob("*.json"))
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(ROOT.joinpath("examples").glob("*.json")) + sorted(
+    ROOT.joinpath("tests", "fixtures", "valid").glob("*.json")
+)
 
 
 @pytest.fixture(scope="module")
