@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -266,3 +267,17 @@ def test_templates_split_into_text_and_placeholders() -> None:
     assert expressions[0].filters == ("title",)
     with pytest.raises(dsl.ReferenceSyntaxError):
         dsl.parse_template("Hi {{ data..name }}")
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(Path(__file__).resolve().parents[2].glob("examples/*.json")),
+    ids=lambda p: p.name,
+)
+def test_models_round_trip_through_json(path: Path) -> None:
+    workflow = dsl.load(path).workflow
+    dumped = workflow.model_dump(mode="json", exclude_defaults=True)
+    assert "executionGraph" in dumped  # always written in the wrapper form
+    again = dsl.Workflow.model_validate(dumped)
+    assert again.model_dump(mode="json", exclude_defaults=True) == dumped
+    assert again.graph.steps.keys() == workflow.graph.steps.keys()
