@@ -100,7 +100,12 @@ def build_image(
     if not (runtime_dir / entrypoint).is_file():
         raise FileNotFoundError(f"{runtime_dir / entrypoint}: entrypoint not found")
     runtime_files = sorted(path for path in runtime_dir.rglob("*") if path.is_file())
-    base = rootfs_tree([*runtime_files, *workflow_files], provided=runtime_dir, ca_bundle=ca_bundle)
+    base = rootfs_tree(
+        [*runtime_files, *workflow_files],
+        provided=runtime_dir,
+        ca_bundle=ca_bundle,
+        ldd_cache=layer_cache / "ldd.json",
+    )
     runtime = FileTree()
     runtime.add_tree(APP_DIR, runtime_dir)
     workflow = FileTree()

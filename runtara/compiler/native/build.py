@@ -79,7 +79,13 @@ def compile_module(
     script = work / f"{WORKFLOW_MODULE}.py"
     script.write_text(source)
     out = work / "out"
-    options = ["--mode=module", "--nofollow-imports", "--lto=no", f"--output-dir={out}"]
+    options = [
+        "--mode=module",
+        "--nofollow-imports",
+        "--lto=no",
+        "--no-pyi-file",  # type stubs: nobody imports this module from Python source
+        f"--output-dir={out}",
+    ]
     run_nuitka(nuitka_command(options, script, jobs=jobs), cache=cache, cwd=work, progress=progress)
     built = sorted(out.glob(f"{WORKFLOW_MODULE}.*.so"))
     if not built:

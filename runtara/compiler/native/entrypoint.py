@@ -2,7 +2,8 @@
 
 It imports the workflow module that sits beside the binary (compiled separately, per
 workflow, under the fixed name ``runtara_workflow``) and runs it: the module's
-``main()`` if it has one, else the generated ``graph_main`` through ``flow.main``.
+``main()`` if it has one, else the generated ``graph_main`` through ``flow.main``;
+a plain script without either has already run when it was imported.
 Image-side: standard library and ``runtara.sdk`` only.
 """
 
@@ -22,7 +23,7 @@ def run(module: Any) -> Any:
         return entry()
     graph = getattr(module, "graph_main", None)
     if graph is None:
-        sys.exit(f"runtara: {WORKFLOW_MODULE} defines neither main() nor graph_main")
+        return 0  # a plain script: importing it was running it
     from runtara.sdk import flow
 
     return flow.main(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -61,6 +62,10 @@ EXTRA_STDLIB_MODULES = (
 #: Third-party modules an agent imports lazily; kept out of the launcher (they would
 #: add minutes to the build and megabytes to every image).
 EXCLUDED_MODULES = ("paramiko", "cryptography", "nacl", "bcrypt")
+
+#: Launchers kept in the cache (each is ~25 MB; every change of the image-side sources
+#: makes a new one), the most recently used first.
+KEEP_LAUNCHERS = 3
 
 Progress = Callable[[str], None]
 
@@ -115,9 +120,11 @@ def ensure_launcher(
     key = launcher_key(toolchain)
     directory = cache / "launchers" / key
     directory.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(directory.with_suffix(".lock")):
+    with _locked(directory.parent / f"{key}.lock"):
         if not (directory / "modules.json").is_file():
             _build(toolchain, cache, directory, jobs=jobs, progress=progress)
+            _prune(directory.parent, keep=KEEP_LAUNCHERS)
+        os.utime(directory)  # most recently used: kept by _prune
     modules = json.loads((directory / "modules.json").read_text())
     # built into the interpreter (linked statically into the launcher), not in the report
     return Launcher(directory / "dist", frozenset(modules) | set(sys.builtin_module_names))
@@ -166,6 +173,15 @@ def _build(
         final.rename(directory)
     if progress:
         progress(f"runtime launcher cached in {directory}")
+
+
+def _prune(launchers: Path, *, keep: int) -> None:
+    """Delete all but the ``keep`` most recently used launchers."""
+    built = [path for path in launchers.iterdir() if (path / "modules.json").is_file()]
+    built.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    for stale in built[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
+        (launchers / f"{stale.name}.lock").unlink(missing_ok=True)
 
 
 def _report_modules(report: Path) -> set[str]:

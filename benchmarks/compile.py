@@ -1,0 +1,233 @@
+"""Native compile times, image size and start-up of compiled workflows vs CPython.
+
+Goals on 2 cores (issue 8): warm compile <= 3 s, image <= 15 MB compressed, start ->
+first checkpoint <= 100 ms. Prints two tables:
+
+1. ``runtara compile`` as a user runs it: cold (empty runtara cache *and* empty ccache:
+   the launcher is built), warm for the same workflow, warm for another workflow; and
+   the compressed image size per layer.
+2. Start-up of the same module, native binary vs ``python3 module.py``: start -> first
+   output (no runtime), start -> first checkpoint acknowledged (against ``runtara server
+   --dev``), and a whole run of ``examples/hello.json``; medians, with ratios.
+
+Run: ``python benchmarks/compile.py`` (``--skip-cold`` to reuse the caches: seconds
+instead of minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from runtara.compiler.native import build_native
+from runtara.compiler.native.cache import cache_dir
+from runtara.compiler.native.workflow import read_build
+from runtara.compiler.oci.layout import OciImage
+
+ROOT = Path(__file__).resolve().parents[1]
+HELLO = ROOT / "examples" / "hello.json"
+OTHER = ROOT / "examples" / "order_processing.json"
+HELLO_INPUT = {"name": "ada", "language": "fr"}
+
+FIRST_OUTPUT = """
+import json
+import sys
+
+from runtara.agents import registry
+
+print("ready", flush=True)
+"""
+
+FIRST_CHECKPOINT = """
+import sys
+
+from runtara.sdk import Runtara
+
+runtime = Runtara.from_env()
+runtime.register()
+runtime.checkpoint("first", {"ok": True})
+print("checkpointed", flush=True)
+runtime.completed({"ok": True})
+"""
+
+console = Console()
+
+
+def compile_time(workflow: Path, output: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "runtara", "compile", str(workflow), "-o", str(output)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def time_to_line(command: Sequence[str], env: dict[str, str], expected: str) -> float:
+    """Seconds from spawn to the first stdout line (which must be ``expected``)."""
+    started = time.perf_counter()
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        elapsed = time.perf_counter() - started
+        process.wait()
+    if line != expected:
+        raise RuntimeError(f"{command[0]}: expected {expected!r}, got {line!r}")
+    return elapsed
+
+
+def time_to_exit(command: Sequence[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+@contextmanager
+def dev_server(directory: Path) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "RUNTARA_DATABASE_URL": f"sqlite:///{directory / 'bench.db'}"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "runtara", "server", "--dev", "--port", str(port)],
+        env=env,
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def instance_env(url: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "LANG": "C",
+        "PYTHONPATH": str(ROOT),
+        "RUNTARA_URL": url,
+        "RUNTARA_INSTANCE_ID": f"bench-{uuid.uuid4().hex[:12]}",
+        "RUNTARA_TENANT_ID": "bench",
+        "RUNTARA_INSTANCE_TOKEN": "",
+        "RUNTARA_INPUT": json.dumps(HELLO_INPUT),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-cold", action="store_true", help="reuse the existing caches")
+    parser.add_argument("--runs", type=int, default=15, help="start-up samples per row")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="runtara-bench-") as scratch:
+        work = Path(scratch)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        cache = cache_dir()
+        if not args.skip_cold:
+            cache = work / "cache"
+            env |= {"RUNTARA_CACHE_DIR": str(cache), "CCACHE_DIR": str(work / "ccache")}
+        compile_rows: list[tuple[str, str]] = []
+        if not args.skip_cold:
+            console.print("[dim]cold compile (builds the launcher: minutes)...")
+            compile_rows.append(
+                ("cold (empty caches)", f"{compile_time(HELLO, work / 'c', env):.1f} s")
+            )
+        else:
+            compile_time(HELLO, work / "c", env)  # make sure the launcher exists
+        warm = [compile_time(HELLO, work / f"w{n}", env) for n in range(3)]
+        compile_rows.append(
+            ("warm, same workflow (median of 3)", f"{statistics.median(warm):.1f} s")
+        )
+        other = compile_time(OTHER, work / "other", env)
+        compile_rows.append((f"warm, another workflow ({OTHER.name})", f"{other:.1f} s"))
+
+        build = read_build(work / "w0")
+        with OciImage(work / "w0" / build.image) as image:
+            layers = [blob.size for blob in image.blobs[1:]]
+        names = ("rootfs", "runtime", "workflow")
+        sizes = ", ".join(f"{n} {s / 1e6:.2f}" for n, s in zip(names, layers, strict=True))
+        compile_rows.append(("image, compressed", f"{sum(layers) / 1e6:.1f} MB ({sizes})"))
+
+        table = Table(title="runtara compile (goals: warm <= 3 s, image <= 15 MB)")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for row in compile_rows:
+            table.add_row(*row)
+        console.print(table)
+
+        startup = Table(title=f"start-up, native vs CPython (median of {args.runs})")
+        for column in ("measure", "native ms", "CPython ms", "native / CPython"):
+            startup.add_column(column, justify="right" if column != "measure" else "left")
+
+        def row(label: str, native: list[float], cpython: list[float]) -> None:
+            n, c = median_ms(native), median_ms(cpython)
+            startup.add_row(label, f"{n:.0f}", f"{c:.0f}", f"{n / c:.2f}")
+
+        for label, source, expected, needs_server in (
+            ("start -> first output", FIRST_OUTPUT, "ready", False),
+            ("start -> first checkpoint", FIRST_CHECKPOINT, "checkpointed", True),
+        ):
+            built = build_native(source, work / f"bin-{expected}", cache=cache)
+            module = work / f"{expected}.py"
+            module.write_text(source)
+            with dev_server(work) if needs_server else _no_server() as url:
+                native = [
+                    time_to_line([str(built.binary)], instance_env(url), expected)
+                    for _ in range(args.runs)
+                ]
+                cpython = [
+                    time_to_line([sys.executable, str(module)], instance_env(url), expected)
+                    for _ in range(args.runs)
+                ]
+            row(label, native, cpython)
+
+        hello_source = (work / "w0" / build.source).resolve()
+        with dev_server(work) as url:
+            native = [
+                time_to_exit([str(work / "w0" / build.binary)], instance_env(url))
+                for _ in range(args.runs)
+            ]
+            cpython = [
+                time_to_exit([sys.executable, str(hello_source)], instance_env(url))
+                for _ in range(args.runs)
+            ]
+        row("hello.json, whole run (6 steps)", native, cpython)
+        console.print(startup)
+
+
+@contextmanager
+def _no_server() -> Iterator[str]:
+    yield "http://127.0.0.1:9"
+
+
+if __name__ == "__main__":
+    main()
