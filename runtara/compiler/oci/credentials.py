@@ -53,10 +53,12 @@ def _decode(entry: dict[str, object]) -> Credentials | None:
     encoded = entry.get("auth")
     if isinstance(encoded, str) and encoded:
         try:
-            username, _, password = base64.b64decode(encoded).decode().partition(":")
+            username, colon, password = (
+                base64.b64decode(encoded, validate=True).decode().partition(":")
+            )
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return Credentials(username, password)
+        return Credentials(username, password) if colon else None
     name, secret = entry.get("username"), entry.get("password")
     if isinstance(name, str) and isinstance(secret, str):
         return Credentials(name, secret)
