@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from runtara.sdk.flow.conditions import truthy
-from runtara.sdk.flow.errors import StepFailed, WorkflowStopped
+from runtara.sdk.flow.errors import StepFailed
 from runtara.sdk.flow.runner import Run, as_step_failure, record
 from runtara.sdk.flow.scope import Scope, StepInfo
 
@@ -216,4 +216,4 @@ def embed(
     )
 
 
-__all__ = ["Graph", "WorkflowStopped", "embed", "split", "split_failure", "while_loop"]
+__all__ = ["Graph", "embed", "split", "split_failure", "while_loop"]

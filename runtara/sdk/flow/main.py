@@ -12,6 +12,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from runtara.sdk.client import Runtara
+from runtara.sdk.errors import RuntaraError
 from runtara.sdk.flow.errors import FlowError, StepFailed, WorkflowTimedOut
 from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.runner import Run, progress, stop_reason
@@ -71,9 +73,21 @@ def main(
     variables: dict[str, Any],
     input_schema: dict[str, Any],
     debug: bool = False,
+    timeout_s: int | None = None,
 ) -> NoReturn:
-    """``if __name__ == "__main__"`` of a generated module."""
-    from runtara.sdk import Runtara
-
-    runtime: Any = Runtara.from_env()
-    sys.exit(execute(runtime, graph, variables=variables, input_schema=input_schema, debug=debug))
+    """``if __name__ == "__main__"`` of a generated module: the instance of RUNTARA_*."""
+    try:
+        runtime = Runtara.from_env()
+    except RuntaraError as exc:
+        progress(f"runtara: {exc}")
+        sys.exit(EXIT_FAILED)
+    status = execute(
+        runtime,
+        graph,
+        variables=variables,
+        input_schema=input_schema,
+        debug=debug,
+        timeout_s=timeout_s,
+    )
+    runtime.close()
+    sys.exit(status)
