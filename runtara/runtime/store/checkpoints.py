@@ -13,6 +13,9 @@ from runtara.runtime.store.access import Caller, authorize, check_token, require
 from runtara.runtime.store.database import Tx, now_ms, read_op, write_op
 from runtara.runtime.store.instances import transition
 
+#: Liveness (``heartbeat_at``) is recorded with this resolution by checkpoint saves.
+HEARTBEAT_RESOLUTION_MS = 1000
+
 #: Content type of the checkpoint that records when a durable sleep ends.
 SLEEP_CONTENT_TYPE = "application/vnd.runtara.sleep+json"
 
@@ -89,6 +92,16 @@ def _saved_by(tx: Tx, caller: Caller, key: str, request_id: str) -> bool:
     )
 
 
+def touch_heartbeat(tx: Tx, tenant_id: str, instance_id: str, last: int | None) -> None:
+    """Record liveness, at most once per HEARTBEAT_RESOLUTION_MS (saves a write per save)."""
+    now = now_ms()
+    if last is None or now - last >= HEARTBEAT_RESOLUTION_MS:
+        tx.execute(
+            "UPDATE instances SET heartbeat_at = ? WHERE tenant_id = ? AND id = ?",
+            (now, tenant_id, instance_id),
+        )
+
+
 @write_op
 def save_checkpoint(
     tx: Tx,
@@ -107,7 +120,7 @@ def save_checkpoint(
     tenant_id, instance_id = caller.tenant_id, caller.instance_id
     # One read for the instance, its pending signal and whether custom signals wait.
     row = tx.one(
-        "SELECT i.status, i.token_hash, s.kind AS signal,"
+        "SELECT i.status, i.token_hash, i.heartbeat_at, s.kind AS signal,"
         " EXISTS (SELECT 1 FROM custom_signals c WHERE c.tenant_id = i.tenant_id"
         " AND c.instance_id = i.id) AS has_custom"
         " FROM instances i LEFT JOIN signals s ON s.tenant_id = i.tenant_id AND s.instance_id = i.id"
@@ -119,21 +132,12 @@ def save_checkpoint(
     check_token(row, caller)
     _require_running(row, caller)
     signal = row["signal"]
-    saved = _insert(tx, caller, key, state, content_type, request_id)
+    touch_heartbeat(tx, tenant_id, instance_id, row["heartbeat_at"])
     stored: tuple[bytes, str] | None = None
-    if saved:
-        tx.execute(
-            "UPDATE instances SET last_checkpoint_id = ?, heartbeat_at = ? WHERE tenant_id = ? AND id = ?",
-            (key, now_ms(), tenant_id, instance_id),
-        )
-    elif request_id is not None and _saved_by(tx, caller, key, request_id):
-        return CheckpointResult(False, None, None, signal, None)
-    else:
+    if not _insert(tx, caller, key, state, content_type, request_id):
+        if request_id is not None and _saved_by(tx, caller, key, request_id):
+            return CheckpointResult(False, None, None, signal, None)
         stored = _existing(tx, caller, key)
-        tx.execute(
-            "UPDATE instances SET heartbeat_at = ? WHERE tenant_id = ? AND id = ?",
-            (now_ms(), tenant_id, instance_id),
-        )
     custom = None
     if row["has_custom"]:
         custom = tx.one(
@@ -205,8 +209,8 @@ def sleep(tx: Tx, caller: Caller, key: str, duration_ms: int) -> SleepResult:
             caller.tenant_id,
             caller.instance_id,
             Status.sleeping,
-            ", wake_at = ?, last_checkpoint_id = ?",
-            (wake_at, key),
+            ", wake_at = ?",
+            (wake_at,),
         )
         events.record(
             tx, caller.tenant_id, caller.instance_id, "sleeping", key, {"wake_at": wake_at}

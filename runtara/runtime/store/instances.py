@@ -22,7 +22,9 @@ from runtara.runtime.store.secrets import new_token, token_hash
 _COLUMNS = (
     "i.tenant_id, i.id, i.image_id, i.runner, i.status, i.input, i.output, i.error, i.attempts,"
     " i.max_attempts, i.created_at, i.updated_at, i.started_at, i.finished_at,"
-    " i.last_checkpoint_id, i.heartbeat_at, i.wake_at, s.kind AS pending_signal"
+    " (SELECT c.checkpoint_id FROM checkpoints c WHERE c.tenant_id = i.tenant_id"
+    " AND c.instance_id = i.id ORDER BY c.seq DESC LIMIT 1) AS last_checkpoint_id,"
+    " i.heartbeat_at, i.wake_at, s.kind AS pending_signal"
 )
 _FROM = "FROM instances i LEFT JOIN signals s ON s.tenant_id = i.tenant_id AND s.instance_id = i.id"
 

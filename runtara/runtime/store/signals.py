@@ -72,8 +72,8 @@ def poll_custom_signal(tx: Tx, caller: Caller, key: str) -> SignalPoll:
             (tenant_id, instance_id, key, taken["payload"].encode(), SIGNAL_CONTENT_TYPE, now_ms()),
         )
         tx.execute(
-            "UPDATE instances SET last_checkpoint_id = ?, heartbeat_at = ? WHERE tenant_id = ? AND id = ?",
-            (key, now_ms(), tenant_id, instance_id),
+            "UPDATE instances SET heartbeat_at = ? WHERE tenant_id = ? AND id = ?",
+            (now_ms(), tenant_id, instance_id),
         )
         return SignalPoll(
             True, json.loads(taken["payload"]), pending_signal(tx, tenant_id, instance_id)
