@@ -84,14 +84,22 @@ class GraphCode:
 
     @property
     def falls_through(self) -> bool:
-        """False when the plan ends in an unconditional Finish (its ``return``)."""
-        last = self.body[-1] if self.body else None
-        return not (
-            last is not None
-            and last["kind"] == "run"
-            and last["handler"] is None
-            and last["call"].startswith("return ")
-        )
+        """False when every path through the plan ends in a Finish (its ``return``)."""
+        return not _always_returns(self.body)
+
+
+def _always_returns(nodes: list[dict[str, Any]]) -> bool:
+    if not nodes:
+        return False
+    last = nodes[-1]
+    if last["kind"] == "run":
+        returns = last["call"].startswith("return ")
+        return returns and (last["handler"] is None or _always_returns(last["handler"]))
+    if last["kind"] == "branch":
+        return _always_returns(last["when_true"]) and _always_returns(last["when_false"])
+    return all(_always_returns(r["body"]) for r in last["routes"]) and _always_returns(
+        last["otherwise"]
+    )
 
 
 @dataclass

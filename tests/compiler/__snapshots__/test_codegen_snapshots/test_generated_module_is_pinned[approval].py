@@ -119,7 +119,6 @@ def step_record(run: flow.Run, sc: flow.Scope) -> None:
         + "/decision",
         "body": flow.get(sc.steps, "decision", "outputs"),
     }
-    connection = flow.fetch_connection(run, RECORD, "approvals-api")
     run.step(
         sc,
         RECORD,
@@ -127,7 +126,7 @@ def step_record(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, RECORD, "approvals-api"),
             step_id=RECORD.id,
         ),
         retries=3,
@@ -200,7 +199,6 @@ def graph_main(run: flow.Run, sc: flow.Scope) -> Any:
         step_decision(run, sc)
         step_record(run, sc)
         return step_decided(run, sc)
-    return None
 
 
 # --- WaitForSignal 'wait_for_manager' onWait ---------------------------------------------------
@@ -222,7 +220,6 @@ def step_wait_for_manager__ask_manager(run: flow.Run, sc: flow.Scope) -> None:
             + flow.tpl.text(flow.get(sc.data, "expense", "amount")),
         },
     }
-    connection = flow.fetch_connection(run, WAIT_FOR_MANAGER__ASK_MANAGER, "approvals-api")
     run.step(
         sc,
         WAIT_FOR_MANAGER__ASK_MANAGER,
@@ -230,7 +227,7 @@ def step_wait_for_manager__ask_manager(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, WAIT_FOR_MANAGER__ASK_MANAGER, "approvals-api"),
             step_id=WAIT_FOR_MANAGER__ASK_MANAGER.id,
         ),
         retries=3,

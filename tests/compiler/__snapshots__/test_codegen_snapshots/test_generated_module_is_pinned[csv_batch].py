@@ -215,7 +215,6 @@ def step_import_rows__post_contact(run: flow.Run, sc: flow.Scope) -> None:
             "source_row": flow.get(sc.variables, "_index"),
         },
     }
-    connection = flow.fetch_connection(run, IMPORT_ROWS__POST_CONTACT, "crm-api")
     run.step(
         sc,
         IMPORT_ROWS__POST_CONTACT,
@@ -223,7 +222,7 @@ def step_import_rows__post_contact(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, IMPORT_ROWS__POST_CONTACT, "crm-api"),
             step_id=IMPORT_ROWS__POST_CONTACT.id,
         ),
         retries=3,

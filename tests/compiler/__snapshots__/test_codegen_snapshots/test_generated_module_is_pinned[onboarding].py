@@ -50,7 +50,6 @@ def step_welcome(run: flow.Run, sc: flow.Scope) -> None:
             "subject": "Welcome aboard, " + flow.tpl.text(flow.get(sc.data, "user", "name")) + "!",
         },
     }
-    connection = flow.fetch_connection(run, WELCOME, "messaging-api")
     run.step(
         sc,
         WELCOME,
@@ -58,7 +57,7 @@ def step_welcome(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, WELCOME, "messaging-api"),
             step_id=WELCOME.id,
         ),
         retries=3,
@@ -95,7 +94,6 @@ def step_check_activity(run: flow.Run, sc: flow.Scope) -> None:
         + flow.tpl.text(flow.get(sc.data, "user", "id"))
         + "/activity"
     }
-    connection = flow.fetch_connection(run, CHECK_ACTIVITY, "messaging-api")
     run.step(
         sc,
         CHECK_ACTIVITY,
@@ -103,7 +101,7 @@ def step_check_activity(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, CHECK_ACTIVITY, "messaging-api"),
             step_id=CHECK_ACTIVITY.id,
         ),
         retries=3,
@@ -147,7 +145,6 @@ def step_follow_up(run: flow.Run, sc: flow.Scope) -> None:
         "url": flow.tpl.text(flow.get(sc.data, "api_base_url")) + "/messages",
         "body": {"to": flow.get(sc.data, "user", "email"), "template": "getting-started"},
     }
-    connection = flow.fetch_connection(run, FOLLOW_UP, "messaging-api")
     run.step(
         sc,
         FOLLOW_UP,
@@ -155,7 +152,7 @@ def step_follow_up(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, FOLLOW_UP, "messaging-api"),
             step_id=FOLLOW_UP.id,
         ),
         retries=3,
@@ -193,7 +190,6 @@ def graph_main(run: flow.Run, sc: flow.Scope) -> Any:
     else:
         step_follow_up(run, sc)
         return step_followed_up(run, sc)
-    return None
 
 
 if __name__ == "__main__":

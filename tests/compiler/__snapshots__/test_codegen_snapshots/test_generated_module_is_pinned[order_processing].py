@@ -38,7 +38,6 @@ def step_fetch_orders(run: flow.Run, sc: flow.Scope) -> None:
         "url": flow.tpl.text(flow.get(sc.data, "api_base_url")) + "/orders",
         "query_parameters": {"status": "open"},
     }
-    connection = flow.fetch_connection(run, FETCH_ORDERS, "orders-api")
     run.step(
         sc,
         FETCH_ORDERS,
@@ -46,7 +45,7 @@ def step_fetch_orders(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, FETCH_ORDERS, "orders-api"),
             step_id=FETCH_ORDERS.id,
         ),
         retries=5,
@@ -201,7 +200,6 @@ def step_process_orders__charge(run: flow.Run, sc: flow.Scope) -> None:
             + flow.tpl.text(flow.get(sc.variables, "_index")),
         },
     }
-    connection = flow.fetch_connection(run, PROCESS_ORDERS__CHARGE, "orders-api")
     run.step(
         sc,
         PROCESS_ORDERS__CHARGE,
@@ -209,7 +207,7 @@ def step_process_orders__charge(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, PROCESS_ORDERS__CHARGE, "orders-api"),
             step_id=PROCESS_ORDERS__CHARGE.id,
         ),
         retries=3,

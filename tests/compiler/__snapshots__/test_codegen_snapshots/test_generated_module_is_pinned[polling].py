@@ -36,7 +36,6 @@ def step_request_report(run: flow.Run, sc: flow.Scope) -> None:
         + flow.tpl.text(flow.get(sc.data, "report_id"))
         + "/build",
     }
-    connection = flow.fetch_connection(run, REQUEST_REPORT, "reports-api")
     run.step(
         sc,
         REQUEST_REPORT,
@@ -44,7 +43,7 @@ def step_request_report(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, REQUEST_REPORT, "reports-api"),
             step_id=REQUEST_REPORT.id,
         ),
         retries=3,
@@ -92,7 +91,6 @@ DOWNLOAD = flow.StepInfo("download", "Agent", "Download the report")
 def step_download(run: flow.Run, sc: flow.Scope) -> None:
     """Agent 'download' (http:http-request): Download the report"""
     inputs = {"url": flow.get(sc.steps, "poll", "outputs", "download_url"), "response_type": "text"}
-    connection = flow.fetch_connection(run, DOWNLOAD, "reports-api")
     run.step(
         sc,
         DOWNLOAD,
@@ -100,7 +98,7 @@ def step_download(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, DOWNLOAD, "reports-api"),
             step_id=DOWNLOAD.id,
         ),
         retries=3,
@@ -175,7 +173,6 @@ def step_poll__check(run: flow.Run, sc: flow.Scope) -> None:
         + flow.tpl.text(flow.get(sc.data, "report_id")),
         "query_parameters": {"attempt": flow.get(sc.variables, "_index")},
     }
-    connection = flow.fetch_connection(run, POLL__CHECK, "reports-api")
     run.step(
         sc,
         POLL__CHECK,
@@ -183,7 +180,7 @@ def step_poll__check(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, POLL__CHECK, "reports-api"),
             step_id=POLL__CHECK.id,
         ),
         retries=3,

@@ -125,7 +125,6 @@ def step_push_catalogue(run: flow.Run, sc: flow.Scope) -> None:
             "products": flow.get(sc.steps, "by_category", "outputs"),
         },
     }
-    connection = flow.fetch_connection(run, PUSH_CATALOGUE, "shop-api")
     run.step(
         sc,
         PUSH_CATALOGUE,
@@ -133,7 +132,7 @@ def step_push_catalogue(run: flow.Run, sc: flow.Scope) -> None:
             "http",
             "http-request",
             inputs,
-            connection=connection,
+            connection=flow.fetch_connection(run, PUSH_CATALOGUE, "shop-api"),
             step_id=PUSH_CATALOGUE.id,
         ),
         retries=3,
