@@ -142,20 +142,24 @@ def test_compiled_binary_gives_the_interpreted_output(
 @pytest.mark.native
 @pytest.mark.docker
 @pytest.mark.timeout(1200)
-def test_compiled_image_runs_under_docker(
-    compiled_hello: Path, dev_server: str, native_cache: Path, tmp_path: Path
+def test_compile_load_puts_a_runnable_image_into_docker(
+    dev_server: str, native_cache: Path, tmp_path: Path
 ) -> None:
     docker = pytest.importorskip("docker")
     client = docker.from_env()
-    build = read_build(compiled_hello)
-    with (compiled_hello / build.image).open("rb") as archive:
-        image = client.images.load(archive)[0]
+    tag = f"hello-load-{uuid.uuid4().hex[:8]}:1.0.0"
+    result = _runtara(
+        "compile", str(HELLO), "-o", str(tmp_path / "out"), "--tag", tag, "--load",
+        cache=native_cache, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    build = read_build(tmp_path / "out")
+    image = client.images.get(tag)
     try:
-        assert build.tag in image.tags
         assert image.id == build.image_config_digest
         instance_id = f"docker-{uuid.uuid4().hex[:8]}"
         client.containers.run(
-            build.tag,
+            tag,
             remove=True,
             network_mode="host",
             environment=_instance_env(dev_server, instance_id),
