@@ -35,6 +35,16 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     yield from start_runtime(tmp_path_factory)
 
 
+@pytest.fixture
+def threaded_server() -> Iterator[HTTPServer]:
+    """An HTTP server answering requests concurrently (pytest-httpserver's is serial)."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
 def test_checkpoint_keys_are_scoped_by_position(runtime: Runtime) -> None:
     document = chain(
         {
@@ -333,3 +343,62 @@ def test_execution_timeout_fails_the_instance_past_any_handler(runtime: Runtime)
             "code": "WORKFLOW_TIMEOUT",
         },
     )
+
+
+@pytest.mark.parametrize(("parallelism", "expected_peak"), [(1, 1), (4, 4)])
+def test_split_parallelism_is_real_and_bounded(
+    runtime: Runtime, threaded_server: HTTPServer, parallelism: int, expected_peak: int
+) -> None:
+    httpserver = threaded_server
+    active, peak = [0], [0]
+    lock = threading.Lock()
+
+    def slow(request: Request) -> Response:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.2)
+        with lock:
+            active[0] -= 1
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    call = agent("call", "http", "http-request", url=imm(httpserver.url_for("/slow")))
+    document = chain(
+        {
+            "stepType": "Split",
+            "id": "fan",
+            "config": {"value": imm(list(range(8))), "parallelism": parallelism},
+            "subgraph": chain(call, finish("f", i=ref("variables._index"))),
+        },
+        finish(r=ref("steps.fan.outputs")),
+    )
+    started = time.monotonic()
+    outcome = runtime.run(document)
+    elapsed = time.monotonic() - started
+    assert outcome.output == {"r": [{"i": i} for i in range(8)]}
+    assert peak[0] == expected_peak
+    assert elapsed >= 8 / parallelism * 0.2
+
+
+def test_nested_split_keys(runtime: Runtime) -> None:
+    inner = {
+        "stepType": "Split",
+        "id": "inner",
+        "config": {"value": ref("data"), "sequential": True},
+        "subgraph": chain(echo("leaf", ref("data")), finish("f", v=ref("steps.leaf.outputs"))),
+    }
+    document = chain(
+        {
+            "stepType": "Split",
+            "id": "outer",
+            "config": {"value": ref("data"), "sequential": True},
+            "subgraph": chain(inner, finish("f", row=ref("steps.inner.outputs"))),
+        },
+        finish(r=ref("steps.outer.outputs")),
+    )
+    outcome = runtime.run(document, [[1, 2], [3]])
+    assert outcome.output == {"r": [{"row": [{"v": 1}, {"v": 2}]}, {"row": [{"v": 3}]}]}
+    keys = runtime.checkpoints(outcome.instance_id)
+    assert "outer/split[0]/inner/split[1]/leaf" in keys
+    assert "outer/split[1]/inner/split[0]/leaf" in keys
