@@ -77,9 +77,11 @@ def wait_for_signal(
 
 
 def log(run: Run, sc: Scope, info: StepInfo, level: str, message: str, context: Any = None) -> Any:
-    """Emit a ``workflow_log`` event (once: the step is checkpointed)."""
+    """Emit a ``workflow_log`` event and a line on stderr (once: the step is checkpointed)."""
 
     def emit() -> Any:
+        extra = f" {json.dumps(context, default=str)}" if context else ""
+        progress(f"[{level}] {info.label}: {message}{extra}")
         run.event(
             "workflow_log",
             {
