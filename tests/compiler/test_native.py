@@ -143,7 +143,7 @@ def test_native_image_runs_under_docker(native_cache: Path, tmp_path: Path) -> N
 
 def test_check_imports_names_each_missing_module_and_line() -> None:
     source = "import os\nfrom runtara.agents import http\n\nimport yaml\nfrom pydantic import X\n"
-    available = {"os", "runtara.agents"}
+    available = {"os", "runtara.agents", "runtara.agents.http"}
     with pytest.raises(UnavailableImportError) as caught:
         check_imports(source, available, "orders.py")
     message = str(caught.value)
@@ -176,3 +176,19 @@ def test_missing_patchelf_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MissingToolError, match="patchelf not found"):
         find_toolchain()
+
+
+def test_agents_needing_an_excluded_package_are_refused() -> None:
+    """The launcher leaves paramiko out; a workflow using the sftp agent is told so."""
+    source = "from runtara.agents import http, sftp\nfrom runtara.sdk import flow\n"
+    available = {"runtara.agents", "runtara.agents.http", "runtara.agents.sftp", "runtara.sdk"}
+    available |= {"runtara.sdk.flow"}
+    with pytest.raises(UnavailableImportError, match=r"runtara\.agents\.sftp needs paramiko"):
+        check_imports(source, available, "orders.py", excluded={"paramiko"})
+    check_imports("from runtara.agents import http\n", available, excluded={"paramiko"})
+
+
+def test_agent_modules_imported_by_name_are_checked() -> None:
+    """``from runtara.agents import http`` needs the module ``runtara.agents.http``."""
+    with pytest.raises(UnavailableImportError, match=r"runtara\.agents\.http \(line 1\)"):
+        check_imports("from runtara.agents import http\n", {"runtara.agents"}, "orders.py")

@@ -15,7 +15,12 @@ from pathlib import Path
 from runtara.compiler.native.cache import cache_dir
 from runtara.compiler.native.entrypoint import WORKFLOW_MODULE
 from runtara.compiler.native.imports import check_imports
-from runtara.compiler.native.launcher import Launcher, Progress, ensure_launcher
+from runtara.compiler.native.launcher import (
+    EXCLUDED_MODULES,
+    Launcher,
+    Progress,
+    ensure_launcher,
+)
 from runtara.compiler.native.nuitka import (
     NativeBuildError,
     nuitka_command,
@@ -51,7 +56,7 @@ def build_native(
     cache = cache or cache_dir()
     toolchain = find_toolchain()
     launcher = ensure_launcher(toolchain, cache, jobs=jobs, progress=progress)
-    check_imports(source, launcher.modules, filename)
+    check_imports(source, launcher.modules, filename, excluded=set(EXCLUDED_MODULES))
     with tempfile.TemporaryDirectory(prefix="runtara-module-") as scratch:
         module = compile_module(
             source, Path(scratch), toolchain, cache=cache, jobs=jobs, progress=progress
