@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from runtara.sdk.errors import Cancelled, ConfigurationError, Paused, ProtocolError
+from runtara.sdk.heartbeat import Heartbeat
 from runtara.sdk.redact import Redactor
 from runtara.sdk.transport import Transport
 
@@ -35,9 +36,11 @@ JSON = "application/json"
 #: Events are sent in batches of this many, or older than FLUSH_AFTER seconds.
 BATCH_EVENTS = 64
 FLUSH_AFTER = 0.5
-#: A sleep in place longer than this sends heartbeats meanwhile (the runtime fails
-#: running instances that stay silent too long).
-HEARTBEAT_EVERY = 20.0
+#: Seconds between background heartbeats (the runtime restarts running instances that
+#: stay silent too long, 120 s by default); ``RUNTARA_HEARTBEAT_SECONDS``, 0 disables.
+HEARTBEAT_EVERY = 30.0
+#: A sleep in place looks for cancel and pause this often.
+SIGNAL_CHECK_EVERY = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class Runtara:
         checkpoint_id: str | None = None,
         retry_seconds: float = 60.0,
         request_timeout: float = 30.0,
+        heartbeat_seconds: float = HEARTBEAT_EVERY,
     ) -> None:
         if not instance_id or not tenant_id:
             raise ConfigurationError("an instance needs both an instance id and a tenant id")
@@ -105,6 +109,11 @@ class Runtara:
             url, token, timeout=request_timeout, retry_seconds=retry_seconds
         )
         self._base = f"/v1/instance/{quote(tenant_id, safe='')}/{quote(instance_id, safe='')}"
+        self._heartbeat = Heartbeat(
+            Transport(url, token, timeout=request_timeout, retry_seconds=retry_seconds),
+            f"{self._base}/heartbeat",
+            heartbeat_seconds,
+        )
         self._input = input
         self._checkpoint_id = checkpoint_id
         self._events: list[dict[str, Any]] = []
@@ -140,6 +149,7 @@ class Runtara:
             input=parsed,
             checkpoint_id=env.get("RUNTARA_CHECKPOINT_ID") or None,
             retry_seconds=float(env.get("RUNTARA_RETRY_SECONDS") or 60.0),
+            heartbeat_seconds=float(env.get("RUNTARA_HEARTBEAT_SECONDS") or HEARTBEAT_EVERY),
         )
 
     @classmethod
@@ -164,6 +174,8 @@ class Runtara:
         if self._input is None:
             self._input = answer.get("input")
         Runtara._current = self
+        if not self._heartbeat.is_running:
+            self._heartbeat.start()
         return self
 
     @property
@@ -192,6 +204,7 @@ class Runtara:
         self._finish("suspended", None)
 
     def _finish(self, outcome: str, document: dict[str, Any] | None) -> None:
+        self._heartbeat.stop()
         self.flush_events()
         try:
             self._transport.call_json("POST", f"{self._base}/{outcome}", document)
@@ -269,15 +282,18 @@ class Runtara:
             "POST", f"{self._base}/sleep", {"key": key, "duration_ms": millis}
         )
         if answer["exit"]:
+            self._heartbeat.stop()
             self.flush_events()
             self._transport.close()
             raise SystemExit(0)
         self._sleep_in_place(answer["remaining_ms"] / 1000)
 
     def _sleep_in_place(self, seconds: float) -> None:
+        """Sleep, looking for cancel/pause now and then (the background heartbeat keeps
+        the instance alive meanwhile)."""
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
-            time.sleep(min(left, HEARTBEAT_EVERY))
+            time.sleep(min(left, SIGNAL_CHECK_EVERY))
             if end - time.monotonic() > 0:
                 self.check_signals()
 
@@ -372,5 +388,6 @@ class Runtara:
         return answer
 
     def close(self) -> None:
+        self._heartbeat.stop()
         self._flush_quietly()
         self._transport.close()

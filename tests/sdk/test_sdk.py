@@ -197,3 +197,16 @@ def test_connection_secrets_are_redacted_from_events(
     (debug,) = client.list_events("order-batch-001", subtype="debug")
     assert debug["payload"] == {"header": "Bearer ***"}
     assert client.get_output("order-batch-001")["error"] == "request with *** refused"
+
+
+def test_a_long_step_keeps_the_instance_alive_with_background_heartbeats(
+    runtime: EmbeddedRuntime, client: Client
+) -> None:
+    rt = Runtara("long-step", "tenant-1", url=runtime.url, heartbeat_seconds=0.1).register()
+    first = client.get_instance("long-step")["heartbeat_at"]
+    time.sleep(0.5)  # "a slow HTTP call": no checkpoint meanwhile
+    assert client.get_instance("long-step")["heartbeat_at"] > first
+    rt.completed()
+    stopped = client.get_instance("long-step")["heartbeat_at"]
+    time.sleep(0.3)
+    assert client.get_instance("long-step")["heartbeat_at"] == stopped

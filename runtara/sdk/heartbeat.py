@@ -1,0 +1,44 @@
+"""A background heartbeat, so that one long step (a slow HTTP call, a big file) does not
+look like a dead process to the runtime, which restarts instances silent too long."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from runtara.sdk.errors import RuntaraError
+from runtara.sdk.transport import Transport
+
+
+class Heartbeat:
+    """Posts ``{base}/heartbeat`` every ``interval`` seconds on its own connection until
+    stopped. Signals in the answer are left to the workflow's next checkpoint."""
+
+    def __init__(self, transport: Transport, path: str, interval: float) -> None:
+        self._transport = transport
+        self._path = path
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="runtara-heartbeat", daemon=True)
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread.is_alive()
+
+    def start(self) -> Heartbeat:
+        if self._interval > 0 and not self._stop.is_set():
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._transport.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            # A runtime that is down or refuses (e.g. the instance ended) is not this
+            # thread's business: the workflow's own next call reports it.
+            with contextlib.suppress(RuntaraError, OSError):
+                self._transport.call("POST", self._path, patience=self._interval)
