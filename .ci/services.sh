@@ -10,6 +10,7 @@ command -v crun >/dev/null || need_pkgs+=(crun)
 command -v iptables >/dev/null || need_pkgs+=(iptables)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server openssh-client)
 command -v ccache >/dev/null || need_pkgs+=(ccache)
+command -v gcc >/dev/null || need_pkgs+=(gcc)  # Nuitka native builds
 command -v patchelf >/dev/null || need_pkgs+=(patchelf)
 command -v htpasswd >/dev/null || need_pkgs+=(apache2-utils)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
