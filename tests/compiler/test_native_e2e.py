@@ -248,3 +248,29 @@ def test_kill_9_of_the_native_binary_resumes_without_repeating_calls(
     # not written yet); a checkpointed call never does
     assert len(repeated) <= 1 and max(api.posts.values()) <= 2
     assert [r["echo"] for r in done["output"]["results"]] == list(range(count))
+
+
+@pytest.mark.native
+@pytest.mark.docker
+@pytest.mark.timeout(1200)
+def test_the_compiled_image_runs_under_the_docker_runner(
+    compiled: Path, server: Server, tmp_path: Path
+) -> None:
+    """``images register NAME --oci DIR/image.tar`` + ``instances start``: same output."""
+    docker = pytest.importorskip("docker")
+    build = read_build(compiled)
+    with server.client() as client:
+        client.register_image("native-e2e-oci", oci=str(compiled / build.image))
+    try:
+        with ItemsApi(delay=0) as api, server.client() as client:
+            data = {"base_url": api.url, "count": 3}
+            client.start_instance("native-e2e-oci", data, instance_id="oci-1")
+            done = wait_status(client, "oci-1", "completed", "failed", timeout=120)
+            assert done["status"] == "completed", done
+            workflow = tmp_path / "native-e2e.json"
+            workflow.write_text(json.dumps(WORKFLOW))
+            interpreted = _runtara("run", str(workflow), "--input", json.dumps(data), cwd=tmp_path)
+        assert interpreted.returncode == 0, interpreted.stderr
+        assert done["output"] == json.loads(interpreted.stdout)
+    finally:
+        docker.from_env().images.remove(build.image_config_digest, force=True)
