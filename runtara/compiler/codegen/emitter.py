@@ -58,6 +58,7 @@ class StepCode:
     info: str
     where: str
     fields: dict[str, Any] = field(default_factory=dict)
+    handled: bool = False
 
     @property
     def doc(self) -> str:
@@ -72,6 +73,8 @@ class StepCode:
         args = [py_literal(self.step.id), py_literal(self.step.step_type)]  # type: ignore[attr-defined]
         if self.step.name:
             args.append(py_literal(self.step.name))
+        if self.handled:
+            args.append("handled=True")
         return ", ".join(args)
 
 
@@ -151,6 +154,9 @@ class Emitter:
             by_id[step_id] = step_code
             code.steps.append(step_code)
         for step_code in code.steps:
+            step_code.handled = any(
+                e.kind == "onError" for e in graph.edges_from(step_code.step.id)
+            )
             self.step(step_code, prefix=prefix + identifier(step_code.step.id) + "__")
         code.body = self.body(Planner(graph, where).plan(), by_id)
         return function

@@ -54,6 +54,17 @@ class StepFailed(Exception):
         self.category: Category = category
         self.context = context
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> StepFailed:
+        """The failure again, from its ``record()`` (as checkpointed)."""
+        return cls(
+            record["stepId"],
+            record["message"],
+            code=record.get("code"),
+            category=record.get("category", "permanent"),
+            context=record.get("context"),
+        )
+
     def record(self) -> dict[str, Any]:
         """The ``steps.error`` object an onError handler reads."""
         out: dict[str, Any] = {

@@ -36,6 +36,8 @@ from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.scope import Scope, StepInfo
 
 START_KEY = "@start"
+#: Key of a checkpointed step failure (a record never has it).
+FAILED = "@failed"
 DEBUG_LIMIT = 10 * 1024
 _MISSING: Any = object()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,10 +112,16 @@ class Run:
         timeout_ms: int | None = None,
         inputs: Any = _MISSING,
     ) -> dict[str, Any]:
-        """Run a checkpointed step whose ``compute`` returns its whole record."""
+        """Run a checkpointed step whose ``compute`` returns its whole record.
+
+        The failure (after the retries) of a step with an onError handler is
+        checkpointed too, so a resumed instance takes the same path as before.
+        """
         key = sc.key(info.id)
         saved = self.lookup(key)
         if saved is not _MISSING:
+            if FAILED in saved:
+                raise StepFailed.from_record(saved[FAILED])
             sc.steps[info.id] = saved
             return saved
         started = time.monotonic()
@@ -124,6 +132,8 @@ class Run:
         except StepFailed as failure:
             if self.debug:
                 self._debug_end(info, key, started, {"error": failure.record()})
+            if info.handled:
+                self.commit(key, {FAILED: failure.record()})
             raise
         result = self.commit(key, result)
         sc.steps[info.id] = result
@@ -201,6 +211,9 @@ class Run:
                     raise failure from exc
                 time.sleep(retry_delay_ms * 2 ** (attempt - 1) / 1000)
                 attempt += 1
+                # The failed attempt may have checkpointed steps inside it (a Split
+                # item, an embedded child): from now on, look before running.
+                self.replaying = True
                 with self._lock:
                     self.runtime.retry_attempt(key, attempt, failure.message)
 

@@ -18,6 +18,9 @@ class StepInfo:
     id: str
     type: str
     name: str | None = None
+    handled: bool = False
+    """An onError edge leaves this step: its failure is checkpointed, so a resumed
+    instance goes down the handler again instead of trying the step anew."""
 
     @property
     def label(self) -> str:

@@ -61,7 +61,9 @@ def step_auto_approved(run: flow.Run, sc: flow.Scope) -> Any:
     )
 
 
-WAIT_FOR_MANAGER = flow.StepInfo("wait_for_manager", "WaitForSignal", "Wait for the manager")
+WAIT_FOR_MANAGER = flow.StepInfo(
+    "wait_for_manager", "WaitForSignal", "Wait for the manager", handled=True
+)
 
 
 @flow.guard(WAIT_FOR_MANAGER)

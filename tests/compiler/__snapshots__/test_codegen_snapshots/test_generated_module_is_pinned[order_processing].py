@@ -27,7 +27,7 @@ INPUT_SCHEMA: dict[str, Any] = {
 
 # --- workflow ----------------------------------------------------------------------------------
 
-FETCH_ORDERS = flow.StepInfo("fetch_orders", "Agent", "Fetch open orders")
+FETCH_ORDERS = flow.StepInfo("fetch_orders", "Agent", "Fetch open orders", handled=True)
 
 
 @flow.guard(FETCH_ORDERS)
@@ -179,7 +179,7 @@ def step_process_orders__flag_review(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-PROCESS_ORDERS__CHARGE = flow.StepInfo("charge", "Agent", "Charge the order")
+PROCESS_ORDERS__CHARGE = flow.StepInfo("charge", "Agent", "Charge the order", handled=True)
 
 
 @flow.guard(PROCESS_ORDERS__CHARGE)
