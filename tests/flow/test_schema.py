@@ -35,3 +35,21 @@ def test_non_object_input_is_refused() -> None:
 
 def test_no_schema_accepts_anything() -> None:
     assert flow.validate_input([1, 2], {}) == [1, 2]
+
+
+def test_object_properties_are_checked_too() -> None:
+    schema = {
+        "user": {
+            "type": "object",
+            "required": True,
+            "properties": {
+                "id": {"type": "string", "required": True},
+                "tier": {"type": "string", "default": "free"},
+            },
+        }
+    }
+    assert flow.validate_input({"user": {"id": "u1"}}, schema) == {
+        "user": {"id": "u1", "tier": "free"}
+    }
+    with pytest.raises(flow.InputValidationError, match=r"user\.id: required field is missing"):
+        flow.validate_input({"user": {}}, schema)

@@ -250,7 +250,9 @@ class Run:
             "checkpoint_id": key,
             "timestamp_ms": int(time.time() * 1000),
         }
-        payload.update({name: truncate(redact(value)) for name, value in extra.items()})
+        payload.update(
+            {name: truncate(redact(v)) for name, v in extra.items() if v is not _MISSING}
+        )
         self.event(subtype, payload)
 
     def _debug_end(self, info: StepInfo, key: str, started: float, extra: dict[str, Any]) -> None:

@@ -31,17 +31,29 @@ def validate_input(data: Any, schema: dict[str, dict[str, Any]]) -> Any:
     if not isinstance(data, dict):
         raise InputValidationError(f"input must be a JSON object, got {_kind(data)}")
     problems: list[str] = []
+    result = _fields(data, schema, "", problems)
+    if problems:
+        raise InputValidationError("input does not match inputSchema: " + "; ".join(problems))
+    return result
+
+
+def _fields(
+    data: dict[str, Any], schema: dict[str, dict[str, Any]], where: str, problems: list[str]
+) -> dict[str, Any]:
+    """``data`` with defaults filled in; problems of its fields appended to ``problems``."""
     result = dict(data)
     for name, field in schema.items():
+        path = f"{where}{name}"
         if result.get(name) is None:
             if "default" in field:
                 result[name] = field["default"]
             elif field.get("required", False):
-                problems.append(f"{name}: required field is missing")
+                problems.append(f"{path}: required field is missing")
             continue
-        problems.extend(_check(name, result[name], field))
-    if problems:
-        raise InputValidationError("input does not match inputSchema: " + "; ".join(problems))
+        problems.extend(_check(path, result[name], field))
+        properties = field.get("properties")
+        if isinstance(result[name], dict) and isinstance(properties, dict):
+            result[name] = _fields(result[name], properties, f"{path}.", problems)
     return result
 
 
