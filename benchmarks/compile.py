@@ -45,10 +45,7 @@ OTHER = ROOT / "examples" / "order_processing.json"
 HELLO_INPUT = {"name": "ada", "language": "fr"}
 
 FIRST_OUTPUT = """
-import json
-import sys
-
-from runtara.agents import registry
+from runtara.sdk import flow
 
 print("ready", flush=True)
 """
@@ -222,6 +219,8 @@ def main() -> None:
             ]
         row("hello.json, whole run (6 steps)", native, cpython)
         console.print(startup)
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        console.print(f"[dim]load average during the run: {load} (2 cores: above 2 inflates times)")
 
 
 @contextmanager
