@@ -27,8 +27,13 @@ def environment() -> dict[str, str]:
     return env
 
 
-def runtara(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def runtara(
+    cwd: Path, *args: str, timeout: float = 120, url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``runtara ARGS`` in ``cwd``; ``url`` sets RUNTARA_URL (for the management commands)."""
     env = environment()
+    if url is not None:
+        env["RUNTARA_URL"] = url
     return subprocess.run(
         [sys.executable, "-m", "runtara", *args],
         cwd=cwd,
