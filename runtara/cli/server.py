@@ -27,6 +27,7 @@ def server(
     ),
 ) -> None:
     """Run the runtime service (SQLite by default, PostgreSQL in production)."""
+    from runtara.runtime.errors import StoreUnavailable
     from runtara.runtime.server import serve
     from runtara.runtime.settings import Settings
 
@@ -40,13 +41,13 @@ def server(
     )
     try:
         serve(settings, host, port)
-    except ValueError as exc:  # e.g. an unsupported database URL
-        fail(str(exc), 2)
+    except StoreUnavailable as exc:
+        fail(exc.detail, 1)
+    except OSError as exc:
+        fail(str(exc), 1)
 
 
 def _describe(url: str) -> str:
     """The database, without credentials."""
-    if url.startswith("sqlite:"):
-        return url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.rpartition('@')[2]}"

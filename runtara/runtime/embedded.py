@@ -17,7 +17,7 @@ import uvicorn
 
 from runtara.runtime.server import free_loopback_socket, uvicorn_config
 from runtara.runtime.settings import Settings
-from runtara.runtime.store import DEFAULT_DATABASE_URL
+from runtara.runtime.store import DEFAULT_DATABASE_URL, Store, open_store
 
 
 class EmbeddedRuntime:
@@ -32,11 +32,22 @@ class EmbeddedRuntime:
         self._socket = free_loopback_socket()
         host, port = self._socket.getsockname()
         self.url = f"http://{host}:{port}"
-        self._server = uvicorn.Server(uvicorn_config(self.settings, host, port))
+        self._host_port = (host, port)
+        self._store: Store | None = None
+        self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 30.0) -> EmbeddedRuntime:
-        """Serve in a background thread; return once ``/health`` would answer."""
+        """Serve in a background thread; return once ``/health`` would answer.
+
+        Raises ``StoreUnavailable`` when the database cannot be opened.
+        """
+        self._store = open_store(
+            self.settings.database_url, secret_key=self.settings.effective_secret_key()
+        )
+        self._server = uvicorn.Server(
+            uvicorn_config(self.settings, *self._host_port, store=self._store)
+        )
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._socket]},
@@ -54,9 +65,12 @@ class EmbeddedRuntime:
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
+        if self._server is not None:
+            self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._store is not None:
+            self._store.close()
         self._socket.close()
 
     def __enter__(self) -> EmbeddedRuntime:

@@ -54,3 +54,10 @@ class NotConfigured(RuntaraError):
 
     status = 503
     title = "Not configured"
+
+
+class StoreUnavailable(RuntaraError):
+    """The database cannot be opened (bad URL, unreachable server, unwritable file)."""
+
+    status = 503
+    title = "Store unavailable"

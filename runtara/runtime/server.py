@@ -9,12 +9,19 @@ import uvicorn
 
 from runtara.runtime.api.app import create_asgi_app
 from runtara.runtime.settings import Settings
+from runtara.runtime.store import Store, open_store
 
 
 def uvicorn_config(
-    settings: Settings, host: str, port: int, *, log_level: str = "warning"
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    store: Store | None = None,
+    log_level: str = "warning",
 ) -> uvicorn.Config:
-    app = create_asgi_app(settings)
+    """Serve ``settings``; with ``store``, on that open store (the caller closes it)."""
+    app = create_asgi_app(settings, store=store)
     # where instances launched by this server's scheduler reach it
     app.app.state.public_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     return uvicorn.Config(
@@ -32,9 +39,20 @@ def uvicorn_config(
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8001) -> None:
-    """Run until interrupted (SIGINT/SIGTERM shut down gracefully)."""
+    """Run until interrupted (SIGINT/SIGTERM shut down gracefully).
+
+    The store is opened (and migrated) first, so a bad database URL or an unreachable
+    server is a ``StoreUnavailable`` error here, not a traceback from inside uvicorn.
+    """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.Server(uvicorn_config(settings, host, port)).run()
+    store = open_store(settings.database_url, secret_key=settings.effective_secret_key())
+    try:
+        server = uvicorn.Server(uvicorn_config(settings, host, port, store=store))
+        server.run()
+    finally:
+        store.close()
+    if not server.started:
+        raise OSError(f"could not serve on {host}:{port} (see the message above)")
 
 
 def free_loopback_socket() -> socket.socket:

@@ -84,3 +84,23 @@ def test_errors_are_one_line_without_traceback(runtime: EmbeddedRuntime) -> None
     assert "instance 'nope' not found" in missing.stderr and "Traceback" not in missing.stderr
     bad_json = cli(runtime, "signal", "nope", "step", "--payload", "{")
     assert bad_json.returncode == 2 and "--payload is not valid JSON" in bad_json.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://user:pw@host/db", "unsupported database URL 'mysql://user:***@host/db'"),
+        ("postgresql://user:pw@127.0.0.1:1/db", "cannot open postgresql://user:***@127.0.0.1:1/db"),
+    ],
+)
+def test_server_reports_an_unusable_database_in_one_line(url: str, message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "runtara", "server", "--port", "0", "--database-url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert (
+        message in result.stderr and "Traceback" not in result.stderr and "pw" not in result.stderr
+    )

@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     return app
 
 
-def create_asgi_app(settings: Settings | None = None) -> CheckpointFastPath:
+def create_asgi_app(
+    settings: Settings | None = None, *, store: Store | None = None
+) -> CheckpointFastPath:
     """What ``runtara server`` serves: the app, with the checkpoint save on a fast path."""
-    return CheckpointFastPath(create_app(settings))
+    return CheckpointFastPath(create_app(settings, store=store))

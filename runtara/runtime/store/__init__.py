@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import ParamSpec, TypeVar
 
+from runtara.runtime.errors import StoreUnavailable
 from runtara.runtime.store.database import Database, Op, Tx
 from runtara.runtime.store.migrate import migrate
 from runtara.runtime.store.secrets import SecretBox
@@ -66,15 +67,41 @@ def open_database(url: str) -> Database:
         from runtara.runtime.store.postgres import PostgresDatabase
 
         return PostgresDatabase(url)
-    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path or postgresql://...")
+    raise StoreUnavailable(
+        f"unsupported database URL {redact_url(url)!r}: use sqlite:///path or postgresql://..."
+    )
 
 
 def open_store(url: str = DEFAULT_DATABASE_URL, *, secret_key: str | None = None) -> Store:
-    """Open the database, apply pending migrations, and return a ready Store."""
-    db = open_database(url)
+    """Open the database, apply pending migrations, and return a ready Store.
+
+    Raises ``StoreUnavailable`` naming the database (without its password) and the cause.
+    """
+    try:
+        db = open_database(url)
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        raise StoreUnavailable(f"cannot open {redact_url(url)}: {_reason(exc)}") from exc
     try:
         migrate(db)
-    except BaseException:
+    except BaseException as exc:
         db.close()
+        if isinstance(exc, Exception):
+            raise StoreUnavailable(f"cannot migrate {redact_url(url)}: {_reason(exc)}") from exc
         raise
     return Store(db, SecretBox(secret_key))
+
+
+def redact_url(url: str) -> str:
+    """The URL without a password (``user:***@``)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, location = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{location}"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

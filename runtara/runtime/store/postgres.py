@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -38,7 +39,10 @@ def conninfo(url: str) -> str:
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, pool_size: int = 16) -> None:
+    def __init__(self, url: str, *, pool_size: int = 16, connect_timeout: int = 10) -> None:
+        # One direct connection first: a wrong password or a down server is reported
+        # with its real reason at once, instead of a pool timeout 30 s later.
+        psycopg.connect(conninfo(url), connect_timeout=connect_timeout).close()
         self._pool = ConnectionPool(
             conninfo(url),
             min_size=2,
