@@ -23,7 +23,7 @@ WORKER = PROGRAMS / "worker.py"
 FAST_ENV = {
     "RUNTARA_RESTART_BACKOFF_SECONDS": "0.2",
     "RUNTARA_CANCEL_GRACE_SECONDS": "1",
-    "RUNTARA_LEASE_SECONDS": "3",
+    "RUNTARA_LEASE_SECONDS": "5",
     "RUNTARA_POLL_SECONDS": "0.1",
 }
 
@@ -44,7 +44,9 @@ class Server:
         *,
         server_id: str,
         env: dict[str, str] | None = None,
+        dev: bool = True,
     ) -> None:
+        self.dev = dev
         self.database_url = database_url
         self.data_dir = data_dir
         self.port = free_port()
@@ -68,11 +70,11 @@ class Server:
                     "-m",
                     "runtara",
                     "server",
-                    "--dev",
                     "--port",
                     str(self.port),
                     "--database-url",
                     self.database_url,
+                    *(["--dev"] if self.dev else []),
                 ],
                 env=self.env,
                 stdout=log,
@@ -101,8 +103,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def client(self, tenant: str = "t1") -> Client:
-        return Client(self.url, tenant=tenant)
+    def client(self, tenant: str | None = None, api_key: str | None = None) -> Client:
+        """Tenant ``t1`` on a --dev server; with a tenant API key, that key's tenant."""
+        return Client(self.url, api_key, tenant=tenant or (None if api_key else "t1"))
 
 
 def instance_pids(instance_id: str) -> list[int]:

@@ -67,7 +67,7 @@ def steps(client: Any, instance_id: str) -> list[str]:
 def test_a_container_runs_locked_down_and_completes(docker_server: Server) -> None:
     with docker_server.client() as client:
         client.start_instance(
-            "worker", {"items": 30, "effects": "/tmp/e", "delay": 0.05}, instance_id="c1"
+            "worker", {"items": 100, "effects": "/tmp/e", "delay": 0.05}, instance_id="c1"
         )
         (container_id,) = wait_for(lambda: containers("c1"), what="the container")
         container = docker.from_env().containers.get(container_id)
@@ -182,7 +182,9 @@ def test_a_container_overrunning_its_timeout_is_killed(
 def test_a_restarted_server_adopts_its_running_container(docker_server: Server) -> None:
     with docker_server.client() as client:
         client.start_instance(
-            "worker", {"items": 60, "effects": "/tmp/e", "delay": 0.05}, instance_id="ad"
+            "worker",
+            {"items": 60, "effects": "/tmp/e", "delay": 0.05, "print_items": True},
+            instance_id="ad",
         )
         wait_for(lambda: len(steps(client, "ad")) >= 5, timeout=30, what="five steps")
     docker_server.kill()
@@ -192,4 +194,9 @@ def test_a_restarted_server_adopts_its_running_container(docker_server: Server) 
         assert done["status"] == "completed", done
         assert len(client.list_events("ad", event_type="launched")) == 1  # the same container
         assert steps(client, "ad") == [f"item-{i}" for i in range(60)]
+        wait_for(lambda: client.read_logs("ad", limit=1)["ended"], what="the last lines")
+        printed = [x["line"] for x in client.read_logs("ad")["lines"]]
+    assert [line for line in printed if line.startswith("item ")] == [
+        f"item {i}" for i in range(60)
+    ]  # read on from where the former server stored its last line: none lost, none twice
     wait_for(lambda: not containers("ad"), timeout=15, what="the container to be removed")

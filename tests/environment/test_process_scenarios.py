@@ -282,7 +282,9 @@ def test_a_running_instance_is_adopted_by_its_restarted_server(
     out = tmp_path / "effects.txt"
     with server.client() as client:
         client.start_instance(
-            "worker", {"items": 60, "effects": str(out), "delay": 0.05}, instance_id="adopt"
+            "worker",
+            {"items": 60, "effects": str(out), "delay": 0.05, "print_items": True},
+            instance_id="adopt",
         )
         wait_for(lambda: len(effects(out)) >= 5, what="five items")
     (pid,) = instance_pids("adopt")
@@ -294,6 +296,12 @@ def test_a_running_instance_is_adopted_by_its_restarted_server(
     assert done["status"] == "completed"
     assert len(launches) == 1  # the same process went on: adopted, not started again
     assert effects(out) == list(range(60))
+    with server.client() as client:  # its output was read on from where it had been stored
+        wait_for(lambda: client.read_logs("adopt", limit=1)["ended"], what="the last lines")
+        printed = [x["line"] for x in client.read_logs("adopt")["lines"]]
+    assert [line for line in printed if line.startswith("item ")] == [
+        f"item {i}" for i in range(60)
+    ]
     wait_for(lambda: pid not in instance_pids("adopt"), timeout=5, what="the process to exit")
 
 

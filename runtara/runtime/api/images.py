@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -10,7 +11,8 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 from starlette.responses import Response
 
-from runtara.runtime.api.auth import Authenticated
+from runtara.runtime.api.auth import Authenticated, Principal
+from runtara.runtime.errors import Forbidden
 from runtara.runtime.scheduler import registration
 from runtara.runtime.store import Store, images
 
@@ -123,9 +125,29 @@ def _registration(body: ImageIn) -> registration.Registration:
     return registration.oci_image(body.oci, limits)
 
 
+def _check_host_access(request: Request, who: Principal, body: ImageIn) -> None:
+    """A command run by the process runner, or an archive read from the server's disk,
+    acts on the server's machine: only the admin key, a ``--dev`` server, or a server
+    started with ``RUNTARA_ALLOW_TENANT_COMMANDS=1`` accepts it from a tenant key.
+    (A command in a container, a workflow or an image reference is always fine.)"""
+    if who.admin or request.app.state.settings.dev:
+        return
+    if os.environ.get("RUNTARA_ALLOW_TENANT_COMMANDS", "").lower() in ("1", "true", "yes"):
+        return
+    on_host = body.command is not None and (body.runner or "process") == "process"
+    on_host = on_host and not body.base_image
+    if on_host or (body.oci is not None and os.path.exists(body.oci)):
+        raise Forbidden(
+            "this image would run a program or read a file on the server's machine; "
+            "use --base-image (a container), a workflow or an image reference, or ask "
+            "an admin (RUNTARA_ADMIN_KEY) to register it"
+        )
+
+
 @router.post("", response_model=ImageOut, status_code=201)
 async def register_image(request: Request, who: Authenticated, body: ImageIn) -> ImageOut:
     """Register the next version of ``name``; what it runs is checked now."""
+    _check_host_access(request, who, body)
     found = await asyncio.to_thread(_registration, body)
     image = await _store(request).arun(
         images.create_image,

@@ -61,10 +61,17 @@ LogLines = list[tuple[str, str]]
 class Launched(abc.ABC):
     """A live instance process (or container)."""
 
-    #: How to find it again after a server restart (stored with the instance).
-    ref: str
     #: The limits actually in force (what the machine allowed), recorded on the instance.
     applied: dict[str, Any]
+
+    @property
+    @abc.abstractmethod
+    def ref(self) -> str:
+        """How to find it again after a server restart, and how far its output was read.
+
+        Stored with the instance together with each batch of output lines, so an
+        adopting server reads on from exactly there: no line lost, none twice.
+        """
 
     @abc.abstractmethod
     async def wait(self) -> Exited:

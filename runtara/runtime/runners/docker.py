@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
-import time
 from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
 from runtara.runtime.runners.base import Exited, Launched, LaunchError, LaunchSpec, LogLines, Runner
@@ -33,18 +34,34 @@ def _environment(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k.startswith(_FORWARDED_PREFIXES) or k in _FORWARDED}
 
 
+def _timestamp_ns(stamp: bytes) -> int:
+    """Docker's RFC 3339 timestamp (nanoseconds, trailing zeros trimmed) -> epoch ns."""
+    text = stamp.decode().rstrip("Z")
+    whole, _, fraction = text.partition(".")
+    seconds = int(datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp())
+    return seconds * 1_000_000_000 + int((fraction or "0").ljust(9, "0")[:9])
+
+
 class ContainerHandle(Launched):
-    def __init__(self, container: Any, applied: dict[str, Any], *, since: int | None) -> None:
+    """A running container. Output is read with the engine's timestamps, and ``ref``
+    records the timestamp of the last line stored per stream, so an adopting server
+    asks the engine for what came after exactly that."""
+
+    def __init__(
+        self, container: Any, applied: dict[str, Any], *, after: dict[str, int] | None = None
+    ) -> None:
         self.container = container
-        self.ref = container.id
         self.applied = applied
-        self._lines: deque[tuple[str, str]] = deque()
+        self._lines: deque[tuple[str, str, int]] = deque()
+        self._stored_until = dict(after or {"stdout": 0, "stderr": 0})
         self._peak_memory: int | None = None
         self._cpu_ns: int | None = None
         self._loop = asyncio.get_running_loop()
         self._exited: asyncio.Future[Exited] = self._loop.create_future()
         self._readers = [
-            threading.Thread(target=self._read, args=(stream, since), daemon=True)
+            threading.Thread(
+                target=self._read, args=(stream, self._stored_until.get(stream, 0)), daemon=True
+            )
             for stream in ("stdout", "stderr")
         ]
         for reader in self._readers:
@@ -52,21 +69,38 @@ class ContainerHandle(Launched):
         threading.Thread(target=self._sample, daemon=True).start()
         threading.Thread(target=self._wait, daemon=True).start()
 
-    def _read(self, stream: str, since: int | None) -> None:
+    @property
+    def ref(self) -> str:
+        return json.dumps({"container": self.container.id, "after": self._stored_until})
+
+    def _read(self, stream: str, after_ns: int) -> None:
         partial = b""
+        since = after_ns // 1000 / 1_000_000 if after_ns else None  # floor to microseconds
+
+        def emit(raw: bytes) -> None:
+            stamp, _, text = raw.partition(b" ")
+            try:
+                at = _timestamp_ns(stamp)
+            except ValueError:
+                at = after_ns
+            if at > after_ns:  # the engine's `since` is coarser than its timestamps
+                self._lines.append((stream, text.decode("utf-8", "replace"), at))
+
         with contextlib.suppress(Exception):
             chunks = self.container.logs(
                 stdout=stream == "stdout",
                 stderr=stream == "stderr",
                 stream=True,
                 follow=True,
+                timestamps=True,
                 since=since,
             )
             for chunk in chunks:
                 *lines, partial = (partial + chunk).split(b"\n")
-                self._lines.extend((stream, line.decode("utf-8", "replace")) for line in lines)
+                for line in lines:
+                    emit(line)
         if partial:
-            self._lines.append((stream, partial.decode("utf-8", "replace")))
+            emit(partial)
 
     def _sample(self) -> None:
         """Peak memory and CPU time from the engine's statistics stream (about 1/s)."""
@@ -122,7 +156,9 @@ class ContainerHandle(Launched):
     def drain_logs(self) -> LogLines:
         drained: LogLines = []
         while self._lines:
-            drained.append(self._lines.popleft())
+            stream, line, at = self._lines.popleft()
+            drained.append((stream, line))
+            self._stored_until[stream] = at
         return drained
 
 
@@ -212,12 +248,18 @@ class DockerRunner(Runner):
 
     async def launch(self, spec: LaunchSpec) -> ContainerHandle:
         container, applied = await asyncio.to_thread(self._start, spec)
-        return ContainerHandle(container, applied, since=None)
+        return ContainerHandle(container, applied)
 
     async def adopt(self, ref: str, spec: LaunchSpec) -> ContainerHandle | None:
+        try:
+            data = json.loads(ref)
+            container_id, after = str(data["container"]), dict(data["after"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
         def find() -> Any:
             try:
-                container = self.client().containers.get(ref)
+                container = self.client().containers.get(container_id)
             except Exception:
                 return None
             if container.status == "running":
@@ -229,8 +271,7 @@ class DockerRunner(Runner):
         container = await asyncio.to_thread(find)
         if container is None:
             return None
-        # Output from now on: what it printed before was stored by the former server.
-        return ContainerHandle(container, {}, since=int(time.time()))
+        return ContainerHandle(container, {}, after={k: int(v) for k, v in after.items()})
 
     def close(self) -> None:
         with self._lock:

@@ -66,6 +66,11 @@ class LogTail:
         self.offset = offset
         self._partial = b""
 
+    @property
+    def consumed(self) -> int:
+        """Bytes of the file handed out as lines (a partial last line is not)."""
+        return self.offset - len(self._partial)
+
     def read(self, *, final: bool = False) -> LogLines:
         try:
             with self.path.open("rb") as f:
@@ -128,14 +133,7 @@ class ProcessHandle(Launched):
         self.start = start
         self.cgroup = cgroup
         self.applied = applied
-        self.ref = json.dumps(
-            {
-                "pid": pid,
-                "start": start,
-                "logs": str(logs_dir),
-                "cgroups": [str(d) for d in cgroup.dirs] if cgroup else [],
-            }
-        )
+        self.logs_dir = logs_dir
         self._popen = popen
         self._tails = [
             LogTail(logs_dir / "stdout.log", "stdout", offsets[0]),
@@ -147,6 +145,18 @@ class ProcessHandle(Launched):
             threading.Thread(target=self._reap, name=f"runtara-wait-{pid}", daemon=True).start()
         else:
             self._poller = self._loop.create_task(self._poll_adopted())
+
+    @property
+    def ref(self) -> str:
+        return json.dumps(
+            {
+                "pid": self.pid,
+                "start": self.start,
+                "logs": str(self.logs_dir),
+                "offsets": [tail.consumed for tail in self._tails],
+                "cgroups": [str(d) for d in self.cgroup.dirs] if self.cgroup else [],
+            }
+        )
 
     # -- ending ----------------------------------------------------------------------
 
@@ -296,17 +306,10 @@ class ProcessRunner(Runner):
             return None
         if not _alive(pid, start):
             return None
-        # Reading goes on from the files' current ends: lines written while no server
-        # watched are kept in the files on this machine, not in the store.
-        offsets = (_size(logs_dir / "stdout.log"), _size(logs_dir / "stderr.log"))
+        # Reading goes on where the former server's last stored batch ended.
+        stored = data.get("offsets") or [0, 0]
+        offsets = (int(stored[0]), int(stored[1]))
         cgroup = None
         if data.get("cgroups"):
             cgroup = InstanceCgroup([Path(d) for d in data["cgroups"]], self.cgroups.version, {})
         return ProcessHandle(pid, start, logs_dir, cgroup, {}, None, offsets)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

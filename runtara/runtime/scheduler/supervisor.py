@@ -7,8 +7,10 @@ One loop per server, on the server's event loop:
 * launch each through its image's runner (or adopt the process still alive from this
   server's former life), store its output, and when it ends let ``record_exit`` decide:
   asleep, suspended, done, restarted after a backoff, or failed for good;
-* renew the leases of live processes; kill a process whose lease was lost, that
-  overran its timeout, fell silent (no heartbeat) or ignored a cancel past the grace.
+* renew the leases of live processes; kill a process that overran its timeout, fell
+  silent (no heartbeat) or ignored a cancel past the grace; let go of one whose lease
+  another server took (it adopted the process, or launched a new one whose fresh token
+  locks the old one out).
 
 Nothing is kept only in memory: a server killed at any point leaves leases that expire
 (or that it takes back at restart, when its id is stable), and the work is claimed again.
@@ -29,7 +31,7 @@ from runtara.runtime.runners.limits import Limits
 from runtara.runtime.scheduler.config import SchedulerConfig
 from runtara.runtime.scheduler.specs import instance_environment, launch_spec
 from runtara.runtime.status import Status
-from runtara.runtime.store import Store, images, instances, logs, scheduling
+from runtara.runtime.store import Store, images, instances, scheduling
 from runtara.runtime.store.database import now_ms
 from runtara.runtime.store.scheduling import Backoff, ProcessExit, Work
 
@@ -60,6 +62,8 @@ class Live:
     kill_message: str | None = None
     stop_asked_at: float | None = None
     stderr_tail: list[str] = field(default_factory=list)
+    #: The task following it (cancelled when another server takes the lease over).
+    task: asyncio.Task[None] | None = None
 
 
 class Scheduler:
@@ -161,10 +165,9 @@ class Scheduler:
             scheduling.renew_leases, self.owner, lease_ms=round(self.config.lease_s * 1000)
         )
         for key, live in list(self.live.items()):
-            if key not in held and live.kill_reason is None:
-                log.warning("lease of %s/%s lost; stopping its process", *key)
-                live.kill_reason, live.kill_message = "lost", "this server lost its lease"
-                await live.handle.kill()
+            if key not in held and live.task is not None:
+                log.warning("lease of %s/%s taken over by another server; letting go", *key)
+                live.task.cancel()
 
     async def _watch(self) -> None:
         """Kill what overran its timeout, fell silent, or ignores a stop."""
@@ -218,6 +221,7 @@ class Scheduler:
         if handle is None:
             return
         live, limits = handle
+        live.task = asyncio.current_task()
         self.live[work.key] = live
         try:
             exited = await self._follow(live)
@@ -255,11 +259,13 @@ class Scheduler:
         limits = Limits.from_dict(image.metadata.get("limits"))
         spent_s = work.active_ms / 1000
 
-        def track(handle: Launched) -> Live:
+        def track(handle: Launched, running_for_s: float = 0.0) -> Live:
+            """``running_for_s``: how long an adopted process has run already."""
+            started = time.monotonic() - running_for_s
             deadline = None
             if limits.timeout_s is not None:
-                deadline = time.monotonic() + max(0.0, limits.timeout_s - spent_s)
-            return Live(work, handle, time.monotonic(), deadline, limits.timeout_s)
+                deadline = started + max(0.0, limits.timeout_s - spent_s)
+            return Live(work, handle, started, deadline, limits.timeout_s)
 
         if work.process_ref and work.process_host == self.host:
             spec = launch_spec(
@@ -273,7 +279,8 @@ class Scheduler:
             adopted = await runner.adopt(work.process_ref, spec)
             if adopted is not None:
                 log.info("adopted the live process of %s/%s", *work.key)
-                return track(adopted), limits
+                running_for_s = max(0, now_ms() - (work.launched_at or now_ms())) / 1000
+                return track(adopted, running_for_s), limits
         if work.process_ref and work.status in (Status.running, Status.pending):
             # it was launched, nobody watched it end, and it did not report: a crash
             await store.arun(
@@ -332,7 +339,9 @@ class Scheduler:
         live.stderr_tail.extend(line for stream, line in lines if stream == "stderr")
         del live.stderr_tail[:-STDERR_TAIL_LINES]
         try:
-            await self.store.arun(logs.append_lines, *live.work.key, lines)
+            await self.store.arun(
+                scheduling.record_output, self.owner, *live.work.key, lines, live.handle.ref
+            )
         except Exception:  # an instance deleted meanwhile; its output has nowhere to go
             log.debug("dropping %d log lines of %s/%s", len(lines), *live.work.key)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from runtara.runtime.errors import NotFound
 from runtara.runtime.status import Status
-from runtara.runtime.store import events
+from runtara.runtime.store import events, logs
 from runtara.runtime.store.database import Row, Tx, now_ms, read_op, write_op
 from runtara.runtime.store.instances import transition
 from runtara.runtime.store.secrets import new_token, token_hash
@@ -199,6 +199,20 @@ def record_process(
         "UPDATE instances SET process_ref = ?, limits = ? WHERE tenant_id = ? AND id = ?"
         " AND lease_owner = ?",
         (ref, json.dumps(limits), tenant_id, instance_id, owner),
+    )
+
+
+@write_op
+def record_output(
+    tx: Tx, owner: str, tenant_id: str, instance_id: str, lines: list[tuple[str, str]], ref: str
+) -> None:
+    """Store output lines and, in the same transaction, how far the output was read
+    (``ref``): a server adopting the process later reads on from exactly there."""
+    logs.append_lines(tx, tenant_id, instance_id, lines)
+    tx.execute(
+        "UPDATE instances SET process_ref = ? WHERE tenant_id = ? AND id = ? AND lease_owner = ?"
+        " AND process_ref IS NOT NULL",
+        (ref, tenant_id, instance_id, owner),
     )
 
 

@@ -2,7 +2,7 @@
 
 Input: ``items`` (3), ``effects`` (a file path), ``delay`` (seconds per step),
 ``sleep_at`` / ``sleep_s`` (a durable sleep before that item), ``fail`` (report failure),
-``exit_code`` (exit without reporting).
+``exit_code`` (exit without reporting), ``print_items`` (a stdout line per item).
 """
 
 import sys
@@ -23,6 +23,8 @@ for i in range(config.get("items", 3)):
     if result.should_cancel:
         sys.exit(0)
     if result.existing_state is None:  # saved just now: this item's work is due, once
+        if config.get("print_items"):
+            print(f"item {i}", flush=True)
         with open(config["effects"], "a") as effects:
             effects.write(f"{i}\n")
         time.sleep(config.get("delay", 0))
