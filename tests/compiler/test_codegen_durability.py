@@ -182,6 +182,7 @@ def test_log_step_emits_one_workflow_log_event(runtime: Runtime) -> None:
 
 CHILD = {
     "name": "greeter",
+    "inputSchema": {"who": {"type": "string", "required": True}},
     "variables": {"greeting": {"type": "string", "value": "Hello"}},
     "entryPoint": "say",
     "steps": {
@@ -209,6 +210,22 @@ def test_embedded_child_runs_inside_the_instance(runtime: Runtime) -> None:
     assert (outcome.status, outcome.output) == ("completed", {"r": {"text": "Hello, Ada"}})
     assert "call/embed/say" not in runtime.checkpoints(outcome.instance_id)  # Finish: no checkpoint
     assert "call" in runtime.checkpoints(outcome.instance_id)
+
+
+def test_embedded_child_input_is_checked_against_its_schema(runtime: Runtime) -> None:
+    embed = {
+        "stepType": "EmbedWorkflow",
+        "id": "call",
+        "childWorkflowId": "greeter",
+        "childVersion": "latest",
+        "inputMapping": {"who": ref("data.name")},
+    }
+    outcome = runtime.run(chain(embed, finish()), {"name": 42}, children={"greeter": CHILD})
+    assert (outcome.status, outcome.message) == (
+        "failed",
+        "step 'call' failed: child workflow greeter: input does not match inputSchema: "
+        "who: expected string, got integer",
+    )
 
 
 def test_start_scenario_alias_and_missing_child() -> None:

@@ -112,6 +112,8 @@ class Child:
     graph_function: str
     variables_name: str
     variables: dict[str, Any]
+    schema_name: str
+    input_schema: dict[str, Any]
 
 
 class Emitter:
@@ -287,7 +289,10 @@ class Emitter:
             f["graph"] = child.graph_function
             f["variables"] = child.variables_name
             f["options"] = _options(
-                retries=step.max_retries, retry_delay_ms=step.retry_delay, timeout_ms=step.timeout
+                input_schema=_Raw(child.schema_name),
+                retries=step.max_retries,
+                retry_delay_ms=step.retry_delay,
+                timeout_ms=step.timeout,
             )
         elif isinstance(step, LogStep):
             f["level"] = py_literal(step.level)
@@ -347,11 +352,12 @@ class Emitter:
             raise CodegenError(f"child workflow {child_id!r} embeds itself", where=code.where)
         self._child_stack.append(child_id)
         base = identifier(child_id)
-        variables_name = self.names.claim(f"CHILD_{base.upper()}_VARIABLES")
         child = Child(
             graph_function=f"graph_child_{base}",
-            variables_name=variables_name,
+            variables_name=self.names.claim(f"CHILD_{base.upper()}_VARIABLES"),
             variables={n: v.value for n, v in workflow.graph.variables.items()},
+            schema_name=self.names.claim(f"CHILD_{base.upper()}_INPUT_SCHEMA"),
+            input_schema=input_schema_of(workflow.graph),
         )
         self.compiled_children[child_id] = child
         child.graph_function = self.graph(
@@ -362,6 +368,14 @@ class Emitter:
         )
         self._child_stack.pop()
         return child
+
+
+def input_schema_of(graph: ExecutionGraph) -> dict[str, Any]:
+    """The graph's ``inputSchema`` as the plain JSON ``flow.validate_input`` reads."""
+    return {
+        name: field.model_dump(by_alias=True, exclude_unset=True)
+        for name, field in (graph.input_schema or {}).items()
+    }
 
 
 class _Raw(str):

@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from runtara.compiler.codegen.emitter import Emitter
+from runtara.compiler.codegen.emitter import Emitter, input_schema_of
 from runtara.compiler.codegen.errors import CodegenError
 from runtara.compiler.codegen.literals import py_literal
 from runtara.dsl.graph import Workflow
@@ -41,10 +41,7 @@ def generate(
     emitter = Emitter(workflow, dict(children or {}))
     emitter.emit()
     graph = workflow.graph
-    schema = {
-        name: field.model_dump(by_alias=True, exclude_unset=True)
-        for name, field in (graph.input_schema or {}).items()
-    }
+    schema = input_schema_of(graph)
     context: dict[str, Any] = {
         "title": graph.name or Path(source).stem,
         "source": Path(source).name,
@@ -57,7 +54,12 @@ def generate(
         ),
         "plugin_agents": sorted(m for m in emitter.agents if not _builtin(m)),
         "children": [
-            {"variables_name": c.variables_name, "variables_literal": py_literal(c.variables)}
+            {
+                "variables_name": c.variables_name,
+                "variables_literal": py_literal(c.variables),
+                "schema_name": c.schema_name,
+                "schema_literal": py_literal(c.input_schema),
+            }
             for c in emitter.compiled_children.values()
         ],
         "graphs": emitter.graphs,

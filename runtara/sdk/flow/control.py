@@ -15,8 +15,9 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from runtara.sdk.flow.conditions import truthy
-from runtara.sdk.flow.errors import StepFailed
+from runtara.sdk.flow.errors import InputValidationError, StepFailed
 from runtara.sdk.flow.runner import Run, as_step_failure, record
+from runtara.sdk.flow.schema import validate_input
 from runtara.sdk.flow.scope import Scope, StepInfo
 
 Graph = Callable[[Run, Scope], Any]
@@ -185,12 +186,20 @@ def embed(
     graph: Graph,
     *,
     variables: dict[str, Any],
+    input_schema: dict[str, Any] | None = None,
     retries: int = 3,
     retry_delay_ms: int = 1000,
     timeout_ms: int | None = None,
 ) -> dict[str, Any]:
-    """Run an embedded child workflow (compiled into this module) inside this instance."""
+    """Run an embedded child workflow (compiled into this module) inside this instance;
+    its input is checked against the child's ``inputSchema`` first."""
     key = sc.key(info.id)
+    try:
+        data = validate_input(data, input_schema or {})
+    except InputValidationError as exc:
+        raise StepFailed(
+            info.id, f"child workflow {child_workflow_id}: {exc}", code=exc.code
+        ) from None
     child = sc.embedded(data=data, variables=dict(variables), prefix=key + "/embed/")
 
     def compute() -> dict[str, Any]:
