@@ -46,6 +46,7 @@ def compile_(
     """
     from runtara.compiler.native import MissingToolError, NativeBuildError, UnavailableImportError
     from runtara.compiler.native.workflow import CompileError, compile_workflow
+    from runtara.compiler.oci.rootfs import RootfsError
 
     directory = output or Path("build") / file.stem
     try:
@@ -57,8 +58,10 @@ def compile_(
         for line in exc.lines:
             stderr.print(escape(line), highlight=False)
         fail(str(exc))
-    except (MissingToolError, NativeBuildError, UnavailableImportError) as exc:
+    except (MissingToolError, NativeBuildError, UnavailableImportError, RootfsError) as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {exc.filename or directory}: {exc.strerror}")
     if load:
         _load_into_docker(directory / compiled.image)
     if output_format == OutputFormat.json:
