@@ -28,11 +28,13 @@ def server(
 ) -> None:
     """Run the runtime service (SQLite by default, PostgreSQL in production)."""
     from runtara.runtime.errors import StoreUnavailable
+    from runtara.runtime.scheduler import SchedulerConfig
     from runtara.runtime.server import serve
     from runtara.runtime.settings import Settings
 
     try:
         settings = Settings.from_env(database_url=database_url, dev=dev or None)
+        SchedulerConfig.from_env()  # the scheduler's RUNTARA_* settings, checked up front
     except ValueError as exc:
         fail(f"invalid setting: {exc}", 2)
     stderr.print(

@@ -12,7 +12,7 @@ from runtara import __version__
 from runtara.runtime.api import connections, images, instance, launch, management, problems, tenants
 from runtara.runtime.api.fastpath import CheckpointFastPath
 from runtara.runtime.api.limits import BodySizeLimit
-from runtara.runtime.scheduler import start_scheduler
+from runtara.runtime.scheduler import SchedulerConfig, start_scheduler
 from runtara.runtime.settings import Settings
 from runtara.runtime.store import Store, open_store
 
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     """The service app. Without ``store``, it opens (and migrates) one at startup and
     closes it at shutdown; a given ``store`` stays the caller's to close."""
     settings = settings or Settings.from_env()
+    scheduling = SchedulerConfig.from_env()  # a bad RUNTARA_* setting fails here, not later
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             settings.database_url, secret_key=settings.effective_secret_key()
         )
         app.state.scheduler = start_scheduler(
-            app.state.store, getattr(app.state, "public_url", "http://127.0.0.1:8001")
+            app.state.store, getattr(app.state, "public_url", "http://127.0.0.1:8001"), scheduling
         )
         try:
             yield

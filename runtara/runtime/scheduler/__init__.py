@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from runtara.runtime.runners.base import Runner
@@ -17,7 +16,7 @@ __all__ = ["Scheduler", "SchedulerConfig", "default_runners", "start_scheduler"]
 
 def default_runners(config: SchedulerConfig) -> dict[str, Runner]:
     runners: list[Runner] = [
-        ProcessRunner(Path(config.data_dir) / "instances"),
+        ProcessRunner(Path(config.data_dir or ".data") / "instances"),
         DockerRunner(network=config.docker_network),
     ]
     return {runner.name: runner for runner in runners}
@@ -26,16 +25,16 @@ def default_runners(config: SchedulerConfig) -> dict[str, Runner]:
 def start_scheduler(
     store: Store, instance_url: str, config: SchedulerConfig | None = None
 ) -> Scheduler | None:
-    """Start the scheduler on the running event loop (None when it is turned off)."""
-    if config is None:
-        # Beside an SQLite database unless told otherwise: one directory holds a server.
-        database_file = getattr(store.db, "path", None)
-        default_dir = Path(database_file).parent if database_file else None
-        config = SchedulerConfig.from_env(
-            data_dir=None if os.environ.get("RUNTARA_DATA_DIR") else default_dir
-        )
+    """Start the scheduler on the running event loop (None when it is turned off).
+
+    ``config`` defaults to the environment's; read it early (``SchedulerConfig.from_env``)
+    to report a bad setting before the server starts.
+    """
+    config = config or SchedulerConfig.from_env()
     if not config.enabled:
         return None
+    database_file = getattr(store.db, "path", None)
+    config = config.with_data_dir(Path(database_file) if database_file else None)
     scheduler = Scheduler(store, config, default_runners(config), instance_url)
     scheduler.start()
     return scheduler

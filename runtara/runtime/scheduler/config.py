@@ -43,8 +43,9 @@ class SchedulerConfig:
     #: Names this server's leases. Stable across restarts of one server (it then takes
     #: back its own leases at once, not after they expire).
     server_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
-    #: Work directories of instances (their output files) live under here.
-    data_dir: Path = Path(".data")
+    #: Work directories of instances (their output files) live under here; None:
+    #: beside an SQLite database, else ``.data`` (``RUNTARA_DATA_DIR``).
+    data_dir: Path | None = None
     #: The runtime URL given to instances; default: where this server listens.
     instance_url: str | None = None
     lease_s: float = 15.0
@@ -60,6 +61,21 @@ class SchedulerConfig:
     #: Docker network of containers; ``host`` reaches a runtime on 127.0.0.1.
     docker_network: str = "host"
 
+    def __post_init__(self) -> None:
+        positive = {
+            "RUNTARA_LEASE_SECONDS": self.lease_s,
+            "RUNTARA_POLL_SECONDS": self.poll_s,
+            "RUNTARA_HEARTBEAT_TIMEOUT_SECONDS": self.heartbeat_timeout_s,
+            "RUNTARA_RESTART_BACKOFF_SECONDS": self.restart_backoff_s,
+            "RUNTARA_RESTART_BACKOFF_MAX_SECONDS": self.restart_backoff_max_s,
+            "RUNTARA_MAX_PROCESSES": self.max_processes,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise ValueError(f"{name}={value}: expected a positive number")
+        if self.cancel_grace_s < 0:
+            raise ValueError(f"RUNTARA_CANCEL_GRACE_SECONDS={self.cancel_grace_s}: expected >= 0")
+
     @classmethod
     def from_env(cls, **overrides: Any) -> SchedulerConfig:
         env = os.environ
@@ -67,7 +83,7 @@ class SchedulerConfig:
         config = cls(
             enabled=env.get("RUNTARA_SCHEDULER", "on").lower() not in ("0", "off", "false", "no"),
             server_id=env.get("RUNTARA_SERVER_ID") or defaults.server_id,
-            data_dir=Path(env.get("RUNTARA_DATA_DIR") or ".data"),
+            data_dir=Path(env["RUNTARA_DATA_DIR"]) if env.get("RUNTARA_DATA_DIR") else None,
             instance_url=env.get("RUNTARA_INSTANCE_URL") or None,
             lease_s=_float("RUNTARA_LEASE_SECONDS", defaults.lease_s),
             poll_s=_float("RUNTARA_POLL_SECONDS", defaults.poll_s),
@@ -83,6 +99,12 @@ class SchedulerConfig:
             docker_network=env.get("RUNTARA_DOCKER_NETWORK") or defaults.docker_network,
         )
         return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+    def with_data_dir(self, database_file: Path | None) -> SchedulerConfig:
+        """The data directory made definite (one directory holds a SQLite server)."""
+        if self.data_dir is not None:
+            return self
+        return replace(self, data_dir=database_file.parent if database_file else Path(".data"))
 
     def instance_environment(self) -> dict[str, str]:
         return {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}

@@ -24,6 +24,7 @@ import logging
 import socket
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from runtara.runtime.errors import NotFound
 from runtara.runtime.runners.base import Exited, Launched, LaunchError, Runner
@@ -79,6 +80,7 @@ class Scheduler:
         self.runners = runners
         self.instance_url = config.instance_url or instance_url
         self.owner = config.server_id
+        self.data_dir = config.data_dir or Path(".data")
         self.host = socket.gethostname()
         self.live: dict[Key, Live] = {}
         self._starting: set[Key] = set()
@@ -273,7 +275,7 @@ class Scheduler:
                 tenant_id=work.tenant_id,
                 instance_id=work.id,
                 environment={},
-                data_dir=self.config.data_dir,
+                data_dir=self.data_dir,
                 server_id=self.owner,
             )
             adopted = await runner.adopt(work.process_ref, spec)
@@ -308,7 +310,7 @@ class Scheduler:
                 tenant_id=work.tenant_id,
                 instance_id=work.id,
                 environment=environment,
-                data_dir=self.config.data_dir,
+                data_dir=self.data_dir,
                 server_id=self.owner,
             )
             handle = await runner.launch(spec)
