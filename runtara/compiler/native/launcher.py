@@ -94,6 +94,8 @@ def image_side_sources() -> list[Path]:
 
 
 def launcher_key(toolchain: Toolchain) -> str:
+    """``<runtara>-py<X.Y>-nuitka<V>-<hash>``: the hash covers the spec above and the
+    bytes of every image-side source, so any change to them means a new launcher."""
     digest = hashlib.sha256()
     root = Path(entrypoint.__file__).resolve().parents[2]
     spec = [__version__, sys.version, toolchain.nuitka_version, IMAGE_SIDE_PACKAGES]
