@@ -108,6 +108,7 @@ def compile_workflow(
     name, version = tagged or (image_name(graph.name or file.stem), "latest")
 
     output.mkdir(parents=True, exist_ok=True)
+    (output / BUILD_FILE).unlink(missing_ok=True)  # written last: present means complete
     source_name = f"{image_name(graph.name or file.stem).replace('-', '_').replace('.', '_')}.py"
     (output / source_name).write_text(source, encoding="utf-8")
     native = build_native(
