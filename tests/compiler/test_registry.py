@@ -340,3 +340,11 @@ def test_docker_pulls_a_pushed_image(http_registry: LocalRegistry, tmp_path: Pat
         assert image.id == written.config_digest
     finally:
         client.images.remove(image.id, force=True)
+
+
+def test_cli_push_to_an_unknown_registry_fails_cleanly(image_tar: Path, tmp_path: Path) -> None:
+    result = _cli("push", str(image_tar), "registry.invalid/team/orders:1", cache=tmp_path)
+    assert result.returncode == 1
+    assert "cannot reach registry registry.invalid" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
