@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -346,3 +347,28 @@ def test_waiting_on_a_key_that_holds_other_data_is_refused(store: Store) -> None
     store.run(cp.save_checkpoint, DEV, "step-1", b"\x89PNG")
     with pytest.raises(Conflict, match="does not hold a signal payload"):
         store.run(signals.poll_custom_signal, DEV, "step-1")
+
+
+def test_an_operator_signal_never_outlives_a_concurrent_completion(store: Store) -> None:
+    def operator(barrier: threading.Barrier, instance_id: str) -> None:
+        barrier.wait()
+        with contextlib.suppress(Conflict):
+            store.run(instances.pause, "tenant-1", instance_id)
+
+    def finishing(barrier: threading.Barrier, caller: Caller) -> None:
+        barrier.wait()
+        store.run(instances.complete, caller, None)
+
+    for n in range(15):
+        caller = started(store, Caller("tenant-1", f"race-{n}", dev=True))
+        barrier = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=operator, args=(barrier, caller.instance_id)),
+            threading.Thread(target=finishing, args=(barrier, caller)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        final = store.run(instances.get_instance, "tenant-1", caller.instance_id)
+        assert (final.status, final.pending_signal) == ("completed", None)

@@ -84,6 +84,20 @@ def load(tx: Tx, tenant_id: str, instance_id: str) -> Instance:
     return _instance(row)
 
 
+def lock(tx: Tx, tenant_id: str, instance_id: str) -> str:
+    """The instance's status, with its row locked until commit (PostgreSQL; SQLite
+    transactions are serialized anyway), so a decision taken on it cannot race with a
+    concurrent status change (e.g. pausing an instance that is completing)."""
+    suffix = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+    status = tx.scalar(
+        f"SELECT status FROM instances WHERE tenant_id = ? AND id = ?{suffix}",
+        (tenant_id, instance_id),
+    )
+    if status is None:
+        raise NotFound(f"instance {instance_id!r} not found in tenant {tenant_id!r}")
+    return str(status)
+
+
 def transition(
     tx: Tx,
     tenant_id: str,
@@ -215,7 +229,7 @@ def list_instances(
 @write_op
 def pause(tx: Tx, tenant_id: str, instance_id: str) -> Instance:
     """A running instance is asked to pause at its next checkpoint; a sleeping one stops now."""
-    status = load(tx, tenant_id, instance_id).status
+    status = lock(tx, tenant_id, instance_id)
     if status == Status.running:
         _set_signal(tx, tenant_id, instance_id, "pause")
         events.record(tx, tenant_id, instance_id, "pause_requested")
@@ -232,6 +246,7 @@ def pause(tx: Tx, tenant_id: str, instance_id: str) -> Instance:
 @write_op
 def resume(tx: Tx, tenant_id: str, instance_id: str) -> Instance:
     """Withdraw a pause not yet seen, or make a suspended instance due for relaunch now."""
+    lock(tx, tenant_id, instance_id)
     current = load(tx, tenant_id, instance_id)
     if current.status == Status.running and current.pending_signal == "pause":
         _clear_signal(tx, tenant_id, instance_id, "pause")
@@ -252,7 +267,7 @@ def resume(tx: Tx, tenant_id: str, instance_id: str) -> Instance:
 @write_op
 def cancel(tx: Tx, tenant_id: str, instance_id: str) -> Instance:
     """A running instance is told at its next checkpoint; any other live one ends now."""
-    status = load(tx, tenant_id, instance_id).status
+    status = lock(tx, tenant_id, instance_id)
     if status == Status.running:
         _set_signal(tx, tenant_id, instance_id, "cancel")
         events.record(tx, tenant_id, instance_id, "cancel_requested")

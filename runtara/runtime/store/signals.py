@@ -13,9 +13,9 @@ from typing import Any
 
 from runtara.runtime.errors import Conflict
 from runtara.runtime.status import TERMINAL
-from runtara.runtime.store.access import Caller, authorize, require_instance
+from runtara.runtime.store.access import Caller, authorize
 from runtara.runtime.store.database import Tx, now_ms, write_op
-from runtara.runtime.store.instances import pending_signal
+from runtara.runtime.store.instances import lock, pending_signal
 
 SIGNAL_CONTENT_TYPE = "application/json"
 
@@ -34,9 +34,9 @@ def send_custom_signal(
     tx: Tx, tenant_id: str, instance_id: str, checkpoint_id: str, payload: Any
 ) -> None:
     """Deliver ``payload`` to ``checkpoint_id``; a newer payload replaces an unread one."""
-    row = require_instance(tx, tenant_id, instance_id)
-    if row["status"] in TERMINAL:
-        raise Conflict(f"instance {instance_id!r} is {row['status']}; it takes no more signals")
+    status = lock(tx, tenant_id, instance_id)
+    if status in TERMINAL:
+        raise Conflict(f"instance {instance_id!r} is {status}; it takes no more signals")
     tx.execute(
         "INSERT INTO custom_signals (tenant_id, instance_id, checkpoint_id, payload, created_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, instance_id, checkpoint_id)"
