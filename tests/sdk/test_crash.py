@@ -36,7 +36,7 @@ def test_killed_example_continues_with_the_next_order(
 ) -> None:
     url, _ = server
     ledger = tmp_path / "ledger.txt"
-    first = start_example(url, "batch-kill", ledger, delay_ms=1)
+    first = start_example(url, "batch-kill", ledger, delay_ms=2)
     wait_for_lines(ledger, 500, first)
     first.send_signal(signal.SIGKILL)
     first.wait()
