@@ -73,6 +73,8 @@ class Run:
             self.replaying = False
         else:
             started = _decode(reply.existing_state)
+        if reply.should_cancel or reply.should_pause:
+            raise WorkflowStopped("cancelled" if reply.should_cancel else "paused")
         if self.timeout_s:
             self.deadline = started.get("startedAtMs", 0) / 1000 + self.timeout_s
         return started.get("input", data)
