@@ -87,6 +87,15 @@ def test_native_binary_runs_the_workflow_module(native_cache: Path, tmp_path: Pa
     assert other.launcher.dist == build.launcher.dist
     assert other.workflow_module.read_bytes() != build.workflow_module.read_bytes()
 
+    # the same generated code again: its module build is reused, Nuitka does not run
+    lines: list[str] = []
+    again = build_native(
+        _stand_in(marker), tmp_path / "again", cache=native_cache, progress=lines.append
+    )
+    assert "workflow module unchanged: reusing its build" in lines
+    assert not any(line.startswith("Nuitka") for line in lines)
+    assert again.workflow_module.read_bytes() == build.workflow_module.read_bytes()
+
 
 @pytest.mark.native
 @pytest.mark.timeout(1200)

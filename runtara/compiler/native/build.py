@@ -2,11 +2,14 @@
 
 Per workflow only ``--mode=module --nofollow-imports --lto=no`` runs (about 2 s warm):
 Nuitka compiles the generated module alone, under the name the launcher imports, and
-the resulting extension is placed beside a copy of the launcher.
+the resulting extension is placed beside a copy of the launcher. Builds are kept by
+content, so compiling unchanged generated code again skips Nuitka altogether.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -28,6 +31,9 @@ from runtara.compiler.native.nuitka import (
     strip_binaries,
 )
 from runtara.compiler.native.toolchain import Toolchain, find_toolchain
+
+#: Compiled workflow modules kept in the cache (each under 1 MB), most recently used first.
+KEEP_MODULES = 50
 
 
 @dataclass(frozen=True)
@@ -57,16 +63,56 @@ def build_native(
     toolchain = find_toolchain()
     launcher = ensure_launcher(toolchain, cache, jobs=jobs, progress=progress)
     check_imports(source, launcher.modules, filename, excluded=set(EXCLUDED_MODULES))
-    with tempfile.TemporaryDirectory(prefix="runtara-module-") as scratch:
-        module = compile_module(
-            source, Path(scratch), toolchain, cache=cache, jobs=jobs, progress=progress
-        )
-        if output.exists():
-            shutil.rmtree(output)
-        shutil.copytree(launcher.dist, output, symlinks=True)
-        placed = output / module.name
-        shutil.copyfile(module, placed)
+    module = _cached_module(source, launcher, cache)
+    if module is None:
+        with tempfile.TemporaryDirectory(prefix="runtara-module-") as scratch:
+            built = compile_module(
+                source, Path(scratch), toolchain, cache=cache, jobs=jobs, progress=progress
+            )
+            module = _store_module(built, source, launcher, cache)
+    elif progress:
+        progress("workflow module unchanged: reusing its build")
+    if output.exists():
+        shutil.rmtree(output)
+    shutil.copytree(launcher.dist, output, symlinks=True)
+    placed = output / module.name
+    shutil.copyfile(module, placed)
     return NativeBuild(output, output / launcher.binary.name, placed, launcher)
+
+
+def _module_directory(source: str, launcher: Launcher, cache: Path) -> Path:
+    """Where the build of ``source`` for ``launcher`` is kept: the same generated code
+    compiled again (a rebuild, CI) costs a copy instead of a Nuitka run."""
+    key = hashlib.sha256(f"{launcher.dist.parent.name}\0{source}".encode()).hexdigest()
+    return cache / "modules" / key[:32]
+
+
+def _cached_module(source: str, launcher: Launcher, cache: Path) -> Path | None:
+    found = sorted(_module_directory(source, launcher, cache).glob(f"{WORKFLOW_MODULE}.*.so"))
+    if not found:
+        return None
+    os.utime(found[0].parent)  # most recently used: kept by _prune_modules
+    return found[0]
+
+
+def _store_module(built: Path, source: str, launcher: Launcher, cache: Path) -> Path:
+    directory = _module_directory(source, launcher, cache)
+    partial = directory.with_name(f"{directory.name}.{os.getpid()}.partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(built, partial / built.name)
+    if directory.exists():
+        shutil.rmtree(partial)
+    else:
+        partial.rename(directory)
+    _prune_modules(directory.parent, keep=KEEP_MODULES)
+    return directory / built.name
+
+
+def _prune_modules(modules: Path, *, keep: int) -> None:
+    kept = [path for path in modules.iterdir() if path.is_dir() and "." not in path.name]
+    kept.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    for stale in kept[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def compile_module(
