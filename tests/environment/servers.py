@@ -61,7 +61,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir / f"server-{server_id}.log"
 
-    def start(self, timeout: float = 30) -> Server:
+    def start(self, timeout: float = 90) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(

@@ -56,7 +56,8 @@ def containers(instance_id: str) -> list[str]:
 def remove_containers(server_id: str) -> None:
     api = docker.from_env().api
     for found in api.containers(all=True, filters={"label": f"dev.runtara.server={server_id}"}):
-        api.remove_container(found["Id"], force=True)
+        with contextlib.suppress(docker.errors.APIError):  # gone, or going already
+            api.remove_container(found["Id"], force=True)
 
 
 def steps(client: Any, instance_id: str) -> list[str]:

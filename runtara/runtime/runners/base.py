@@ -89,6 +89,9 @@ class Launched(abc.ABC):
     async def kill(self) -> None:
         """Stop it now (SIGKILL), with everything it started."""
 
+    def discard(self) -> None:  # noqa: B027 -- optional hook
+        """After the end: remove what is kept only for adoption (output files)."""
+
     @abc.abstractmethod
     def drain_logs(self) -> LogLines:
         """Output lines collected since the last call (complete lines; the rest at exit)."""

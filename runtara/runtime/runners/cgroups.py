@@ -1,4 +1,4 @@
-"""Control groups for instance processes: memory and CPU limits the kernel enforces.
+"""Control groups for instance processes: memory, CPU and pids limits the kernel enforces.
 
 rlimits bound one process's address space and CPU seconds; a cgroup bounds the real
 memory and the CPU share of the process and all it starts. Both v1 (separate
@@ -84,7 +84,7 @@ class Cgroups:
 
     def _probe(self) -> dict[str, bool]:
         found = {}
-        for controller in ("memory", "cpu"):
+        for controller in ("memory", "cpu", "pids"):
             base = self._base(controller)
             try:
                 base.mkdir(exist_ok=True)
@@ -103,6 +103,7 @@ class Cgroups:
         wanted = {
             "memory": limits.memory_bytes is not None,
             "cpu": limits.cpus is not None,
+            "pids": True,
         }
         for controller, needed in wanted.items():
             if not needed or not self.available.get(controller):
@@ -119,6 +120,8 @@ class Cgroups:
                 applied["cgroup_memory_bytes"] = memory
             if controller == "cpu" and cpus is not None and self._limit_cpu(path, cpus):
                 applied["cgroup_cpus"] = cpus
+            if controller == "pids" and _write(path / "pids.max", str(limits.pids)):
+                applied["cgroup_pids"] = limits.pids
         if not dirs:
             return None
         applied["cgroup_version"] = self.version

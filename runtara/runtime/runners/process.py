@@ -17,6 +17,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import threading
@@ -227,6 +228,13 @@ class ProcessHandle(Launched):
 
     async def kill(self) -> None:
         self._signal(signal.SIGKILL)
+
+    def discard(self) -> None:
+        if not self._exited.done():
+            return
+        shutil.rmtree(self.logs_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.logs_dir.parent.rmdir()  # the instance's directory, once empty
 
     # -- output ----------------------------------------------------------------------
 

@@ -185,7 +185,7 @@ class Scheduler:
             if live.deadline is not None and now >= live.deadline:
                 await self._kill(live, "timeout", f"timed out after {live.timeout_s:g} s")
             elif (
-                seen.status == Status.running
+                seen.status in (Status.running, Status.pending)
                 and seen.last_seen_at is not None
                 and wall - seen.last_seen_at > silent_ms
             ):
@@ -370,3 +370,4 @@ class Scheduler:
             timeout_s=limits.timeout_s,
         )
         log.info("%s/%s: %s -> %s", *live.work.key, message, status)
+        live.handle.discard()  # its output is stored and its end recorded
