@@ -125,7 +125,7 @@ def instance_pids(instance_id: str) -> list[int]:
     return found
 
 
-def wait_for(predicate: Any, timeout: float = 30, interval: float = 0.05, what: str = "") -> Any:
+def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.05, what: str = "") -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -137,7 +137,7 @@ def wait_for(predicate: Any, timeout: float = 30, interval: float = 0.05, what: 
 
 
 def wait_status(
-    client: Client, instance_id: str, *statuses: str, timeout: float = 30
+    client: Client, instance_id: str, *statuses: str, timeout: float = 60
 ) -> dict[str, Any]:
     result: dict[str, Any] = wait_for(
         lambda: (i := client.get_instance(instance_id))["status"] in statuses and i,

@@ -132,7 +132,7 @@ def test_durable_sleep_holds_no_process_and_wakes_on_time(server: Server, tmp_pa
             instance_id="nap",
         )
         asleep = wait_status(client, "nap", "sleeping")
-        wait_for(lambda: not instance_pids("nap"), timeout=5, what="the process to exit")
+        wait_for(lambda: not instance_pids("nap"), timeout=15, what="the process to exit")
         for _ in range(10):  # through the sleep: never a process
             assert instance_pids("nap") == []
             time.sleep(0.1)
@@ -162,7 +162,7 @@ def test_durable_sleep_survives_a_server_killed_and_restarted(
             instance_id="nap2",
         )
         wait_status(client, "nap2", "sleeping")
-        wait_for(lambda: not instance_pids("nap2"), timeout=5, what="the process to exit")
+        wait_for(lambda: not instance_pids("nap2"), timeout=15, what="the process to exit")
     server.kill()
     time.sleep(0.5)
     server.start()
@@ -184,7 +184,7 @@ def test_pause_suspends_without_a_process_and_resume_finishes_each_item_once(
         wait_for(lambda: len(effects(out)) >= 100, what="a hundred items")
         client.pause_instance("loop")
         wait_status(client, "loop", "suspended")
-        wait_for(lambda: not instance_pids("loop"), timeout=5, what="the process to exit")
+        wait_for(lambda: not instance_pids("loop"), timeout=15, what="the process to exit")
         done_before = len(effects(out))
         assert 100 <= done_before < 1000
         time.sleep(0.5)
@@ -206,7 +206,7 @@ def test_cancel_ends_the_instance_and_leaves_no_process(server: Server, tmp_path
         client.cancel_instance("cx")
         done = wait_status(client, "cx", "cancelled", "completed", "failed")
         assert done["status"] == "cancelled"
-        wait_for(lambda: not instance_pids("cx"), timeout=5, what="the process to exit")
+        wait_for(lambda: not instance_pids("cx"), timeout=15, what="the process to exit")
     assert len(effects(out)) < 1000
 
 
@@ -222,7 +222,7 @@ def test_a_process_ignoring_cancel_is_killed_after_the_grace_period(
         done = wait_status(client, "st", "cancelled", "failed", timeout=20)
         assert done["status"] == "cancelled"
         assert time.monotonic() - started >= 0.9  # the grace period (1 s here) was given
-        wait_for(lambda: not instance_pids("st"), timeout=5, what="the process to be killed")
+        wait_for(lambda: not instance_pids("st"), timeout=15, what="the process to be killed")
 
 
 STUBBORN = (
@@ -252,7 +252,7 @@ def test_timeout_kills_the_process_and_fails_with_the_reason(server: Server) -> 
         client.register_image("slow", command=[sys.executable, "-c", STUBBORN], timeout=1)
         client.start_instance("slow", {}, instance_id="slow-1")
         done = wait_status(client, "slow-1", "failed", timeout=20)
-        wait_for(lambda: not instance_pids("slow-1"), timeout=5, what="the process to be killed")
+        wait_for(lambda: not instance_pids("slow-1"), timeout=15, what="the process to be killed")
     assert done["error"]["reason"] == "timeout"
     assert "timed out after 1 s" in done["error"]["message"]
 
@@ -302,7 +302,7 @@ def test_a_running_instance_is_adopted_by_its_restarted_server(
     assert [line for line in printed if line.startswith("item ")] == [
         f"item {i}" for i in range(60)
     ]
-    wait_for(lambda: pid not in instance_pids("adopt"), timeout=5, what="the process to exit")
+    wait_for(lambda: pid not in instance_pids("adopt"), timeout=15, what="the process to exit")
 
 
 def test_an_image_cannot_be_deleted_while_an_instance_runs(server: Server) -> None:
@@ -334,7 +334,7 @@ def test_a_signal_wakes_an_instance_that_waits_for_it_without_a_process(server: 
         client.register_image("approval", command=f"{sys.executable} {PROGRAMS / 'approval.py'}")
         client.start_instance("approval", {}, instance_id="ap")
         wait_status(client, "ap", "sleeping")
-        wait_for(lambda: not instance_pids("ap"), timeout=5, what="the process to exit")
+        wait_for(lambda: not instance_pids("ap"), timeout=15, what="the process to exit")
         time.sleep(0.5)
         assert instance_pids("ap") == []
         sent = time.monotonic()
