@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from runtara import __version__
-from runtara.compiler.oci.layer import FileTree, write_layer_cached
+from runtara.compiler.oci.layer import FileTree, prune_layer_cache, write_layer_cached
 from runtara.compiler.oci.layout import ImageConfig, WrittenImage, write_image_archive
 from runtara.compiler.oci.rootfs import CA_BUNDLE_PATH, HOME, USER_ID, rootfs_tree
 
 #: Where the runtime and the workflow live inside the image.
 APP_DIR = "/opt/runtara"
+
+#: Layers kept in the layer cache: the shared ones and the latest workflows'.
+KEEP_LAYERS = 100
 
 LABEL_WORKFLOW_NAME = "dev.runtara.workflow.name"
 LABEL_WORKFLOW_VERSION = "dev.runtara.workflow.version"
@@ -113,6 +116,7 @@ def build_image(
         workflow.add_file(f"{APP_DIR}/{path.name}", path)
 
     layers = [write_layer_cached(tree, layer_cache) for tree in (base, runtime, workflow)]
+    prune_layer_cache(layer_cache, keep=KEEP_LAYERS)
     config = ImageConfig(
         entrypoint=[f"{APP_DIR}/{entrypoint}"],
         env=BASE_ENV,

@@ -21,6 +21,7 @@ from runtara.compiler.image import (
     build_image,
     input_schema_digest,
 )
+from runtara.compiler.oci.layer import prune_layer_cache
 from runtara.compiler.oci.layout import OciImage, WrittenImage
 from runtara.compiler.oci.rootfs import shared_libraries
 
@@ -222,3 +223,18 @@ def _layer_names(image: WrittenImage, index: int) -> set[str]:
         tarfile.open(fileobj=blob) as layer,
     ):
         return set(layer.getnames())
+
+
+def test_the_layer_cache_keeps_only_recent_layers(runtime_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    images = [
+        _build(
+            runtime_dir, _workflow_file(tmp_path / str(n), f"{n}\n"), tmp_path / f"{n}.tar", cache
+        )
+        for n in range(3)
+    ]
+    prune_layer_cache(cache, keep=3)  # the newest image's three layers
+
+    blobs = {path.name for path in cache.iterdir() if "." not in path.name}
+    assert blobs == {layer.digest.removeprefix("sha256:") for layer in images[-1].layers}
+    assert len(list(cache.glob("*.layer.json"))) == 3

@@ -174,6 +174,7 @@ def write_layer_cached(tree: FileTree, directory: Path) -> Layer:
         known = json.loads(record.read_text())
         blob = directory / known["digest"].removeprefix("sha256:")
         if blob.is_file() and blob.stat().st_size == known["size"]:
+            os.utime(record)  # most recently used: kept by prune_layer_cache
             return Layer(blob, known["digest"], known["diff_id"], known["size"])
     layer = write_layer(tree, directory)
     partial = record.with_suffix(f".{os.getpid()}.partial")
@@ -182,6 +183,25 @@ def write_layer_cached(tree: FileTree, directory: Path) -> Layer:
     )
     partial.replace(record)
     return layer
+
+
+def prune_layer_cache(directory: Path, *, keep: int) -> None:
+    """Keep the ``keep`` most recently used layers of a ``write_layer_cached`` directory
+    (every workflow adds one) and the blobs they name; delete the rest."""
+    records = sorted(
+        directory.glob("*.layer.json"), key=lambda path: path.stat().st_mtime, reverse=True
+    )
+    for stale in records[keep:]:
+        stale.unlink(missing_ok=True)
+    wanted = set()
+    for record in records[:keep]:
+        try:
+            wanted.add(json.loads(record.read_text())["digest"].removeprefix("sha256:"))
+        except (OSError, ValueError, KeyError):
+            continue
+    for blob in directory.iterdir():
+        if len(blob.name) == 64 and "." not in blob.name and blob.name not in wanted:
+            blob.unlink(missing_ok=True)
 
 
 def _add_entry(tar: tarfile.TarFile, entry: Entry) -> None:
