@@ -126,7 +126,7 @@ class Scheduler:
         while not self._stopping:
             try:
                 now = time.monotonic()
-                if now >= next_renew:
+                if now >= next_renew and (self.live or self._starting):
                     await self._renew()
                     next_renew = now + self.config.lease_s / 3
                 if now >= next_watch and self.live:
@@ -143,7 +143,7 @@ class Scheduler:
 
     async def _claim(self) -> None:
         room = self.config.max_processes - len(self.live) - len(self._starting)
-        if room <= 0:
+        if room <= 0 or not await self.store.arun(scheduling.any_due):
             return
         claimed = await self.store.arun(
             scheduling.claim_due,

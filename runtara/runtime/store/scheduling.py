@@ -107,6 +107,26 @@ def _clear_signal(tx: Tx, tenant_id: str, instance_id: str) -> None:
 
 # -- claiming ---------------------------------------------------------------------------
 
+#: Instances that need a process now (parameters: now, now, now).
+_DUE = (
+    "i.image_id IS NOT NULL"
+    " AND (i.lease_owner IS NULL OR i.lease_expires_at < ?)"
+    " AND (i.status IN ('sleeping', 'suspended') AND i.wake_at <= ?"
+    " OR i.status IN ('pending', 'running') AND (i.wake_at IS NULL OR i.wake_at <= ?)"
+    # a signal woke a sleeper (one waiting for it rather than holding a process)
+    " OR i.status = 'sleeping' AND EXISTS (SELECT 1 FROM custom_signals c"
+    " WHERE c.tenant_id = i.tenant_id AND c.instance_id = i.id))"
+)
+
+
+@read_op
+def any_due(tx: Tx) -> bool:
+    """Is anything due? A read, so an idle scheduler never takes the write lock."""
+    now = now_ms()
+    return (
+        tx.one(f"SELECT 1 AS x FROM instances i WHERE {_DUE} LIMIT 1", (now, now, now)) is not None
+    )
+
 
 @write_op
 def claim_due(tx: Tx, owner: str, *, lease_ms: int, limit: int) -> list[Work]:
@@ -120,14 +140,7 @@ def claim_due(tx: Tx, owner: str, *, lease_ms: int, limit: int) -> list[Work]:
     now = now_ms()
     lock = " FOR UPDATE OF i SKIP LOCKED" if tx.dialect == "postgresql" else ""
     rows = tx.all(
-        f"SELECT {_WORK_COLUMNS} {_WORK_FROM}"
-        " WHERE i.image_id IS NOT NULL"
-        " AND (i.lease_owner IS NULL OR i.lease_expires_at < ?)"
-        " AND (i.status IN ('sleeping', 'suspended') AND i.wake_at <= ?"
-        " OR i.status IN ('pending', 'running') AND (i.wake_at IS NULL OR i.wake_at <= ?)"
-        # a signal woke a sleeper (one waiting for it rather than holding a process)
-        " OR i.status = 'sleeping' AND EXISTS (SELECT 1 FROM custom_signals c"
-        " WHERE c.tenant_id = i.tenant_id AND c.instance_id = i.id))"
+        f"SELECT {_WORK_COLUMNS} {_WORK_FROM} WHERE {_DUE}"
         f" ORDER BY COALESCE(i.wake_at, i.created_at) LIMIT ?{lock}",
         (now, now, now, limit),
     )
