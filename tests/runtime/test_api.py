@@ -119,3 +119,15 @@ def test_outside_dev_mode_tokens_and_keys_are_required(db_url: str) -> None:
             headers={"authorization": f"Bearer {key_b}", "x-runtara-tenant": "acme"},
         )
         assert spoof.status_code == 403
+
+
+def test_metrics_count_checkpoints_and_instances(dev: httpx.Client) -> None:
+    dev.post("/v1/instance/t/i/register")
+    dev.post("/v1/instance/t/i/checkpoints/a", content=b"1")
+    dev.post("/v1/instance/t/i/checkpoints/a", content=b"1")
+    dev.post("/v1/instance/t/i/checkpoints/b", content=b"2")
+    text = dev.get("/metrics").text
+    assert 'runtara_checkpoints_total{outcome="saved"} 2.0' in text
+    assert 'runtara_checkpoints_total{outcome="found"} 1.0' in text
+    assert 'runtara_instances{status="running"} 1.0' in text
+    assert 'runtara_instances{status="completed"} 0.0' in text

@@ -13,7 +13,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from runtara.runtime.embedded import EmbeddedRuntime
 
 MINE = (
-    r"^/(health|v1/instance/|v1/tenants|v1/connections"
+    r"^/(health|metrics|v1/instance/|v1/tenants|v1/connections"
     r"|v1/instances/\{instance_id\}(/(pause|resume|cancel|signals|events|checkpoints|output))?$"
     r"|v1/instances/\{instance_id\}/checkpoints/)"
 )

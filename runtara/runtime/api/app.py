@@ -9,7 +9,16 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from runtara import __version__
-from runtara.runtime.api import connections, images, instance, launch, management, problems, tenants
+from runtara.runtime.api import (
+    connections,
+    images,
+    instance,
+    launch,
+    management,
+    metrics,
+    problems,
+    tenants,
+)
 from runtara.runtime.api.fastpath import CheckpointFastPath
 from runtara.runtime.api.limits import BodySizeLimit
 from runtara.runtime.scheduler import SchedulerConfig, start_scheduler
@@ -36,6 +45,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         app.state.store = store or open_store(
             settings.database_url, secret_key=settings.effective_secret_key()
         )
+        app.state.metrics.watch_store(app.state.store)
         app.state.scheduler = start_scheduler(
             app.state.store, getattr(app.state, "public_url", "http://127.0.0.1:8001"), scheduling
         )
@@ -54,6 +64,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics.Metrics()
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_state_bytes)
 
@@ -71,6 +82,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(management.router)
     app.include_router(tenants.router)
     app.include_router(connections.router)
+    app.include_router(metrics.router)
     app.include_router(images.router)
     app.include_router(launch.router)
     return app

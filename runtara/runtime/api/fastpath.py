@@ -32,11 +32,20 @@ log = logging.getLogger("runtara.api")
 
 
 async def save(
-    store: Store, caller: Caller, key: str, state: bytes, content_type: str, request_id: str | None
+    app_state: Any,
+    caller: Caller,
+    key: str,
+    state: bytes,
+    content_type: str,
+    request_id: str | None,
 ) -> CheckpointResult:
-    return await store.arun(
+    """Save through ``app_state.store``, counted in ``app_state.metrics``."""
+    store: Store = app_state.store
+    result = await store.arun(
         checkpoints.save_checkpoint, caller, key, state, content_type, request_id
     )
+    app_state.metrics.checkpoints.labels("found" if result.found else "saved").inc()
+    return result
 
 
 def answer(result: CheckpointResult) -> bytes:
@@ -94,7 +103,7 @@ class CheckpointFastPath:
             )
             request_id = headers.get(b"idempotency-key")
             result = await save(
-                state.store,
+                state,
                 caller,
                 key,
                 body,

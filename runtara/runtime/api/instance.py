@@ -202,7 +202,7 @@ async def save_checkpoint(
     content_type = request.headers.get("content-type") or "application/octet-stream"
     caller = _caller(request, tenant_id, instance_id)
     request_id = request.headers.get("idempotency-key")
-    result = await fastpath.save(_store(request), caller, key, state, content_type, request_id)
+    result = await fastpath.save(request.app.state, caller, key, state, content_type, request_id)
     return Response(fastpath.answer(result), media_type="application/json")
 
 
