@@ -278,9 +278,15 @@ class Runtara:
         self._sleeps += 1
         key = key or f"sleep::{self._sleeps}"
         millis = max(0, round(_seconds(duration) * 1000))
-        answer = self._transport.call_json(
-            "POST", f"{self._base}/sleep", {"key": key, "duration_ms": millis}
-        )
+        try:
+            answer = self._transport.call_json(
+                "POST", f"{self._base}/sleep", {"key": key, "duration_ms": millis}
+            )
+        except ProtocolError as exc:
+            # A retry of a sleep whose first delivery already put us to sleep answers 409.
+            if exc.status != 409 or self.status() != "sleeping":
+                raise
+            answer = {"exit": True}
         if answer["exit"]:
             self._heartbeat.stop()
             self.flush_events()

@@ -210,3 +210,18 @@ def test_a_long_step_keeps_the_instance_alive_with_background_heartbeats(
     stopped = client.get_instance("long-step")["heartbeat_at"]
     time.sleep(0.3)
     assert client.get_instance("long-step")["heartbeat_at"] == stopped
+
+
+def test_a_launched_instance_ends_its_process_for_a_durable_sleep(
+    runtime: EmbeddedRuntime, client: Client
+) -> None:
+    from runtara.runtime.store import instances, open_store
+
+    with open_store(runtime.settings.database_url) as store:
+        token = store.run(instances.create_instance, "tenant-1", "sleeper", runner="process").token
+    rt = Runtara("sleeper", "tenant-1", url=runtime.url, token=token).register()
+    with pytest.raises(SystemExit) as ended:
+        rt.durable_sleep(timedelta(days=3))
+    assert ended.value.code == 0
+    shown = client.get_instance("sleeper")
+    assert shown["status"] == "sleeping" and shown["wake_at"] is not None
