@@ -348,3 +348,20 @@ def test_cli_push_to_an_unknown_registry_fails_cleanly(image_tar: Path, tmp_path
     assert "cannot reach registry registry.invalid" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_push_accepts_a_compile_output_directory(
+    http_registry: LocalRegistry, image_tar: Path, tmp_path: Path
+) -> None:
+    """``runtara push DIR REF`` finds DIR/image.tar (what ``runtara compile`` writes)."""
+    reference = f"{http_registry.host}/{_repository()}:2.0.0"
+    result = _cli(
+        "push", str(image_tar.parent), reference, "--username", USERNAME, "--password-stdin",
+        "--format", "json", stdin=PASSWORD, cache=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    with OciImage(image_tar) as image:
+        assert report["digest"] == image.manifest_descriptor.digest
+    assert report["reference"] == reference
+    assert {blob["action"] for blob in report["blobs"]} <= {"uploaded", "exists", "mounted"}
