@@ -24,6 +24,9 @@ from runtara.compiler.native import (
     check_imports,
     find_toolchain,
 )
+from runtara.compiler.native.launcher import image_side_sources
+
+ROOT = Path(__file__).resolve().parents[2]
 
 #: A stand-in for a generated module: imports the agents, uses TLS and the C json scanner.
 STAND_IN = '''
@@ -201,3 +204,16 @@ def test_agent_modules_imported_by_name_are_checked() -> None:
     """``from runtara.agents import http`` needs the module ``runtara.agents.http``."""
     with pytest.raises(UnavailableImportError, match=r"runtara\.agents\.http \(line 1\)"):
         check_imports("from runtara.agents import http\n", {"runtara.agents"}, "orders.py")
+
+
+def test_the_launcher_key_covers_every_image_side_source() -> None:
+    """Editing the SDK or an agent must rebuild the launcher: their files are hashed."""
+    sources = {path.relative_to(ROOT).as_posix() for path in image_side_sources()}
+    assert {
+        "runtara/__init__.py",
+        "runtara/sdk/__init__.py",
+        "runtara/sdk/flow/control.py",
+        "runtara/agents/framework.py",
+        "runtara/agents/http.py",
+        "runtara/compiler/native/entrypoint.py",
+    } <= sources

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import runtara
 from runtara import __version__
 from runtara.compiler.native import entrypoint
 from runtara.compiler.native.nuitka import nuitka_command, run_nuitka, strip_binaries
@@ -69,6 +70,9 @@ KEEP_LAUNCHERS = 3
 
 Progress = Callable[[str], None]
 
+#: The directory holding the ``runtara`` package being built from.
+_PACKAGE_ROOT = Path(runtara.__file__).resolve().parent.parent
+
 
 @dataclass(frozen=True)
 class Launcher:
@@ -84,12 +88,13 @@ class Launcher:
 
 def image_side_sources() -> list[Path]:
     """The Python files compiled into the launcher (what its cache key hashes)."""
-    root = Path(entrypoint.__file__).resolve().parents[2]
-    files = [Path(entrypoint.__file__).resolve()]
+    files = [Path(entrypoint.__file__).resolve(), _PACKAGE_ROOT / "runtara" / "__init__.py"]
     for package in IMAGE_SIDE_PACKAGES:
-        directory = root.joinpath(*package.split("."))
-        files += sorted(directory.rglob("*.py"))
-    files.append(root / "__init__.py")
+        directory = _PACKAGE_ROOT.joinpath(*package.split("."))
+        found = sorted(directory.rglob("*.py"))
+        if not found:
+            raise FileNotFoundError(f"{directory}: image-side package {package} has no sources")
+        files += found
     return files
 
 
@@ -97,11 +102,10 @@ def launcher_key(toolchain: Toolchain) -> str:
     """``<runtara>-py<X.Y>-nuitka<V>-<hash>``: the hash covers the spec above and the
     bytes of every image-side source, so any change to them means a new launcher."""
     digest = hashlib.sha256()
-    root = Path(entrypoint.__file__).resolve().parents[2]
     spec = [__version__, sys.version, toolchain.nuitka_version, IMAGE_SIDE_PACKAGES]
     digest.update(repr([*spec, EXTRA_STDLIB_MODULES, EXCLUDED_MODULES]).encode())
     for path in image_side_sources():
-        digest.update(str(path.relative_to(root.parent)).encode() + b"\0")
+        digest.update(str(path.relative_to(_PACKAGE_ROOT)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
     return f"{__version__}-{python}-nuitka{toolchain.nuitka_version}-{digest.hexdigest()[:16]}"
