@@ -198,3 +198,67 @@ def test_compile_of_a_missing_file_fails_cleanly(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "nope.json" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+PARENT = {
+    "name": "greet-twice",
+    "entryPoint": "greet",
+    "steps": {
+        "greet": {
+            "stepType": "EmbedWorkflow",
+            "id": "greet",
+            "childWorkflowId": "hello",
+            "childVersion": "latest",
+            "inputMapping": {
+                "name": {"valueType": "reference", "value": "data.name"},
+                "language": {"valueType": "reference", "value": "data.language"},
+            },
+        },
+        "done": {
+            "stepType": "Finish",
+            "id": "done",
+            "inputMapping": {"child": {"valueType": "reference", "value": "steps.greet.outputs"}},
+        },
+    },
+    "executionPlan": [{"fromStep": "greet", "toStep": "done"}],
+}
+
+
+def test_compile_without_the_child_workflow_fails_cleanly(tmp_path: Path) -> None:
+    parent = tmp_path / "parent.json"
+    parent.write_text(json.dumps(PARENT))
+    result = _runtara(
+        "compile", str(parent), "-o", str(tmp_path / "out"), cache=tmp_path, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "E051" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1200)
+def test_compile_with_a_child_workflow_embeds_it(
+    dev_server: str, native_cache: Path, tmp_path: Path
+) -> None:
+    parent = tmp_path / "parent.json"
+    parent.write_text(json.dumps(PARENT))
+    out = tmp_path / "out"
+    result = _runtara(
+        "compile", str(parent), "-o", str(out), "--child", str(HELLO),
+        cache=native_cache, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    instance_id = f"child-{uuid.uuid4().hex[:8]}"
+    env = {"PATH": os.environ["PATH"], "LANG": "C", **_instance_env(dev_server, instance_id)}
+    native = subprocess.run(
+        [str(out / read_build(out).binary)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert native.returncode == 0, native.stderr
+    interpreted = _runtara(
+        "run", str(parent), "--child", str(HELLO), "--input", json.dumps(HELLO_INPUT),
+        cache=native_cache, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert interpreted.returncode == 0, interpreted.stderr
+    output = _instance_output(dev_server, instance_id)
+    assert output == json.loads(interpreted.stdout)
+    assert output["child"]["message"] == "Bonjour, Ada Lovelace!"
