@@ -132,19 +132,25 @@ class Scheduler:
                 if now >= next_watch and self.live:
                     await self._watch()
                     next_watch = now + WATCH_EVERY_S
-                await self._claim()
+                pause = await self._claim()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the store may be briefly unavailable: keep going
                 log.exception("scheduler tick failed")
+                pause = self.config.poll_s
             self._nudge.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._nudge.wait(), self.config.poll_s)
+            if pause > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._nudge.wait(), pause)
 
-    async def _claim(self) -> None:
+    async def _claim(self) -> float:
+        """Claim what is due; answers how long to wait before looking again."""
         room = self.config.max_processes - len(self.live) - len(self._starting)
-        if room <= 0 or not await self.store.arun(scheduling.any_due):
-            return
+        if room <= 0:
+            return self.config.poll_s
+        due_in = await self.store.arun(scheduling.due_in_ms)
+        if due_in is None or due_in > 0:
+            return self.config.poll_s if due_in is None else min(self.config.poll_s, due_in / 1000)
         claimed = await self.store.arun(
             scheduling.claim_due,
             self.owner,
@@ -153,6 +159,7 @@ class Scheduler:
         )
         for work in claimed:
             self._spawn(work)
+        return 0.0 if len(claimed) == min(room, 64) else self.config.poll_s
 
     def _spawn(self, work: Work) -> None:
         if work.key in self.live or work.key in self._starting:

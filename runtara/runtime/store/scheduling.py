@@ -120,12 +120,21 @@ _DUE = (
 
 
 @read_op
-def any_due(tx: Tx) -> bool:
-    """Is anything due? A read, so an idle scheduler never takes the write lock."""
+def due_in_ms(tx: Tx) -> int | None:
+    """0 when something is due now, else milliseconds to the next wake time (None: none).
+
+    A read, so an idle scheduler never takes the write lock, and a sleeper is started
+    at its wake time rather than at the next poll after it.
+    """
     now = now_ms()
-    return (
-        tx.one(f"SELECT 1 AS x FROM instances i WHERE {_DUE} LIMIT 1", (now, now, now)) is not None
+    if tx.one(f"SELECT 1 AS x FROM instances i WHERE {_DUE} LIMIT 1", (now, now, now)):
+        return 0
+    upcoming = tx.scalar(
+        "SELECT MIN(wake_at) AS w FROM instances WHERE status IN ('sleeping', 'suspended',"
+        " 'pending', 'running') AND wake_at > ? AND image_id IS NOT NULL",
+        (now,),
     )
+    return None if upcoming is None else int(upcoming) - now
 
 
 @write_op
