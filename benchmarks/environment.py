@@ -119,20 +119,42 @@ def direct_start(runs: int) -> list[float]:
     return found
 
 
-def wake_precision(client: Client, image: str, count: int) -> list[float]:
-    ids = [f"wake-{n}-{time.time_ns()}" for n in range(count)]
-    for instance_id in ids:
-        client.start_instance(
+def docker_direct(image: str, runs: int) -> list[float]:
+    """The floor for containers: ``docker run`` of the same image to its exit."""
+    import docker
+
+    engine = docker.from_env()
+    found = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        engine.containers.run(
             image,
-            {"items": 2, "effects": "/tmp/runtara-bench-effects", "sleep_at": 1, "sleep_s": 1},
-            instance_id=instance_id,
+            ["python3", "-c", "import runtara.sdk; print('x')"],
+            network_mode="host",
+            remove=True,
         )
+        found.append((time.perf_counter() - started) * 1000)
+    return found
+
+
+def wake_precision(client: Client, image: str, count: int, *, together: bool) -> list[float]:
+    """Lateness of the relaunch after a 1 s sleep: one sleeper at a time, or ``count`` at once."""
+    batches = [[f"wake-{n}-{time.time_ns()}" for n in range(count)]]
+    if not together:
+        batches = [[instance_id] for instance_id in batches[0]]
     lateness = []
-    for instance_id in ids:
-        _wait(client, instance_id, ("completed", "failed"))
-        sleeping = client.list_events(instance_id, event_type="sleeping")[0]
-        woke = client.list_events(instance_id, event_type="launched")[1]
-        lateness.append(_ms(woke["created_at"]) - sleeping["payload"]["wake_at"])
+    for ids in batches:
+        for instance_id in ids:
+            client.start_instance(
+                image,
+                {"items": 2, "effects": "/tmp/runtara-bench-effects", "sleep_at": 1, "sleep_s": 1},
+                instance_id=instance_id,
+            )
+        for instance_id in ids:
+            _wait(client, instance_id, ("completed", "failed"))
+            sleeping = client.list_events(instance_id, event_type="sleeping")[0]
+            woke = client.list_events(instance_id, event_type="launched")[1]
+            lateness.append(_ms(woke["created_at"]) - sleeping["payload"]["wake_at"])
     return lateness
 
 
@@ -195,8 +217,9 @@ def main() -> None:
             if not args.no_docker:
                 from tests.environment.docker_image import build_test_image
 
+                base_image = build_test_image()
                 client.register_image(
-                    "cworker", command="python3 /app/worker.py", base_image=build_test_image()
+                    "cworker", command="python3 /app/worker.py", base_image=base_image
                 )
                 lines.append(
                     row(
@@ -205,9 +228,17 @@ def main() -> None:
                     )
                 )
             lines.append(row("baseline: python + SDK import, direct", direct_start(args.runs)))
-            lines.append(
-                row("wake lateness after a 1 s durable sleep", wake_precision(client, "worker", 20))
-            )
+            if not args.no_docker:
+                lines.append(
+                    row(
+                        "baseline: docker run of the image, direct",
+                        docker_direct(base_image, args.runs),
+                    )
+                )
+            alone = wake_precision(client, "worker", 10, together=False)
+            lines.append(row("wake lateness, one sleeper at a time", alone))
+            together = wake_precision(client, "worker", 20, together=True)
+            lines.append(row("wake lateness, 20 sleepers due together", together))
             idle_rss = rss_bytes(pid)
         claim_ms = sleepers(db, args.sleepers)
         with server(db, Path(tmp) / "data") as (url, pid):
