@@ -5,11 +5,14 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stderr
+
+if TYPE_CHECKING:
+    from runtara.dsl.diagnostics import Diagnostic
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +23,11 @@ def register(app: typer.Typer) -> None:
 def validate(
     paths: Annotated[
         list[str],
-        typer.Argument(help="Workflow files, directories (searched for *.json) or glob patterns."),
+        typer.Argument(
+            metavar="PATH",
+            help="Workflow files, directories (searched for *.json) or glob patterns.",
+            show_default=False,
+        ),
     ],
     output_format: OutputFormat = FormatOption,
     child: Annotated[
@@ -28,6 +35,7 @@ def validate(
         typer.Option(
             "--child",
             "-c",
+            metavar="PATH",
             help="Child workflow file or directory EmbedWorkflow may name (by file name "
             "without .json); the files being validated count too.",
         ),
@@ -36,16 +44,20 @@ def validate(
     """Validate workflow files: every problem at once, as file:line:col: CODE message.
 
     Exit 0 when valid (warnings allowed), 1 when errors were found, 2 when a file
-    could not be read or is not JSON.
+    could not be read or is not JSON (or a directory or pattern holds no *.json file).
     """
-    from runtara.dsl.validation import find_child_workflows
+    from runtara.dsl.validation import ValidationResult, find_child_workflows
     from runtara.dsl.validation import validate as validate_file
 
-    files = expand_paths(paths)
-    if not files:
-        fail(f"no workflow files found in {', '.join(paths)}", 2)
+    for entry in child or []:
+        if not entry or not Path(entry).exists():
+            fail(f"--child {entry!r}: no such file or directory", 2)
+    files, unmatched = expand_paths(paths)
     children = set(find_child_workflows([*files, *(child or [])]))
-    results = [validate_file(file, children=children) for file in files]
+    results = [
+        *(ValidationResult(name, [problem], readable=False) for name, problem in unmatched),
+        *(validate_file(file, children=children) for file in files),
+    ]
     if output_format is OutputFormat.json:
         print_json(
             {
@@ -76,29 +88,45 @@ def validate(
         raise typer.Exit(1)
 
 
-def expand_paths(patterns: list[str]) -> list[Path]:
+def expand_paths(patterns: list[str]) -> tuple[list[Path], list[tuple[str, Diagnostic]]]:
     """Files named directly, ``*.json`` under directories (recursively), glob matches.
 
-    A name that matches nothing is kept, so that it is reported as unreadable.
+    Returns the files and, for each argument that selects no file (an empty name, a
+    directory without ``*.json``, a pattern matching nothing), an S000 diagnostic. A
+    plain name that does not exist is kept as a file, so it is reported as unreadable.
     """
+    from runtara.dsl.diagnostics import Diagnostic
+
     files: list[Path] = []
+    unmatched: list[tuple[str, Diagnostic]] = []
     for pattern in patterns:
         path = Path(pattern)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+        if not pattern:
+            found = []
+            reason = "empty path"
+        elif path.is_dir():
+            found = _json_files(path)
+            reason = "directory holds no *.json file"
         elif path.exists() or not glob.has_magic(pattern):
-            files.append(path)
+            found = [path]
+            reason = ""
         else:
+            found = []
             for match in sorted(glob.glob(pattern, recursive=True)):
                 matched = Path(match)
-                if matched.is_dir():
-                    files.extend(sorted(p for p in matched.rglob("*.json") if p.is_file()))
-                else:
-                    files.append(matched)
+                found.extend(_json_files(matched) if matched.is_dir() else [matched])
+            reason = "pattern matches no file"
+        files.extend(found)
+        if not found:
+            unmatched.append((pattern or "''", Diagnostic("S000", reason)))
     unique: dict[str, Path] = {}
     for file in files:
         unique.setdefault(os.path.normpath(file), file)
-    return list(unique.values())
+    return list(unique.values()), unmatched
+
+
+def _json_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.json") if p.is_file())
 
 
 def schema(
@@ -110,6 +138,8 @@ def schema(
     """Print or write the workflow JSON Schema (for IDEs and "$schema")."""
     from runtara.dsl.schema import render, workflow_schema
 
+    if output is not None and (not str(output) or output.is_dir()):
+        fail(f"--output {str(output)!r}: give a file name, not a directory", 2)
     text = render(workflow_schema())
     if output is None:
         typer.echo(text, nl=False)
@@ -117,6 +147,8 @@ def schema(
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
+    except FileExistsError:
+        fail(f"cannot write {output}: {output.parent} is not a directory", 1)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}", 1)
     stderr.print(f"wrote {output}", markup=False)

@@ -17,7 +17,7 @@ import pydantic
 
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.graph import Workflow
-from runtara.dsl.source_map import SourceMap, json_path, pointer
+from runtara.dsl.source_map import Position, SourceMap, json_path, pointer
 
 
 class DocumentError(Exception):
@@ -81,8 +81,16 @@ def decode(data: bytes, filename: str) -> str:
         ) from None
 
 
+class _ConstantError(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python reads them, JSON does not allow them."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is not valid JSON")
+        self.name = name
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _ConstantError(name)
 
 
 def parse_json(text: str | bytes, filename: str = "<string>") -> JsonDocument:
@@ -104,14 +112,15 @@ def parse_json(text: str | bytes, filename: str = "<string>") -> JsonDocument:
         message = f"malformed JSON: {exc.msg}"
         diagnostic = Diagnostic("S000", message, line=exc.lineno, column=exc.colno)
         raise DocumentError(filename, [diagnostic], readable=False) from None
-    except ValueError as exc:  # NaN / Infinity
-        raise DocumentError(
-            filename, [Diagnostic("S000", f"malformed JSON: {exc}")], readable=False
-        ) from None
+    except _ConstantError as exc:
+        where = SourceMap(text).bare_token(exc.name) or Position(1, 1)
+        diagnostic = Diagnostic(
+            "S000", f"malformed JSON: {exc}", line=where.line, column=where.column
+        )
+        raise DocumentError(filename, [diagnostic], readable=False) from None
     except RecursionError:
-        raise DocumentError(
-            filename, [Diagnostic("S000", "malformed JSON: nested too deeply")], readable=False
-        ) from None
+        message = "malformed JSON: nested too deeply (arrays and objects over ~1,000 levels down)"
+        raise DocumentError(filename, [Diagnostic("S000", message)], readable=False) from None
     return JsonDocument(filename, value, SourceMap(text), has_duplicate_keys=bool(repeated))
 
 
@@ -136,7 +145,10 @@ def model_errors(exc: pydantic.ValidationError, document: JsonDocument) -> list[
         message = error["msg"]
         if error["type"] == "missing" and error["loc"]:
             message = f"missing required field '{error['loc'][-1]}'"
-        text = f"{message} at {json_path(tokens)}"
+        if error["type"] == "recursion_loop":  # pydantic's depth guard, not a real cycle
+            text = f"nested too deeply (over ~250 levels) below {json_path(tokens[:4])}"
+        else:
+            text = f"{message} at {json_path(tokens)}"
         out.append(Diagnostic("S001", text, ptr, where.line, where.column))
     return out
 

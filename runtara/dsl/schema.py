@@ -198,9 +198,17 @@ def _capability_schema(capability: CapabilitySpec) -> dict[str, Any]:
 
 
 def _input_mapping_schema(capability: CapabilitySpec) -> dict[str, Any]:
+    """The keys a capability takes; any other is flagged (the validator's W020).
+
+    Also allowed, as the validator allows them: a dotted key setting part of a known
+    input (``headers.Accept``) and a key starting with ``_``.
+    """
+    names = "|".join(spec.name for spec in capability.inputs)  # identifiers: no escaping
     schema: dict[str, Any] = {
         "description": capability.description,
         "properties": {spec.name: _input_schema(spec) for spec in capability.inputs},
+        "patternProperties": {f"^(?:_|(?:{names})\\.)" if names else "^_": {}},
+        "additionalProperties": False,
     }
     required = [spec.name for spec in capability.inputs if spec.required]
     if required:

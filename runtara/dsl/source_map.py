@@ -57,7 +57,7 @@ def unescape_pointer(ptr: str) -> list[str]:
 
 
 _TOKEN = re.compile(
-    r'"(?:[^"\\]|\\.)*"'  # string
+    r'"(?:[^"\\]++|\\.)*+"'  # string (possessive: no backtracking state per character)
     r"|[{}\[\]:,]"  # punctuation
     r"|[^\s{}\[\]:,\"]+",  # number, true, false, null
     re.DOTALL,
@@ -115,6 +115,13 @@ class SourceMap:
                 break
             offset += (6 if self._text[offset + 1] == "u" else 2) if char == "\\" else 1
         return self.offset_to_position(offset)
+
+    def bare_token(self, token: str) -> Position | None:
+        """Where ``token`` (e.g. ``NaN``) first stands outside a string, if anywhere."""
+        for match in _TOKEN.finditer(self._text):
+            if match.group() == token:
+                return self.offset_to_position(match.start())
+        return None
 
     def __contains__(self, ptr: str) -> bool:
         return ptr in self._offsets[1]

@@ -153,3 +153,81 @@ def test_documents_of_the_wrong_shape_are_structural_errors(tmp_path: Path, docu
     assert result.returncode == 1
     diagnostics = json.loads(result.stdout)["files"][0]["diagnostics"]
     assert diagnostics and {d["code"] for d in diagnostics} == {"S001"}
+
+
+def test_arguments_that_select_no_file_are_each_reported(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    good = write(tmp_path / "good.json", HELLO)
+    result = runtara(
+        "validate", str(good), str(tmp_path / "empty"), "zzz*.json", "", "-f", "json", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    report = {f["file"]: f for f in json.loads(result.stdout)["files"]}
+    assert report[str(good)]["valid"] is True
+    for name, reason in [
+        (str(tmp_path / "empty"), "directory holds no *.json file"),
+        ("zzz*.json", "pattern matches no file"),
+        ("''", "empty path"),
+    ]:
+        assert not report[name]["valid"]
+        assert [(d["code"], d["message"]) for d in report[name]["diagnostics"]] == [
+            ("S000", reason)
+        ]
+
+
+def test_a_missing_child_is_a_usage_error(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.json", HELLO)
+    result = runtara("validate", str(good), "--child", str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "--child" in result.stderr
+    assert "nowhere" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "message"),
+    [
+        ('{"steps": {},\n  "entryPoint": NaN}', "2:17", "NaN is not valid JSON"),
+        ('{"a": [1,\n -Infinity]}', "2:2", "-Infinity is not valid JSON"),
+        ("[" * 5000 + "]" * 5000, "1:1", "nested too deeply"),
+    ],
+)
+def test_json_that_python_reads_but_json_forbids_exits_2_with_position(
+    tmp_path: Path, text: str, position: str, message: str
+) -> None:
+    path = tmp_path / "odd.json"
+    path.write_text(text, encoding="utf-8")
+    result = runtara("validate", str(path))
+    assert result.returncode == 2
+    assert result.stdout.startswith(f"{path}:{position}: S000 ")
+    assert message in result.stdout
+
+
+def test_a_long_string_value_is_located_quickly_and_in_little_memory(tmp_path: Path) -> None:
+    # The source map once kept backtracking state per character of a string (GBs for 200 MB).
+    path = tmp_path / "long.json"
+    path.write_text(
+        '{"steps": {}, "entryPoint": "x", "description": "' + "a" * 20_000_000 + '"}',
+        encoding="utf-8",
+    )
+    code = (
+        "import resource, sys; from runtara.dsl import validate; "
+        "r = validate(sys.argv[1]); "
+        "print(r.diagnostics[0].code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
+    )
+    code_found, max_rss_kib = result.stdout.split()
+    assert code_found == "E004"
+    assert int(max_rss_kib) < 600_000  # text + bytes + parse: ~200 MB; per-char state: >2 GB
+
+
+def test_schema_output_must_be_a_file(tmp_path: Path) -> None:
+    result = runtara("schema", "-o", str(tmp_path))
+    assert result.returncode == 2
+    assert "give a file name" in result.stderr and "Traceback" not in result.stderr
+    blocker = tmp_path / "plain"
+    blocker.write_text("", encoding="utf-8")
+    under_file = runtara("schema", "-o", str(blocker / "schema.json"))
+    assert under_file.returncode == 1
+    assert f"{blocker} is not a directory" in under_file.stderr

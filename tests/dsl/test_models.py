@@ -197,7 +197,7 @@ def test_unknown_keys_and_missing_fields_are_reported_with_positions() -> None:
     ("text", "line", "column"),
     [
         ('{\n  "a": 1,\n  "b": [1, 2\n}', 4, 1),
-        ('{"a": NaN}', 1, 1),
+        ('{"a": NaN}', 1, 7),
         ("", 1, 1),
         ('{"a": 1}}', 1, 9),
     ],

@@ -94,3 +94,35 @@ def test_each_capability_lists_its_input_keys_with_descriptions(
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_examples_match_the_published_schema(schema: dict[str, object], example: Path) -> None:
     assert _errors(schema, json.loads(example.read_text(encoding="utf-8"))) == []
+
+
+def test_unknown_input_keys_of_a_known_capability_are_flagged(
+    schema: dict[str, object],
+) -> None:
+    url = {"valueType": "reference", "value": "data.url"}
+    typo = _errors(schema, _agent_doc("http", "http-request", {"url": url, "urll": url}))
+    assert len(typo) == 1 and "'urll'" in typo[0]
+    unknown_head = _errors(schema, _agent_doc("http", "http-request", {"url": url, "x.y": url}))
+    assert len(unknown_head) == 1 and "'x.y'" in unknown_head[0]
+    # What the validator accepts silently stays accepted: part of a known input, "_" keys.
+    allowed = {"url": url, "headers.Accept": url, "_note": url}
+    assert _errors(schema, _agent_doc("http", "http-request", allowed)) == []
+
+
+@pytest.mark.parametrize(
+    "example", sorted(ROOT.joinpath("examples").glob("*.json")), ids=lambda p: p.name
+)
+def test_examples_name_the_committed_schema_by_a_working_relative_path(example: Path) -> None:
+    reference = json.loads(example.read_text(encoding="utf-8"))["$schema"]
+    assert (example.parent / reference).resolve() == SCHEMA_PATH
+
+
+def test_readme_points_editors_at_the_committed_schema() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [json.loads(block.split("```")[0]) for block in readme.split("```json\n")[1:]]
+    (document,) = [b for b in blocks if "$schema" in b]
+    assert (ROOT / "examples" / document["$schema"]).resolve() == SCHEMA_PATH
+    (settings,) = [b for b in blocks if "json.schemas" in b]
+    (mapping,) = settings["json.schemas"]
+    assert (ROOT / mapping["url"]).resolve() == SCHEMA_PATH
+    assert "examples/*.json" in mapping["fileMatch"]

@@ -77,7 +77,7 @@ def _diagnostics(error: ValidationError, document: JsonDocument) -> list[Diagnos
             _at(
                 document,
                 f"{ptr}/{key.replace('~', '~0').replace('/', '~1')}",
-                f"unknown field '{key}' at {where}." + did_you_mean(key, known),
+                f"unknown field '{key}' at {where}" + _sentence(did_you_mean(key, known)),
                 at="key",
             )
             for key in instance
@@ -130,6 +130,11 @@ def _diagnostics(error: ValidationError, document: JsonDocument) -> list[Diagnos
                 _at(document, ptr, f"missing required field 'childWorkflowId' at {where}", at="key")
             ]
     return [_at(document, ptr, f"{error.message} at {where}")]
+
+
+def _sentence(hint: str) -> str:
+    """``. Did you mean 'x'?`` after a message, or nothing."""
+    return f".{hint}" if hint else ""
 
 
 def _is_condition_union(error: ValidationError) -> bool:
