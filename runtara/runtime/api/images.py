@@ -19,9 +19,17 @@ from runtara.runtime.store import Store, images
 router = APIRouter(prefix="/v1/images", tags=["images"])
 
 ImageRef = Annotated[
-    str, Path(min_length=1, max_length=300, description="image id, NAME or NAME:VERSION")
+    str,
+    Path(
+        min_length=1,
+        max_length=300,
+        pattern=r"^[^\x00]+$",
+        description="image id, NAME or NAME:VERSION",
+    ),
 ]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+#: Text the store keeps (PostgreSQL text holds no NUL character).
+TEXT = r"^[^\x00]*$"
 
 
 def _store(request: Request) -> Store:
@@ -41,21 +49,31 @@ class ImageIn(BaseModel):
     """Exactly one of ``command``, ``workflow`` and ``oci``."""
 
     name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
-    command: str | list[str] | None = Field(
-        None, description='program and arguments: "python3 job.py --fast" or a list'
-    )
+    command: (
+        Annotated[str, Field(pattern=TEXT)] | list[Annotated[str, Field(pattern=TEXT)]] | None
+    ) = Field(None, description='program and arguments: "python3 job.py --fast" or a list')
     workflow: dict[str, Any] | None = Field(None, description="a JSON workflow document")
     oci: str | None = Field(
         None,
         max_length=4096,
+        pattern=TEXT,
         description="an image archive path on the server, or an image reference",
     )
-    runner: str | None = Field(None, description="process or docker (default: by kind)")
-    base_image: str | None = Field(
-        None, max_length=1000, description="container image a command runs in (docker runner)"
+    runner: str | None = Field(
+        None, pattern="^(process|docker)$", description="process or docker (default: by kind)"
     )
-    workdir: str | None = Field(None, max_length=4096, description="working directory")
-    memory: str | None = Field(None, max_length=32, description="memory limit, e.g. 256M")
+    base_image: str | None = Field(
+        None,
+        max_length=1000,
+        pattern=TEXT,
+        description="container image a command runs in (docker runner)",
+    )
+    workdir: str | None = Field(
+        None, max_length=4096, pattern=TEXT, description="working directory"
+    )
+    memory: str | None = Field(
+        None, max_length=32, pattern=TEXT, description="memory limit, e.g. 256M"
+    )
     cpus: float | None = Field(None, gt=0, le=1024, description="CPU share, e.g. 0.5")
     timeout: float | None = Field(None, gt=0, description="seconds an instance may run")
 

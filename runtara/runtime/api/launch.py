@@ -13,7 +13,7 @@ from runtara.runtime.store import Store, images, instances, logs, scheduling
 
 router = APIRouter(prefix="/v1/instances", tags=["instances"])
 
-InstanceId = Annotated[str, Path(min_length=1, max_length=200)]
+InstanceId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
 
 
@@ -30,7 +30,12 @@ def _nudge(request: Request) -> None:
 
 
 class StartIn(BaseModel):
-    image: str = Field(min_length=1, max_length=300, description="image id, NAME or NAME:VERSION")
+    image: str = Field(
+        min_length=1,
+        max_length=300,
+        pattern=r"^[^\x00]+$",
+        description="image id, NAME or NAME:VERSION",
+    )
     input: Any = Field(None, description="the instance input (any JSON)")
     id: str | None = Field(
         None, min_length=1, max_length=200, pattern=ID_PATTERN, description="instance id"

@@ -17,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import threading
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any
+
+import requests
 
 from runtara.runtime.runners.base import Exited, Launched, LaunchError, LaunchSpec, LogLines, Runner
 
@@ -244,6 +247,8 @@ class DockerRunner(Runner):
             raise LaunchError(
                 f"the Docker engine refused the container: {exc.explanation}"
             ) from None
+        except (docker.errors.DockerException, requests.RequestException, ValueError) as exc:
+            raise LaunchError(f"the Docker engine could not start the container: {exc}") from None
         return container, self._applied(spec, options)
 
     async def launch(self, spec: LaunchSpec) -> ContainerHandle:
@@ -288,31 +293,33 @@ def resolve_oci(source: str, runner: DockerRunner | None = None) -> tuple[str, s
     loaded into the engine; a reference must already be there or be pullable (there
     is no Docker Hub here: a local registry such as ``127.0.0.1:5000/...`` works).
     """
-    import os
-
     import docker.errors
 
     client = (runner or DockerRunner()).client()
-    if os.path.isfile(source):
-        try:
-            with open(source, "rb") as archive:
-                loaded = client.images.load(archive)
-        except (OSError, docker.errors.APIError) as exc:
-            raise LaunchError(f"cannot load image archive {source}: {exc}") from None
-        if not loaded:
-            raise LaunchError(f"{source} holds no image")
-        image = loaded[0]
-        return (image.tags[0] if image.tags else image.id), image.id
     try:
-        image = client.images.get(source)
-    except docker.errors.ImageNotFound:
+        if os.path.isfile(source):
+            return _load_archive(client, source)
         try:
+            image = client.images.get(source)
+        except docker.errors.ImageNotFound:
             image = client.images.pull(source)
-        except docker.errors.APIError as exc:
-            raise LaunchError(
-                f"image {source!r} is neither a file nor on the Docker engine, and pulling it "
-                f"failed: {exc.explanation}"
-            ) from None
     except docker.errors.APIError as exc:
-        raise LaunchError(f"cannot look up image {source!r}: {exc.explanation}") from None
+        raise LaunchError(
+            f"image {source!r} is neither an archive nor on the Docker engine, and the engine "
+            f"could not get it: {exc.explanation}"
+        ) from None
+    except (docker.errors.DockerException, requests.RequestException, ValueError) as exc:
+        raise LaunchError(f"image {source!r}: {exc}") from None
     return source, image.id
+
+
+def _load_archive(client: Any, path: str) -> tuple[str, str]:
+    try:
+        with open(path, "rb") as archive:
+            loaded = client.images.load(archive)
+    except OSError as exc:
+        raise LaunchError(f"cannot read image archive {path}: {exc.strerror}") from None
+    if not loaded:
+        raise LaunchError(f"{path} holds no image")
+    image = loaded[0]
+    return (image.tags[0] if image.tags else image.id), image.id

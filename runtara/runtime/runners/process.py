@@ -300,7 +300,7 @@ class ProcessRunner(Runner):
                     close_fds=True,
                     preexec_fn=_preexec(_rlimits(limits), cgroup.procs_files() if cgroup else []),
                 )
-        except (OSError, subprocess.SubprocessError) as exc:
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:  # ValueError: NUL
             if cgroup is not None:
                 cgroup.remove()
             raise LaunchError(f"cannot start {argv[0]!r}: {exc}") from None

@@ -50,6 +50,8 @@ def command_image(
         raise InvalidInput(f"command {command!r}: {exc}") from None
     if not argv or not argv[0]:
         raise InvalidInput("command is empty: give the program to run and its arguments")
+    if any("\0" in arg for arg in argv):
+        raise InvalidInput("command: an argument holds a NUL character")
     runner = runner or ("docker" if base_image else "process")
     if runner not in RUNNERS:
         raise InvalidInput(f"runner {runner!r}: expected one of {', '.join(RUNNERS)}")
