@@ -342,3 +342,20 @@ def test_a_signal_wakes_an_instance_that_waits_for_it_without_a_process(server: 
         done = wait_status(client, "ap", "completed", "failed")
         assert time.monotonic() - sent < 3  # woken by the signal, not after the hour
     assert done["output"] == {"approved_by": "ada"}
+
+
+def test_an_image_that_cannot_be_launched_fails_after_its_attempts(
+    server: Server, sqlite_url: str
+) -> None:
+    from runtara.runtime.store import images, open_store
+
+    with open_store(sqlite_url) as store:  # a damaged image: its command line is gone
+        store.run(
+            images.create_image, "t1", "damaged", "process", "?", metadata={"kind": "command"}
+        )
+    with server.client() as client:
+        client.start_instance("damaged", {}, instance_id="dmg", max_attempts=2)
+        done = wait_status(client, "dmg", "failed")
+    assert done["error"]["reason"] == "launch"
+    assert "launch failed: KeyError" in done["error"]["message"]
+    assert done["error"]["attempts"] == 2

@@ -220,10 +220,18 @@ class Scheduler:
     async def _run(self, work: Work) -> None:
         try:
             handle = await self._start(work)
-        except Exception:
+        except Exception as exc:
+            # Counted like a crash, so it is retried after a backoff and fails for good
+            # after max_attempts, rather than claimed again at once, forever.
             log.exception("starting %s/%s failed", *work.key)
             with contextlib.suppress(Exception):
-                await self.store.arun(scheduling.release_lease, self.owner, *work.key)
+                await self.store.arun(
+                    scheduling.record_exit,
+                    self.owner,
+                    *work.key,
+                    ProcessExit(None, f"launch failed: {type(exc).__name__}: {exc}", "launch"),
+                    backoff=self._backoff,
+                )
             return
         finally:
             self._starting.discard(work.key)
