@@ -16,34 +16,40 @@ from typing import Any
 
 MASK = "***"
 
-#: Keys whose values are secrets wherever they appear (compared case-insensitively,
-#: ignoring ``-`` and ``_``).
+#: Normalised key names (lower case, letters and digits only) that hold credentials...
 SECRET_KEYS = frozenset(
-    {
-        "token",
-        "accesstoken",
-        "refreshtoken",
-        "password",
-        "passphrase",
-        "apikey",
-        "privatekey",
-        "secret",
-        "clientsecret",
-        "authorization",
-        "proxyauthorization",
-        "cookie",
-        "setcookie",
-        "xapikey",
-        "connection",
-    }
+    {"authorization", "proxyauthorization", "pwd", "secret", "credentials", "cookie", "setcookie"}
 )
+#: ...and endings that do: ``access_token``, ``X-Api-Key``, ``db_password``, ``client_secret``.
+SECRET_KEY_SUFFIXES = (
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "apikey",
+    "privatekey",
+    "secretkey",
+    "accesskey",
+    "passphrase",
+)
+#: Payload keys masked whole: the connection handed to a secure agent.
+CONNECTION_KEYS = frozenset({"_connection", "connection"})
 
 #: Secrets shorter than this are not searched for inside strings (too many false hits).
 MIN_SECRET_LENGTH = 4
 
 
 def is_secret_key(key: str) -> bool:
-    return re.sub(r"[-_\s]", "", key).lower() in SECRET_KEYS
+    """Whether a value stored under ``key`` is a credential (``token``, ``X-Api-Key``...).
+
+    The validator's E043 (secret literals in a document) uses the same rule.
+    """
+    normalized = _normalize(key)
+    return normalized in SECRET_KEYS or normalized.endswith(SECRET_KEY_SUFFIXES)
+
+
+def _normalize(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
 
 
 def secret_values(connection: Mapping[str, Any] | None) -> frozenset[str]:
@@ -96,10 +102,14 @@ def _redact(value: Any, secrets: list[str], mask_keys: bool = True) -> Any:
     if isinstance(value, Mapping):
         return {
             key: MASK
-            if mask_keys and isinstance(key, str) and is_secret_key(key) and item not in (None, "")
+            if mask_keys and isinstance(key, str) and _masked_key(key) and item not in (None, "")
             else _redact(item, secrets, mask_keys)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
         return [_redact(item, secrets, mask_keys) for item in value]
     return value
+
+
+def _masked_key(key: str) -> bool:
+    return key in CONNECTION_KEYS or is_secret_key(key)

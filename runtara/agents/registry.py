@@ -83,11 +83,26 @@ class Catalog:
         return spec
 
 
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The choice ``name`` was probably meant to be (case-insensitive), or None.
+
+    The one "did you mean" rule of the project: the validator's hints use it too.
+    """
+    by_folded: dict[str, str] = {}
+    for choice in choices:
+        by_folded.setdefault(choice.casefold(), choice)
+    folded = name.casefold()
+    if folded in by_folded:
+        return by_folded[folded] if by_folded[folded] != name else None
+    close = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=0.6)
+    return by_folded[close[0]] if close else None
+
+
 def suggest(name: str, choices: Iterable[str]) -> str:
     """ ". Did you mean 'x'? Available: a, b" for error messages."""
     names = sorted(choices)
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    hint = f". Did you mean {close[0]!r}?" if close else "."
+    close = closest(name, names)
+    hint = f". Did you mean {close!r}?" if close else "."
     return f"{hint} Available: {', '.join(names)}"
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stdout
+
+if TYPE_CHECKING:
+    from runtara.agents.framework import ConnectionTypeSpec
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -35,22 +39,39 @@ def list_agents(format: OutputFormat = FormatOption) -> None:
                 cap.description,
             )
     stdout.print(table)
+    stdout.print(_connection_types_table(_catalog().connection_types.values()))
 
 
 @app.command("show")
 def show(
     reference: str = typer.Argument(
-        ..., metavar="AGENT[:CAPABILITY]", help="e.g. http:http-request"
+        ...,
+        metavar="AGENT[:CAPABILITY]|CONNECTION_TYPE",
+        help="e.g. http, http:http-request, http_bearer",
     ),
     format: OutputFormat = FormatOption,
 ) -> None:
-    """Show one agent, or one capability with its typed inputs and output."""
+    """Show one agent, one capability with its typed inputs and output, or a connection type."""
     from runtara.agents.framework import AgentSpec
+    from runtara.agents.registry import closest
 
+    catalog = _catalog()
     try:
-        found = _catalog().lookup(reference)
+        found = catalog.lookup(reference)
     except LookupError as exc:
-        fail(str(exc.args[0]))
+        connection_type = catalog.connection_types.get(reference)
+        if connection_type is not None:
+            _show_connection_type(connection_type, format)
+            return
+        if ":" in reference:
+            fail(str(exc.args[0]))
+        close = closest(reference, [*catalog.agents, *catalog.connection_types])
+        fail(
+            f"unknown agent or connection type {reference!r}."
+            + (f" Did you mean {close!r}?" if close else "")
+            + f" Agents: {', '.join(catalog.agents)};"
+            f" connection types: {', '.join(catalog.connection_types)}"
+        )
     if isinstance(found, AgentSpec):
         if format == OutputFormat.json:
             print_json(found.to_json())
@@ -60,6 +81,9 @@ def show(
             stdout.print(found.description)
         for cap in found.capabilities.values():
             stdout.print(f"  {found.id}:{cap.id}  {cap.description}")
+        accepted = [t for t in catalog.connection_types.values() if found.id in t.agents]
+        if accepted:
+            stdout.print(_connection_types_table(accepted))
         return
     if format == OutputFormat.json:
         print_json({"agentId": found.agent_id, **found.to_json()})
@@ -80,6 +104,28 @@ def show(
     stdout.print(f"Output ({found.output_type}): {found.output_description}")
     if found.takes_connection:
         stdout.print("Accepts a connection (_connection).")
+
+
+def _show_connection_type(spec: ConnectionTypeSpec, format: OutputFormat) -> None:
+    if format == OutputFormat.json:
+        print_json(spec.to_json())
+    else:
+        stdout.print(_connection_types_table([spec]))
+
+
+def _connection_types_table(types: Iterable[ConnectionTypeSpec]) -> Table:
+    table = Table(title="Connection types (integrationId)", show_lines=False)
+    table.add_column("Type", style="bold")
+    table.add_column("Used by")
+    table.add_column("Parameters (* required, secret ones encrypted and masked)")
+    table.add_column("Description")
+    for spec in types:
+        parameters = ", ".join(
+            f"{p.name}{'*' if p.required else ''}{' (secret)' if p.secret else ''}"
+            for p in spec.parameters
+        )
+        table.add_row(spec.id, ", ".join(spec.agents), parameters, spec.description)
+    return table
 
 
 def _type_text(spec: dict[str, Any]) -> str:

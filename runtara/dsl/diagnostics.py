@@ -6,10 +6,11 @@ not match the JSON Schema) and ``S000`` (the file cannot be read or is not JSON)
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from runtara.agents.registry import closest
 
 Severity = Literal["error", "warning"]
 
@@ -87,13 +88,8 @@ class Diagnostic:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """`` Did you mean 'x'?`` for the closest candidate (case-insensitive), or ""."""
-    by_folded: dict[str, str] = {}
-    for candidate in candidates:
-        by_folded.setdefault(candidate.casefold(), candidate)
-    if name.casefold() in by_folded and by_folded[name.casefold()] != name:
-        return f" Did you mean '{by_folded[name.casefold()]}'?"
-    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
-    return f" Did you mean '{by_folded[close[0]]}'?" if close else ""
+    close = closest(name, candidates)
+    return f" Did you mean '{close}'?" if close else ""
 
 
 def available(names: Iterable[str], limit: int = 12) -> str:

@@ -65,3 +65,24 @@ def test_show_unknown_capability_suggests_and_fails() -> None:
     assert result.returncode == 1
     assert "Did you mean 'calculate'?" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_connection_types_are_shown_with_their_secret_parameters() -> None:
+    shown = runtara("agents", "show", "http_basic", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    spec = json.loads(shown.stdout)
+    assert spec["id"] == "http_basic" and spec["agents"] == ["http"]
+    secret = {p["name"] for p in spec["parameters"] if p.get("secret")}
+    assert secret == {"password"}
+    listing = runtara("agents", "list")
+    assert "http_bearer" in listing.stdout and "token* (secret)" in listing.stdout
+    # "sftp" names an agent and a connection type: the agent wins, listing its connection.
+    sftp = runtara("agents", "show", "sftp")
+    assert "sftp:sftp-upload-file" in sftp.stdout and "host_key" in sftp.stdout
+
+
+def test_unknown_names_get_a_case_insensitive_suggestion_in_one_line() -> None:
+    result = runtara("agents", "show", "HTTP_BEARER")
+    assert result.returncode == 1
+    assert "Did you mean 'http_bearer'?" in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == ""

@@ -45,3 +45,14 @@ def test_redact_does_not_modify_its_input() -> None:
     redact(value, {"parameters": {"token": "t0ken"}})
 
     assert value == {"token": "t0ken", "list": ["t0ken"]}
+
+
+def test_keys_ending_like_credentials_are_masked_too() -> None:
+    event = {"db_password": "pw1", "Client-Secret": "s", "access_token": "a", "next": "n"}
+
+    assert redact(event) == {
+        "db_password": MASK,
+        "Client-Secret": MASK,
+        "access_token": MASK,
+        "next": "n",
+    }

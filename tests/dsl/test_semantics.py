@@ -234,3 +234,25 @@ def test_file_variables_hold_base64_file_values() -> None:
     assert [code for code, _ in found] == ["E023", "E023"]
     assert "content is not valid base64" in found[0][1]
     assert "not {content: <base64>" in found[1][1]
+
+
+def test_secret_literals_are_flagged_under_the_keys_redaction_masks() -> None:
+    from runtara.agents.redaction import MASK, redact
+
+    headers = {"Cookie": "session=abc123", "X-Api-Token": "t-123456", "Connection": "close"}
+    call = {
+        "stepType": "Agent",
+        "id": "call",
+        "agentId": "http",
+        "capabilityId": "http-request",
+        "inputMapping": {
+            "url": ref("data.url"),
+            "headers": {"valueType": "immediate", "value": headers},
+        },
+    }
+    found = codes(graph(call, finish(), edges=[("call", "done")]))
+    assert sorted(message.split("literal ")[1].split(":")[0] for _, message in found) == [
+        "'Cookie'",
+        "'X-Api-Token'",
+    ]
+    assert redact(headers) == {"Cookie": MASK, "X-Api-Token": MASK, "Connection": "close"}

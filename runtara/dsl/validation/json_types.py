@@ -4,22 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from runtara.agents.files import type_name as json_type
 
-def json_type(value: Any) -> str:
-    """The JSON type name of a Python value from ``json.loads``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+__all__ = ["json_type", "type_matches"]
 
 
 _ACCEPTS: dict[str, tuple[str, ...]] = {

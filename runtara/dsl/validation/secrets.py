@@ -12,26 +12,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from runtara.agents.redaction import is_secret_key as is_credential_key
 from runtara.dsl.mapping import ImmediateValue
 from runtara.dsl.source_map import escape_pointer_token
 from runtara.dsl.steps import AgentStep, StepBase
 from runtara.dsl.validation.context import CheckContext
 from runtara.dsl.walk import GraphScope, leaf_values, step_values
 
-#: Normalised key names (lower case, letters and digits only) that hold credentials...
-_SECRET_KEYS = {"authorization", "proxyauthorization", "pwd", "secret", "credentials"}
-#: ...and endings that do: ``access_token``, ``X-Api-Token``, ``db_password``, ``client_secret``.
-_SECRET_SUFFIXES = (
-    "token",
-    "password",
-    "passwd",
-    "secret",
-    "apikey",
-    "privatekey",
-    "secretkey",
-    "accesskey",
-    "passphrase",
-)
 _SECRET_SHAPES = re.compile(
     r"^(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}$"  # an Authorization header value
     r"|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"  # PEM private key
@@ -43,13 +30,9 @@ _SECRET_SHAPES = re.compile(
 )
 
 
-def _normalize(key: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", key.rsplit(".", 1)[-1].lower())
-
-
 def is_secret_key(key: str) -> bool:
-    normalized = _normalize(key)
-    return normalized in _SECRET_KEYS or normalized.endswith(_SECRET_SUFFIXES)
+    """A credential-like key; for ``headers.Authorization`` the last part counts."""
+    return is_credential_key(key.rsplit(".", 1)[-1])
 
 
 def _findings(value: Any, key: str | None, ptr: str) -> Iterator[tuple[str, str]]:

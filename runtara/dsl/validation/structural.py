@@ -104,7 +104,7 @@ def _diagnostics(error: ValidationError, document: JsonDocument) -> list[Diagnos
             _at(
                 document,
                 ptr,
-                f"expected {_type_names(error.validator_value)} at {where}, got {_json_type(instance)}",
+                f"expected {_type_names(error.validator_value)} at {where}, got {json_type(instance)}",
             )
         ]
     if keyword == "anyOf" and error.context:
@@ -158,7 +158,3 @@ def _json_text(value: Any) -> str:
 
 def _type_names(expected: Any) -> str:
     return " or ".join(expected) if isinstance(expected, list) else str(expected)
-
-
-def _json_type(value: Any) -> str:
-    return json_type(value)
