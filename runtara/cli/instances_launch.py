@@ -86,3 +86,35 @@ def _all_lines(client: Any, instance_id: str) -> list[dict[str, Any]]:
         if not page["lines"]:
             return found
         after = page["next_after"]
+
+
+@instances_app.command("process")
+def process(
+    instance_id: Annotated[str, typer.Argument(help="Instance id.")],
+    url: str | None = UrlOption,
+    tenant: str | None = TenantOption,
+    api_key: str | None = ApiKeyOption,
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Show how the instance runs: runner, server, peak memory, CPU time, applied limits."""
+    with _client(url, tenant, api_key) as client:
+        info = client.process_info(instance_id)
+    if fmt == OutputFormat.json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    peak = info.get("peak_memory_bytes")
+    rows = {
+        "runner": info.get("runner"),
+        "server": info.get("server") or "(none: no process now)",
+        "launched at": info.get("launched_at"),
+        "crashes": info.get("crash_count"),
+        "active": f"{info.get('active_seconds', 0):.1f} s",
+        "peak memory": None if peak is None else f"{peak / 2**20:.1f} MiB",
+        "cpu time": None if info.get("cpu_time_ms") is None else f"{info['cpu_time_ms']} ms",
+    }
+    for name, value in rows.items():
+        if value is not None:
+            typer.echo(f"{name}: {value}")
+    limits = info.get("limits") or {}
+    if limits:
+        typer.echo("limits: " + ", ".join(f"{k}={v}" for k, v in limits.items()))

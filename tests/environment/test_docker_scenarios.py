@@ -102,7 +102,9 @@ def test_a_killed_container_is_restarted_and_no_step_runs_twice(docker_server: S
     assert saved == [f"item-{i}" for i in range(40)]
 
 
-def test_a_durable_sleep_holds_no_container(docker_server: Server) -> None:
+def test_a_durable_sleep_holds_no_container_and_survives_a_server_restart(
+    docker_server: Server,
+) -> None:
     with docker_server.client() as client:
         client.start_instance(
             "worker",
@@ -111,8 +113,14 @@ def test_a_durable_sleep_holds_no_container(docker_server: Server) -> None:
         )
         wait_status(client, "c3", "sleeping", timeout=30)
         wait_for(lambda: not containers("c3"), timeout=10, what="the container to go")
+    docker_server.kill()  # and the server dies during the sleep
+    assert containers("c3") == []
+    docker_server.start()
+    with docker_server.client() as client:
         done = wait_status(client, "c3", "completed", "failed", timeout=30)
+        saved = steps(client, "c3")
     assert done["status"] == "completed"
+    assert saved == ["item-0", "nap", "item-1", "item-2"]
 
 
 def test_pause_resume_and_cancel_with_containers(docker_server: Server) -> None:

@@ -95,6 +95,25 @@ def test_start_runs_the_instance_to_completion_with_its_environment_and_logs(
     )
     assert "started job-1" in logs.stdout
     assert "a line on stderr" in logs.stderr
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runtara",
+            "instances",
+            "process",
+            "job-1",
+            "--tenant",
+            "t1",
+            "--url",
+            server.url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "runner: process" in shown.stdout and "peak memory:" in shown.stdout
+    assert "cgroup_memory_bytes=268435456" in shown.stdout or "rlimit_as_bytes" in shown.stdout
 
 
 def test_kill_9_of_the_instance_process_restarts_it_and_no_step_runs_twice(
