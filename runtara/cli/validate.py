@@ -12,6 +12,7 @@ import typer
 from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stderr
 
 if TYPE_CHECKING:
+    from runtara.agents.registry import Catalog
     from runtara.dsl.diagnostics import Diagnostic
 
 
@@ -52,6 +53,7 @@ def validate(
     for entry in child or []:
         if not entry or not Path(entry).exists():
             fail(f"--child {entry!r}: no such file or directory", 2)
+    _load_catalog(exit_code=2)  # installed agents are part of what a document may use
     files, unmatched = expand_paths(paths)
     children = set(find_child_workflows([*files, *(child or [])]))
     results = [
@@ -140,7 +142,7 @@ def schema(
 
     if output is not None and (not str(output) or output.is_dir()):
         fail(f"--output {str(output)!r}: give a file name, not a directory", 2)
-    text = render(workflow_schema())
+    text = render(workflow_schema(_load_catalog(exit_code=1)))
     if output is None:
         typer.echo(text, nl=False)
         return
@@ -152,3 +154,13 @@ def schema(
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}", 1)
     stderr.print(f"wrote {output}", markup=False)
+
+
+def _load_catalog(*, exit_code: int) -> Catalog:
+    """The agent catalog; an installed agent package that fails to import is one line."""
+    from runtara.agents.registry import AgentLoadError, catalog
+
+    try:
+        return catalog()
+    except AgentLoadError as exc:
+        fail(str(exc), exit_code)

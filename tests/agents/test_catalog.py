@@ -226,3 +226,17 @@ def test_a_broken_plugin_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot load agents 'broken' from broken" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_broken_plugin_stops_validate_and_schema_with_one_line(tmp_path: Path) -> None:
+    info = tmp_path / "broken-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[runtara.agents]\nbroken = no_such_module\n")
+    (tmp_path / "flow.json").write_text('{"steps": {}, "entryPoint": "x"}')
+    validate = _runtara(tmp_path, "validate", "flow.json")
+    schema = _runtara(tmp_path, "schema")
+    for result, code in ((validate, 2), (schema, 1)):
+        assert result.returncode == code
+        assert result.stderr.startswith("error: cannot load agents 'broken' from broken")
+        assert "Traceback" not in result.stderr and result.stdout == ""
