@@ -45,8 +45,10 @@ class Server:
         server_id: str,
         env: dict[str, str] | None = None,
         dev: bool = True,
+        host: str = "127.0.0.1",
     ) -> None:
         self.dev = dev
+        self.host = host
         self.database_url = database_url
         self.data_dir = data_dir
         self.port = free_port()
@@ -70,6 +72,8 @@ class Server:
                     "-m",
                     "runtara",
                     "server",
+                    "--host",
+                    self.host,
                     "--port",
                     str(self.port),
                     "--database-url",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import ipaddress
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,3 +210,36 @@ def test_a_restarted_server_adopts_its_running_container(docker_server: Server) 
         f"item {i}" for i in range(60)
     ]  # read on from where the former server stored its last line: none lost, none twice
     wait_for(lambda: not containers("ad"), timeout=15, what="the container to be removed")
+
+
+def test_a_container_on_a_bridge_network_reaches_the_runtime_through_the_gateway(
+    sqlite_url: str, tmp_path: Path, base_image: str
+) -> None:
+    port_env = {"RUNTARA_DOCKER_NETWORK": "bridge"}
+    server = Server(
+        sqlite_url, tmp_path / "data", server_id=SERVER_ID, env=port_env, host="0.0.0.0"
+    )
+    server.env["RUNTARA_INSTANCE_URL"] = f"http://{bridge_gateway()}:{server.port}"
+    server.start()
+    try:
+        with server.client() as client:
+            client.register_image(
+                "bridged", command="python3 /app/worker.py", base_image=base_image
+            )
+            client.start_instance(
+                "bridged", {"items": 40, "effects": "/tmp/e", "delay": 0.05}, instance_id="br"
+            )
+            (container_id,) = wait_for(lambda: containers("br"), what="the container")
+            network = docker.from_env().api.inspect_container(container_id)["HostConfig"]
+            assert network["NetworkMode"] == "bridge"
+            done = wait_status(client, "br", "completed", "failed", timeout=60)
+        assert done["status"] == "completed", done
+    finally:
+        server.stop()
+        remove_containers(SERVER_ID)
+
+
+def bridge_gateway() -> str:
+    """The host's address on the default bridge (the first of its subnet, when not named)."""
+    (config,) = docker.from_env().networks.get("bridge").attrs["IPAM"]["Config"]
+    return str(config.get("Gateway") or ipaddress.ip_network(config["Subnet"])[1])
