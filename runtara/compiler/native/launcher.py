@@ -98,15 +98,26 @@ def image_side_sources() -> list[Path]:
     return files
 
 
-def launcher_key(toolchain: Toolchain) -> str:
+def read_image_side_sources() -> dict[str, bytes]:
+    """A snapshot of the image-side sources, by path relative to the package root.
+
+    The launcher is built from this snapshot (not from the live tree), so what it
+    contains is exactly what its key says, even if files change during the build.
+    """
+    return {
+        path.relative_to(_PACKAGE_ROOT).as_posix(): path.read_bytes()
+        for path in image_side_sources()
+    }
+
+
+def launcher_key(toolchain: Toolchain, sources: dict[str, bytes] | None = None) -> str:
     """``<runtara>-py<X.Y>-nuitka<V>-<hash>``: the hash covers the spec above and the
     bytes of every image-side source, so any change to them means a new launcher."""
     digest = hashlib.sha256()
     spec = [__version__, sys.version, toolchain.nuitka_version, IMAGE_SIDE_PACKAGES]
     digest.update(repr([*spec, EXTRA_STDLIB_MODULES, EXCLUDED_MODULES]).encode())
-    for path in image_side_sources():
-        digest.update(str(path.relative_to(_PACKAGE_ROOT)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for relative, content in sorted((sources or read_image_side_sources()).items()):
+        digest.update(relative.encode() + b"\0" + content + b"\0")
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
     return f"{__version__}-{python}-nuitka{toolchain.nuitka_version}-{digest.hexdigest()[:16]}"
 
@@ -123,12 +134,13 @@ def ensure_launcher(
     Concurrent builds of the same key wait for each other (a file lock) instead of
     building twice; a finished launcher appears atomically (a directory rename).
     """
-    key = launcher_key(toolchain)
+    sources = read_image_side_sources()
+    key = launcher_key(toolchain, sources)
     directory = cache / "launchers" / key
     directory.parent.mkdir(parents=True, exist_ok=True)
     with _locked(directory.parent / f"{key}.lock"):
         if not (directory / "modules.json").is_file():
-            _build(toolchain, cache, directory, jobs=jobs, progress=progress)
+            _build(toolchain, cache, directory, sources, jobs=jobs, progress=progress)
             _prune(directory.parent, keep=KEEP_LAUNCHERS)
         os.utime(directory)  # most recently used: kept by _prune
     modules = json.loads((directory / "modules.json").read_text())
@@ -140,6 +152,7 @@ def _build(
     toolchain: Toolchain,
     cache: Path,
     directory: Path,
+    sources: dict[str, bytes],
     *,
     jobs: int | None,
     progress: Progress | None,
@@ -148,6 +161,12 @@ def _build(
         progress("building the runtime launcher (once per runtara version; a few minutes)")
     with tempfile.TemporaryDirectory(prefix="launcher-", dir=directory.parent) as scratch:
         work = Path(scratch)
+        source_root = work / "src"
+        for relative, content in sources.items():
+            (source_root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (source_root / relative).write_bytes(content)
+        main_script = work / "entrypoint.py"
+        shutil.copyfile(source_root / "runtara/compiler/native/entrypoint.py", main_script)
         options = [
             "--standalone",
             f"--output-dir={work}",
@@ -159,12 +178,11 @@ def _build(
             *(f"--include-module={module}" for module in EXTRA_STDLIB_MODULES),
             *(f"--nofollow-import-to={module}" for module in EXCLUDED_MODULES),
         ]
-        main_script = work / "entrypoint.py"
-        shutil.copyfile(entrypoint.__file__, main_script)
         run_nuitka(
             nuitka_command(options, main_script, jobs=jobs),
             cache=cache,
             cwd=work,
+            source_root=source_root,
             progress=progress,
         )
         dist = work / "entrypoint.dist"

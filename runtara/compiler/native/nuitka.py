@@ -24,12 +24,13 @@ def nuitka_command(options: Sequence[str], source: Path, *, jobs: int | None) ->
     return [*command, str(source)]
 
 
-def nuitka_environment(cache: Path) -> dict[str, str]:
+def nuitka_environment(cache: Path, source_root: Path | None = None) -> dict[str, str]:
     """Nuitka's own cache lives under runtara's: an empty one turns a 2 s module build
     into 30 s. ccache is picked up from ``PATH`` when installed. Nuitka compiles the
-    ``runtara`` package that is running this build, whatever else is on ``sys.path``."""
-    package_root = str(Path(runtara.__file__).resolve().parents[1])
-    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    ``runtara`` found first on ``PYTHONPATH``: ``source_root`` (a snapshot) when given,
+    else the package running this build, whatever else is installed."""
+    root = source_root or Path(runtara.__file__).resolve().parents[1]
+    python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "NUITKA_CACHE_DIR": str(cache / "nuitka"), "PYTHONPATH": python_path}
 
 
@@ -38,6 +39,7 @@ def run_nuitka(
     *,
     cache: Path,
     cwd: Path,
+    source_root: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> None:
     """Run Nuitka, passing each output line to ``progress``; raise with the tail on failure."""
@@ -45,7 +47,7 @@ def run_nuitka(
     with subprocess.Popen(
         command,
         cwd=cwd,
-        env=nuitka_environment(cache),
+        env=nuitka_environment(cache, source_root),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
