@@ -339,6 +339,24 @@ def postgres_schema(name: str) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+def fsync_p50(folder: Path, samples: int = 200) -> float:
+    """Median fdatasync of a 4 KiB overwrite, in ms: the disk's durability floor right now."""
+    path = folder / "fsync.probe"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, b"\0" * 4096 * 16)
+        os.fsync(fd)
+        times = []
+        for i in range(samples):
+            os.pwrite(fd, b"x" * 4096, (i % 16) * 4096)
+            began = time.perf_counter()
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - began)
+    finally:
+        os.close(fd)
+    return statistics.median(times) * 1000
+
+
 def wal_sqlite(path: Path) -> Path:
     """A SQLite file already in WAL mode (persistent), so DBOS runs WAL + FULL like the others."""
     conn = sqlite3.connect(path)
@@ -359,6 +377,7 @@ def main() -> None:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="runtara-bench-") as tmp:
         work = Path(tmp)
+        disk_before = fsync_p50(work)
         print("sqlite ...", file=sys.stderr)
         results += bench_runtara(
             "sqlite",
@@ -385,6 +404,7 @@ def main() -> None:
                     results += bench_dbos("postgresql", url, args.clients, args.seconds, args.count)
             with postgres_schema("raw") as url:
                 results += bench_raw_postgres(url, args.clients, args.seconds, args.count)
+        disk_after = fsync_p50(work)
 
     header = ("system", "database", "clients", "p50 ms", "p99 ms", "checkpoints/s")
     rows = [header] + [
@@ -392,6 +412,10 @@ def main() -> None:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     print(f"checkpoint round trip on {os.cpu_count()} CPUs (durable: fsync per commit)")
+    print(
+        f"disk fdatasync p50: {disk_before:.3f} ms before, {disk_after:.3f} ms after; "
+        f"load average {os.getloadavg()[0]:.1f} (other work on the machine skews every row)"
+    )
     for n, row in enumerate(rows):
         print(
             "  ".join(
