@@ -11,10 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.flow.processes import EXAMPLES, runtara, start_run, write_json
+from tests.flow.processes import EXAMPLES, dev_server, runtara, start_run, write_json
 
 
 @pytest.mark.parametrize(
@@ -23,21 +24,54 @@ from tests.flow.processes import EXAMPLES, runtara, start_run, write_json
         (["--input", "{oops"], "error: --input: invalid JSON at 1:2"),
         (
             ["--input", "@missing.json"],
-            "error: --input missing.json: cannot read: No such file or directory",
+            "error: --input @missing.json: cannot read: No such file or directory",
         ),
         (["--connection", "api"], "error: --connection 'api': expected ID=@FILE.json"),
+        (["--connection", "api=conn.json"], "error: --connection 'api=conn.json': expected ID="),
+        (
+            ["--connection", "api=@nowhere.json"],
+            "error: --connection api @nowhere.json: cannot read: No such file or directory",
+        ),
+        (["--connection", "api=@notjson.json"], "error: --connection api @notjson.json: invalid"),
         (
             ["--connection", "api=@conn.json"],
             'the file must hold {"integrationId": "...", "parameters": {...}}',
         ),
+        (
+            ["--connection", "api=@unknown.json"],
+            "error: --connection api: unknown integration_id 'ftp'; known: http_api_key,",
+        ),
+        (
+            ["--connection", "api=@incomplete.json"],
+            "error: --connection api: http_bearer: parameter 'token' is required",
+        ),
+        (["--id", "../../etc"], "error: --id '../../etc': use 1-200 letters, digits and"),
+        (["--id", "a b"], "error: --id 'a b': use 1-200 letters"),
+        (["--server", "localhost:8001"], "error: --server 'localhost:8001': expected an http://"),
+        (["--server", "http://127.0.0.1:9"], "error: runtime at http://127.0.0.1:9 is unreachable"),
+        (["--child", "nochild.json"], "nochild.json:1:1: S000 cannot read file"),
     ],
 )
 def test_bad_arguments_are_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
     write_json(tmp_path / "conn.json", {"token": "x"})
+    write_json(tmp_path / "unknown.json", {"integrationId": "ftp", "parameters": {}})
+    write_json(tmp_path / "incomplete.json", {"integrationId": "http_bearer", "parameters": {}})
+    (tmp_path / "notjson.json").write_text("{token")
     done = runtara(tmp_path, "run", str(EXAMPLES / "hello.json"), *args)
-    assert done.returncode == 1
+    assert done.returncode in (1, 2)
     assert message in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+    assert not (tmp_path / ".data" / "runs" / "etc").exists()  # an id never names a path
+
+
+def test_unreadable_workflow_exits_2_as_validate_does(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text('{"entryPoint": ')
+    for command in ("run", "codegen"):
+        for name in ("broken.json", "missing.json"):
+            done = runtara(tmp_path, command, name)
+            assert done.returncode == 2, done.stderr
+            assert done.stderr.startswith(f"{name}:1:"), done.stderr
+            assert "S000" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_invalid_workflow_reports_every_problem(tmp_path: Path) -> None:
@@ -171,3 +205,48 @@ def test_run_a_compiled_output_directory(tmp_path: Path) -> None:
     done = runtara(tmp_path, "run", str(out))
     assert done.returncode == 1
     assert "not a `runtara compile` output (no build.json)" in done.stderr
+
+
+CALLS_API = {
+    "name": "calls-api",
+    "entryPoint": "get",
+    "steps": {
+        "get": {
+            "stepType": "Agent",
+            "id": "get",
+            "agentId": "http",
+            "capabilityId": "http-request",
+            "connectionId": "api",
+            "inputMapping": {"url": {"valueType": "immediate", "value": "/who"}},
+        },
+        "done": {
+            "stepType": "Finish",
+            "id": "done",
+            "inputMapping": {"who": {"valueType": "reference", "value": "steps.get.outputs.body"}},
+        },
+    },
+    "executionPlan": [{"fromStep": "get", "toStep": "done"}],
+}
+
+
+def test_connection_files_reach_a_server_and_replace_what_it_held(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """``--connection`` with ``--server``: stored through the management API (checked
+    there), and a file of another type replaces the stored connection."""
+    httpserver.expect_request("/who", headers={"Authorization": "Bearer one"}).respond_with_json(
+        "bearer"
+    )
+    httpserver.expect_request("/who", headers={"X-API-Key": "two"}).respond_with_json("key")
+    (tmp_path / "wf.json").write_text(json.dumps(CALLS_API))
+    base = httpserver.url_for("/")
+    bearer = {"integrationId": "http_bearer", "parameters": {"token": "one", "base_url": base}}
+    api_key = {"integrationId": "http_api_key", "parameters": {"api_key": "two", "base_url": base}}
+    with dev_server(tmp_path) as url:
+        for body, expected in ((bearer, "bearer"), (api_key, "key")):
+            connection = f"api={write_json(tmp_path / 'api.json', body)}"
+            done = runtara(tmp_path, "run", "wf.json", "--server", url, "--connection", connection)
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout) == {"who": expected}
+        stored = httpx.get(f"{url}/v1/connections/api", headers={"X-Runtara-Tenant": "default"})
+        assert stored.json()["integration_id"] == "http_api_key"

@@ -11,11 +11,15 @@ from runtara.compiler.codegen.errors import CodegenError
 
 
 class InvalidWorkflow(CodegenError):
-    """The document has errors; ``lines`` are the validator's diagnostics."""
+    """The document has errors; ``lines`` are the validator's diagnostics.
 
-    def __init__(self, message: str, lines: Sequence[str]) -> None:
+    ``unreadable`` (a missing file, not JSON) lets the CLI exit 2 as ``validate`` does.
+    """
+
+    def __init__(self, message: str, lines: Sequence[str], *, unreadable: bool = False) -> None:
         super().__init__(message)
         self.lines = list(lines)
+        self.unreadable = unreadable
 
     def __str__(self) -> str:
         return "\n".join([*self.lines, self.message])
@@ -28,7 +32,11 @@ def read_workflow(path: Path, children: Sequence[Path] = ()) -> dsl.Workflow:
     result = validate(path, children=set(find_child_workflows(children)))
     if result.errors or result.workflow is None:
         lines = [d.format(str(path)) for d in result.errors] or [f"{path}: invalid workflow"]
-        raise InvalidWorkflow(f"{path}: {len(lines)} error(s); nothing generated", lines)
+        raise InvalidWorkflow(
+            f"{path}: {len(lines)} error(s); nothing generated",
+            lines,
+            unreadable=not result.readable,
+        )
     return result.workflow
 
 

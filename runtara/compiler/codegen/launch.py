@@ -1,11 +1,14 @@
 """``runtara run``: generate the module and run it as a real instance, here and now.
 
-The module runs in a child Python process with the same ``RUNTARA_*`` environment a
-runner (or the native binary) gets, against an embedded runtime on SQLite under
-``.data/`` (or ``--server``). This process plays the runner: when the instance goes
-to sleep (a durable Delay) it waits, showing progress, and starts it again; when the
-instance is paused or cancelled it stops. Ctrl-C stops the child; a rerun with the same
-``--id`` resumes from its checkpoints.
+The module runs in a child Python process (or the native binary of a ``runtara
+compile`` output directory) with the ``RUNTARA_*`` environment a runner gives an
+instance, against an embedded runtime on SQLite under ``.data/`` (or ``--server``).
+The instance registers itself, so it has no runner: a durable Delay sleeps in the
+child with its end fixed in the store, and Ctrl-C then a rerun with the same ``--id``
+waits only for the rest and resumes from the checkpoints.
+
+This is a one-shot local runner, so it belongs with the runtime's runners more than
+with codegen; it sits here because ``runtara run`` is codegen's front door.
 """
 
 from __future__ import annotations
@@ -13,31 +16,37 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
+import ssl
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from runtara.client import ApiError, Client
 from runtara.compiler.codegen.documents import load_children, read_workflow
 from runtara.compiler.codegen.render import generate
 
 DEFAULT_TENANT = "default"
 DATA_DIR = Path(".data")
+#: The API's rule for instance ids (``runtara.runtime.api.launch.ID_PATTERN``), checked
+#: here before the runtime is even imported; an id also names a directory under .data/.
+INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}")
+#: The child's exit status when it reported ``failed`` itself (``flow.main``).
+CHILD_FAILED = 1
 
 
 class LaunchError(Exception):
     """Something ``runtara run`` was given cannot be used (named in the message)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunRequest:
     workflow: Path
     input: Any = field(default_factory=dict)
@@ -62,10 +71,12 @@ class RunRequest:
             workflow=workflow,
             input={} if input_text is None else _json_argument(input_text, "--input"),
             connections=dict(_connection_argument(item) for item in connections),
-            server=server.rstrip("/") if server else None,
-            instance_id=instance_id or f"run-{uuid.uuid4().hex[:12]}",
+            server=None if server is None else _server_url(server),
+            instance_id=_instance_id(instance_id, "--id"),
             children=children,
-            tenant=os.environ.get("RUNTARA_TENANT") or DEFAULT_TENANT,
+            tenant=_instance_id(
+                os.environ.get("RUNTARA_TENANT") or DEFAULT_TENANT, "RUNTARA_TENANT"
+            ),
         )
 
 
@@ -87,14 +98,10 @@ def run_workflow(request: RunRequest, progress: Progress) -> Outcome:
         command = _compiled_binary(request.workflow)
     else:
         command = [sys.executable, str(_write_module(request))]
-    with _runtime(request.server) as (url, store_connection):
-        api = _Management(url, request.tenant)
+    with _runtime(request.server) as url, _management(url, request.tenant) as api:
         for connection_id, body in request.connections.items():
-            if store_connection is not None:
-                store_connection(request.tenant, connection_id, body)
-            else:
-                api.put_connection(connection_id, body)
-        return _drive(request, api, url, command, progress)
+            _store_connection(api, connection_id, body)
+        return _drive(request, api, command, progress)
 
 
 def _write_module(request: RunRequest) -> Path:
@@ -104,9 +111,14 @@ def _write_module(request: RunRequest) -> Path:
         workflow, children=load_children(request.children), source=str(request.workflow)
     )
     run_dir = DATA_DIR / "runs" / request.tenant / request.instance_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    module = run_dir / "workflow.py"
-    module.write_text(source, encoding="utf-8")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        module = run_dir / "workflow.py"
+        module.write_text(source, encoding="utf-8")
+    except OSError as exc:
+        raise LaunchError(
+            f"cannot write the generated module in {run_dir}: {exc.strerror}"
+        ) from None
     return module
 
 
@@ -126,60 +138,56 @@ def _compiled_binary(directory: Path) -> list[str]:
     return [str(binary.resolve())]
 
 
-def _drive(
-    request: RunRequest, api: _Management, url: str, command: list[str], progress: Progress
-) -> Outcome:
-    """Start the instance process until it ends, waking it from durable sleeps."""
-    known = api.instance(request.instance_id)
+def _drive(request: RunRequest, api: Client, command: list[str], progress: Progress) -> Outcome:
+    """Run the instance process once and report how the instance stands afterwards."""
+    known = _instance(api, request.instance_id)
     if known is not None and known["status"] in ("completed", "failed", "cancelled"):
         progress(f"instance {request.instance_id} already ended ({known['status']})")
-        return _outcome(known, request.instance_id)
-    progress(f"instance {request.instance_id} on {url} (rerun with --id to resume)")
+        return _outcome(known, request.instance_id, reported=False)
+    progress(f"instance {request.instance_id} on {api.url} (rerun with --id to resume)")
     environment = {
         **os.environ,
-        "RUNTARA_URL": url,
+        "RUNTARA_URL": api.url,
         "RUNTARA_INSTANCE_ID": request.instance_id,
         "RUNTARA_TENANT_ID": request.tenant,
         "RUNTARA_INSTANCE_TOKEN": "",
         "RUNTARA_INPUT": json.dumps(request.input),
     }
-    while True:
-        try:
-            code = _run_child(command, environment)
-        except KeyboardInterrupt:
-            return Outcome(
-                130, message=f"interrupted; rerun with --id {request.instance_id} to resume"
-            )
-        state = api.instance(request.instance_id)
-        if state is None:
-            return Outcome(1, message=f"the instance process exited ({code}) without registering")
-        if state["status"] == "sleeping":
-            _wait_until(state.get("wake_at"), progress)
-            continue
-        if state["status"] in ("running", "pending"):
-            return Outcome(
-                1,
-                message=f"the instance process exited with status {code} without reporting "
-                f"an outcome; rerun with --id {request.instance_id} to resume",
-            )
-        return _outcome(state, request.instance_id)
+    try:
+        code = _run_child(command, environment)
+    except KeyboardInterrupt:
+        return Outcome(130, message=f"interrupted; rerun with --id {request.instance_id} to resume")
+    state = _instance(api, request.instance_id)
+    if state is None:
+        return Outcome(1, message=f"the instance process exited ({code}) without registering")
+    if state["status"] in ("completed", "failed", "cancelled", "suspended"):
+        return _outcome(state, request.instance_id, reported=code == CHILD_FAILED)
+    return Outcome(
+        1,
+        message=f"the instance process exited with status {code} while the instance is "
+        f"{state['status']}; rerun with --id {request.instance_id} to resume",
+    )
 
 
-def _outcome(state: dict[str, Any], instance_id: str) -> Outcome:
+def _outcome(state: dict[str, Any], instance_id: str, *, reported: bool) -> Outcome:
+    """``reported``: the child already printed its failure line, so it is not repeated."""
     status = state["status"]
     if status == "completed":
         return Outcome(0, printed=json.dumps(state.get("output"), indent=2, ensure_ascii=False))
     if status == "failed":
         error = state.get("error")
         message = error.get("message") if isinstance(error, dict) else error
-        return Outcome(1, message=f"failed: {message}")
+        return Outcome(1, message=None if reported else f"failed: {message}")
     if status == "suspended":
         return Outcome(3, message=f"suspended (paused); resume instance {instance_id} to go on")
-    return Outcome(3, message=f"{status}")
+    return Outcome(3, message=status)
 
 
 def _run_child(command: list[str], environment: dict[str, str]) -> int:
-    """Run the instance; its stdout joins our stderr (our stdout is the workflow output)."""
+    """Run the instance; its stdout joins our stderr (our stdout is the workflow output).
+
+    It runs in its own session, so a Ctrl-C reaches only us; we stop it with SIGTERM.
+    """
     child = subprocess.Popen(
         command,
         env=environment,
@@ -198,127 +206,80 @@ def _run_child(command: list[str], environment: dict[str, str]) -> int:
         raise
 
 
-def _wait_until(wake_at: str | None, progress: Progress) -> None:
-    due = _parse_time(wake_at) if wake_at else time.time()
-    last_shown = 0.0
-    while (left := due - time.time()) > 0:
-        if time.monotonic() - last_shown >= 5 or last_shown == 0:
-            progress(f"sleeping: wakes in {_duration(left)}")
-            last_shown = time.monotonic()
-        time.sleep(min(left, 1.0))
+@contextlib.contextmanager
+def _runtime(server: str | None) -> Iterator[str]:
+    """The runtime's URL: ``--server``, or an embedded one serving for this command."""
+    if server is not None:
+        yield server
+        return
+    from runtara.runtime.embedded import EmbeddedRuntime
+    from runtara.runtime.store import DEFAULT_DATABASE_URL
 
-
-def _parse_time(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).timestamp()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds + 0.999)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
-
-
-StoreConnection = Callable[[str, str, dict[str, Any]], None]
+    DATA_DIR.mkdir(exist_ok=True)
+    with EmbeddedRuntime(os.environ.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL) as rt:
+        yield rt.url
 
 
 @contextlib.contextmanager
-def _runtime(server: str | None) -> Iterator[tuple[str, StoreConnection | None]]:
-    """The runtime URL (``--server``, or an embedded one for this command), and for the
-    embedded one a way to store connections straight into its database."""
-    if server is not None:
-        yield server, None
-        return
-    from runtara.runtime.embedded import EmbeddedRuntime
-    from runtara.runtime.errors import Conflict
-    from runtara.runtime.store import DEFAULT_DATABASE_URL, connections, open_store
+def _management(url: str, tenant: str) -> Iterator[Client]:
+    """The management client, closed before the runtime stops (an open keep-alive
+    connection makes the server's shutdown wait for it).
 
-    DATA_DIR.mkdir(exist_ok=True)
-    database_url = os.environ.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL
-    with EmbeddedRuntime(database_url) as runtime:
-        key = runtime.settings.effective_secret_key()
-        with open_store(database_url, secret_key=key) as store:
-
-            def store_connection(tenant: str, connection_id: str, body: dict[str, Any]) -> None:
-                integration, parameters = body["integrationId"], body["parameters"]
-                try:
-                    store.run(
-                        connections.create_connection,
-                        store.secrets,
-                        tenant,
-                        connection_id,
-                        integration,
-                        parameters,
-                    )
-                except Conflict:
-                    store.run(
-                        connections.update_connection,
-                        store.secrets,
-                        tenant,
-                        connection_id,
-                        parameters,
-                    )
-
-            yield runtime.url, store_connection
+    On plain HTTP its TLS context loads no CA bundle: loading one costs 0.1 s, a third
+    of this command's own work, and a context without CAs trusts nothing anyway.
+    """
+    transport = None
+    if url.startswith("http://"):
+        transport = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+    with Client(url, tenant=tenant, transport=transport) as client:
+        yield client
 
 
-class _Management:
-    """The few management calls ``runtara run`` needs (dev mode: tenant by header)."""
-
-    def __init__(self, url: str, tenant: str) -> None:
-        headers = {"X-Runtara-Tenant": tenant}
-        api_key = os.environ.get("RUNTARA_API_KEY")
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        self.client = httpx.Client(base_url=url, headers=headers, timeout=30)
-
-    def instance(self, instance_id: str) -> dict[str, Any] | None:
-        answer = self._call("GET", f"/v1/instances/{instance_id}")
-        return None if answer.status_code == 404 else answer.json()
-
-    def put_connection(self, connection_id: str, body: dict[str, Any]) -> None:
-        answer = self._call("PUT", f"/v1/connections/{connection_id}", json=body)
-        if answer.status_code in (404, 405):
-            answer = self._call("POST", "/v1/connections", json={"id": connection_id, **body})
-        if answer.status_code >= 400:
-            raise LaunchError(
-                f"--connection {connection_id}: the runtime refused it ({answer.status_code}): "
-                f"{_problem(answer)}"
-            )
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            answer = self.client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise LaunchError(
-                f"cannot reach the runtime at {self.client.base_url}: {exc}"
-            ) from None
-        if answer.status_code in (401, 403):
-            raise LaunchError(
-                f"the runtime refused access: {_problem(answer)} (set RUNTARA_API_KEY)"
-            )
-        return answer
-
-
-def _problem(answer: httpx.Response) -> str:
+def _instance(api: Client, instance_id: str) -> dict[str, Any] | None:
     try:
-        body = answer.json()
-    except ValueError:
-        return answer.text[:200]
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("title") or body)
-    return str(body)
+        return api.get_instance(instance_id)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise LaunchError(_refused(exc, api.url)) from None
+
+
+def _store_connection(api: Client, connection_id: str, body: dict[str, Any]) -> None:
+    """Store (or replace) the connection as the file has it; the runtime checks it."""
+    integration, parameters = body["integrationId"], body["parameters"]
+    try:
+        try:
+            api.create_connection(connection_id, integration, parameters)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            if api.get_connection(connection_id)["integration_id"] == integration:
+                api.update_connection(connection_id, parameters)
+            else:
+                api.delete_connection(connection_id)
+                api.create_connection(connection_id, integration, parameters)
+    except ApiError as exc:
+        raise LaunchError(f"--connection {connection_id}: {_refused(exc, api.url)}") from None
+
+
+def _refused(exc: ApiError, url: str) -> str:
+    if exc.status == 0:
+        return exc.detail
+    if exc.status in (401, 403):
+        return f"the runtime at {url} refused access: {exc.detail} (set RUNTARA_API_KEY)"
+    return exc.detail
 
 
 def _json_argument(text: str, option: str) -> Any:
     source = option
     if text.startswith("@"):
-        path = Path(text[1:])
-        source = f"{option} {path}"
+        source = f"{option} {text}"
         try:
-            text = path.read_text(encoding="utf-8")
+            text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as exc:
             raise LaunchError(f"{source}: cannot read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise LaunchError(f"{source}: not UTF-8 text") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -342,3 +303,20 @@ def _connection_argument(item: str) -> tuple[str, dict[str, Any]]:
             '"parameters": {...}}'
         )
     return connection_id, body
+
+
+def _instance_id(value: str | None, option: str) -> str:
+    if value is None:
+        return f"run-{uuid.uuid4().hex[:12]}"
+    if not INSTANCE_ID.fullmatch(value):
+        raise LaunchError(
+            f"{option} {value!r}: use 1-200 letters, digits and . _ : @ - "
+            "(starting with a letter or digit)"
+        )
+    return value
+
+
+def _server_url(server: str) -> str:
+    if not re.match(r"https?://[^/\s]+", server):
+        raise LaunchError(f"--server {server!r}: expected an http:// or https:// URL")
+    return server.rstrip("/")
