@@ -114,6 +114,26 @@ def test_transient_errors_are_retried_with_doubling_delay(
     assert attempts == [2, 3]
 
 
+def test_a_retry_waits_as_long_as_the_servers_retry_after(
+    runtime: Runtime, httpserver: HTTPServer
+) -> None:
+    """A 429 whose Retry-After the HTTP agent passes on (its own retries are off here)
+    holds the step's next attempt back that long, not just ``retryDelay``."""
+    seen: list[float] = []
+
+    def answer(request: Request) -> Response:
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            return Response("slow down", status=429, headers={"Retry-After": "2"})
+        return Response(json.dumps({"ok": True}), content_type="application/json")
+
+    httpserver.expect_request("/flaky").respond_with_handler(answer)
+    outcome = runtime.run(_call(httpserver, maxRetries=2, retryDelay=10))
+    assert (outcome.status, outcome.output) == ("completed", {"body": {"ok": True}})
+    assert len(seen) == 2
+    assert seen[1] - seen[0] >= 2.0
+
+
 def test_permanent_errors_fail_at_once(runtime: Runtime, httpserver: HTTPServer) -> None:
     seen = _flaky(httpserver, failures=5, status=404)
     outcome = runtime.run(_call(httpserver, maxRetries=3, retryDelay=10))

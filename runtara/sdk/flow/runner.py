@@ -2,9 +2,10 @@
 
 ``Run.step`` is the whole contract of a step: look its position-scoped key up among the
 instance's checkpoints (a resumed instance skips work already done), otherwise run the
-body with retries (transient errors only, delay doubling each attempt, one
-``retry_attempt`` record per retry) under the step's ``timeout``, save the step record
-as a checkpoint, and stop when the reply asks for cancel or pause.
+body with retries (transient errors only, delay doubling each attempt or a server's
+longer Retry-After, one ``retry_attempt`` record per retry) under the step's
+``timeout``, save the step record as a checkpoint, and stop when the reply asks for
+cancel or pause.
 
 Checkpoint reads are skipped on a first run: ``start`` writes a ``@start`` marker
 checkpoint, and when the runtime did not already hold it no other checkpoint can exist
@@ -39,6 +40,8 @@ START_KEY = "@start"
 #: Key of a checkpointed step failure (a record never has it).
 FAILED = "@failed"
 DEBUG_LIMIT = 10 * 1024
+#: The longest wait a server's Retry-After may impose between two attempts of a step.
+MAX_RETRY_AFTER_MS = 10 * 60 * 1000
 _MISSING: Any = object()
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -211,7 +214,7 @@ class Run:
                 failure = as_step_failure(info.id, exc)
                 if failure.category != "transient" or attempt > retries:
                     raise failure from exc
-                time.sleep(retry_delay_ms * 2 ** (attempt - 1) / 1000)
+                time.sleep(retry_wait_ms(retry_delay_ms, attempt, exc) / 1000)
                 attempt += 1
                 # The failed attempt may have checkpointed steps inside it (a Split
                 # item, an embedded child): from now on, look before running.
@@ -260,6 +263,17 @@ class Run:
     def _debug_end(self, info: StepInfo, key: str, started: float, extra: dict[str, Any]) -> None:
         extra["duration_ms"] = round((time.monotonic() - started) * 1000, 3)
         self._debug("step_debug_end", info, key, extra)
+
+
+def retry_wait_ms(retry_delay_ms: int, attempt: int, error: BaseException) -> float:
+    """The wait before attempt ``attempt + 1``: ``retryDelay`` doubled each attempt, or
+    the Retry-After a server sent with the error (the HTTP agent passes on one too long
+    to sleep inside its call) when that is longer, up to ``MAX_RETRY_AFTER_MS``."""
+    wait = float(retry_delay_ms * 2 ** (attempt - 1))
+    asked = getattr(error, "retry_after_ms", None)
+    if isinstance(asked, int | float) and not isinstance(asked, bool):
+        wait = max(wait, min(float(asked), MAX_RETRY_AFTER_MS))
+    return wait
 
 
 def guard(info: StepInfo) -> Callable[[F], F]:
