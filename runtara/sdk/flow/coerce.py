@@ -42,12 +42,14 @@ def _fail(value: Any, target: str, why: str = "") -> CoercionError:
 
 
 def to_string(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
+    return None if value is None else as_text(value)
+
+
+def as_text(value: Any) -> str:
+    """A value as text: strings as they are, everything else as compact JSON (shared
+    with templates, which write null as "")."""
+    if isinstance(value, str):
         return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -63,12 +65,9 @@ def to_integer(value: Any) -> int | None:
             return int(value)
         raise _fail(value, "integer", "it has a fractional part")
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        number = _parse_float(text)
+        number = _parse_number(value)
+        if isinstance(number, int):
+            return number
         if number is not None and number.is_integer():
             return int(number)
     raise _fail(value, "integer")
@@ -86,12 +85,7 @@ def to_number(value: Any) -> int | float | None:
             return value
         raise _fail(value, "number", "not finite")
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        number = _parse_float(text)
+        number = _parse_number(value)
         if number is not None:
             return number
     raise _fail(value, "number")
@@ -142,7 +136,14 @@ def _check_base64(text: str) -> None:
         raise _fail(text, "file", "content is not valid base64") from None
 
 
-def _parse_float(text: str) -> float | None:
+def _parse_number(text: str) -> int | float | None:
+    """The number written in ``text`` (trimmed): an int when it is one, so big integers
+    keep every digit; a finite float otherwise; None for anything else."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
     try:
         number = float(text)
     except ValueError:

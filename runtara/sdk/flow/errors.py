@@ -82,7 +82,7 @@ class WorkflowStopped(BaseException):
     """The instance must stop now (cancel or pause); never caught by onError handlers.
 
     A ``BaseException`` so that no ``except Exception`` in a capability or handler can
-    swallow it on its way out to ``run_main``.
+    swallow it on its way out to ``flow.main``.
     """
 
     def __init__(self, reason: Literal["cancelled", "paused"]) -> None:

@@ -13,25 +13,15 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from runtara.sdk.flow.coerce import as_text
 from runtara.sdk.flow.conditions import length as _length
 from runtara.sdk.flow.errors import FlowError
 
 
 def text(value: Any) -> str:
-    """How a value is written into a template: null is empty, JSON for arrays/objects."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _str(value: Any) -> str:
-    return text(value)
+    """How a value is written into a template: null is empty, otherwise as the
+    ``string`` coercion writes it (JSON for numbers, arrays and objects)."""
+    return "" if value is None else as_text(value)
 
 
 def upper(value: Any) -> str:
@@ -122,7 +112,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "d": default,
     "tojson": tojson,
     "json": tojson,
-    "string": _str,
+    "string": text,
     "int": to_int,
     "float": to_float,
     "round": round_,
