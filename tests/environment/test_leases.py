@@ -159,3 +159,19 @@ def test_a_custom_signal_makes_a_sleeper_due_at_once(store: Store) -> None:
     store.run(signals.send_custom_signal, "t1", "a", "approve", {"ok": True})
     (woken,) = store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10)
     assert woken.status == "sleeping"
+
+
+def test_a_cancel_during_a_crash_backoff_is_settled_at_once(store: Store) -> None:
+    from runtara.runtime.store.access import Caller
+
+    start(store, "a")
+    store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10)
+    token = store.run(scheduling.begin_launch, "s1", "t1", "a", host="h", runner="process")
+    store.run(instances.register, Caller("t1", "a", token))
+    slow = Backoff(base_ms=3_600_000, max_ms=3_600_000)
+    crash = ProcessExit(1, "the process exited with status 1")
+    assert store.run(scheduling.record_exit, "s1", "t1", "a", crash, backoff=slow) == "running"
+    assert store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10) == []
+    store.run(instances.cancel, "t1", "a")
+    (work,) = store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10)
+    assert store.run(scheduling.settle_without_process, "s1", work) == "cancelled"

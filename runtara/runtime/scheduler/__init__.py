@@ -35,6 +35,7 @@ def start_scheduler(
         return None
     database_file = getattr(store.db, "path", None)
     config = config.with_data_dir(Path(database_file) if database_file else None)
+    config = config.with_server_id(config.instance_url or instance_url)
     scheduler = Scheduler(store, config, default_runners(config), instance_url)
     scheduler.start()
     return scheduler

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 #: Server environment variables an instance process inherits; everything else (the
 #: database URL, secret and admin keys) stays with the server.
@@ -40,9 +40,10 @@ class SchedulerConfig:
 
     #: Off: this server only answers the API (``RUNTARA_SCHEDULER=off``).
     enabled: bool = True
-    #: Names this server's leases. Stable across restarts of one server (it then takes
-    #: back its own leases at once, not after they expire).
-    server_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
+    #: Names this server's leases (``RUNTARA_SERVER_ID``); default: host name and port.
+    #: Stable across restarts of one server, which then takes back its own leases (and
+    #: adopts their live processes) at once rather than after they expire.
+    server_id: str | None = None
     #: Work directories of instances (their output files) live under here; None:
     #: beside an SQLite database, else ``.data`` (``RUNTARA_DATA_DIR``).
     data_dir: Path | None = None
@@ -82,7 +83,7 @@ class SchedulerConfig:
         defaults = cls()
         config = cls(
             enabled=env.get("RUNTARA_SCHEDULER", "on").lower() not in ("0", "off", "false", "no"),
-            server_id=env.get("RUNTARA_SERVER_ID") or defaults.server_id,
+            server_id=env.get("RUNTARA_SERVER_ID") or None,
             data_dir=Path(env["RUNTARA_DATA_DIR"]) if env.get("RUNTARA_DATA_DIR") else None,
             instance_url=env.get("RUNTARA_INSTANCE_URL") or None,
             lease_s=_float("RUNTARA_LEASE_SECONDS", defaults.lease_s),
@@ -99,6 +100,13 @@ class SchedulerConfig:
             docker_network=env.get("RUNTARA_DOCKER_NETWORK") or defaults.docker_network,
         )
         return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+    def with_server_id(self, instance_url: str) -> SchedulerConfig:
+        """The server id made definite: this host and the port it serves on."""
+        if self.server_id:
+            return self
+        port = urlsplit(instance_url).port
+        return replace(self, server_id=f"{socket.gethostname()}:{port}")
 
     def with_data_dir(self, database_file: Path | None) -> SchedulerConfig:
         """The data directory made definite (one directory holds a SQLite server)."""

@@ -79,7 +79,7 @@ class Scheduler:
         self.config = config
         self.runners = runners
         self.instance_url = config.instance_url or instance_url
-        self.owner = config.server_id
+        self.owner = config.server_id or socket.gethostname()
         self.data_dir = config.data_dir or Path(".data")
         self.host = socket.gethostname()
         self.live: dict[Key, Live] = {}

@@ -115,7 +115,10 @@ _DUE = (
     " OR i.status IN ('pending', 'running') AND (i.wake_at IS NULL OR i.wake_at <= ?)"
     # a signal woke a sleeper (one waiting for it rather than holding a process)
     " OR i.status = 'sleeping' AND EXISTS (SELECT 1 FROM custom_signals c"
-    " WHERE c.tenant_id = i.tenant_id AND c.instance_id = i.id))"
+    " WHERE c.tenant_id = i.tenant_id AND c.instance_id = i.id)"
+    # a cancel or pause of one waiting out a crash backoff is settled at once
+    " OR i.status = 'running' AND EXISTS (SELECT 1 FROM signals g"
+    " WHERE g.tenant_id = i.tenant_id AND g.instance_id = i.id AND g.kind IN ('cancel', 'pause')))"
 )
 
 
