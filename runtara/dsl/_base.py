@@ -3,7 +3,8 @@
 Unknown keys are rejected (``extra="forbid"``) so a typo such as ``agentID`` is reported
 instead of silently ignored, and values are not coerced (``strict``: ``"3"`` is not an
 integer), so the models accept exactly what the generated JSON Schema accepts. Attribute
-docstrings become JSON Schema descriptions, which is what an IDE shows on hover.
+docstrings become JSON Schema descriptions (``runtara.dsl.schema`` reads them), which is
+what an IDE shows on hover.
 """
 
 from __future__ import annotations
@@ -22,5 +23,4 @@ class DslModel(BaseModel):
         serialize_by_alias=True,
         extra="forbid",
         strict=True,
-        use_attribute_docstrings=True,
     )
