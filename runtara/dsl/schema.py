@@ -13,8 +13,12 @@ Two flavours:
 
 from __future__ import annotations
 
+import ast
 import copy
+import inspect
+import itertools
 import json
+import textwrap
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,8 +96,6 @@ def _describe_fields(defs: dict[str, Any]) -> None:
     Read here, when a schema is generated, rather than by pydantic's
     ``use_attribute_docstrings`` on every import of the DSL (a fifth of its import time).
     """
-    from pydantic._internal._docs_extraction import extract_docstrings_from_cls
-
     for model in _models(DslModel):
         definition = defs.get(model.__name__)
         if definition is None:
@@ -101,13 +103,30 @@ def _describe_fields(defs: dict[str, Any]) -> None:
         properties = definition.get("properties", {})
         docs: dict[str, str] = {}
         for cls in reversed(model.__mro__[: model.__mro__.index(DslModel)]):
-            docs.update(extract_docstrings_from_cls(cls, use_inspect=True))
+            docs.update(_attribute_docstrings(cls))
         for name, info in model.model_fields.items():
             prop = properties.get(info.alias or name)
             if isinstance(prop, dict) and name in docs and "description" not in prop:
                 described = sorted({**prop, "description": docs[name]}.items())  # as pydantic
                 prop.clear()
                 prop.update(described)
+
+
+def _attribute_docstrings(cls: type) -> dict[str, str]:
+    """``name: T = ...`` followed by a string literal, in the class body itself."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for statement, following in itertools.pairwise(body):
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[statement.target.id] = inspect.cleandoc(following.value.value)
+    return docs
 
 
 def _models(base: type[DslModel]) -> list[type[DslModel]]:
