@@ -162,10 +162,11 @@ def _drive(request: RunRequest, api: Client, command: list[str], progress: Progr
         return Outcome(1, message=f"the instance process exited ({code}) without registering")
     if state["status"] in ("completed", "failed", "cancelled", "suspended"):
         return _outcome(state, request.instance_id, reported=code == CHILD_FAILED)
+    ended = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
     return Outcome(
         1,
-        message=f"the instance process exited with status {code} while the instance is "
-        f"{state['status']}; rerun with --id {request.instance_id} to resume",
+        message=f"the instance process {ended} without reporting an outcome; "
+        f"rerun with --id {request.instance_id} to resume",
     )
 
 
