@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -35,11 +36,6 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
-
-from runtara.compiler.native import build_native
-from runtara.compiler.native.cache import cache_dir
-from runtara.compiler.native.workflow import read_build
-from runtara.compiler.oci.layout import OciImage
 
 ROOT = Path(__file__).resolve().parents[1]
 HELLO = ROOT / "examples" / "hello.json"
@@ -102,11 +98,15 @@ def median_ms(samples: list[float]) -> float:
 
 
 @contextmanager
-def dev_server(directory: Path) -> Iterator[str]:
+def dev_server(directory: Path, python_path: Path) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "RUNTARA_DATABASE_URL": f"sqlite:///{directory / 'bench.db'}"}
+    env = {
+        **os.environ,
+        "RUNTARA_DATABASE_URL": f"sqlite:///{directory / 'bench.db'}",
+        "PYTHONPATH": str(python_path),
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "runtara", "server", "--dev", "--port", str(port)],
         env=env,
@@ -128,11 +128,21 @@ def dev_server(directory: Path) -> Iterator[str]:
         server.wait(timeout=15)
 
 
-def instance_env(url: str) -> dict[str, str]:
+def snapshot(work: Path) -> Path:
+    """A copy of the ``runtara`` package, imported by everything this benchmark runs: it
+    measures one version of the code even while the working tree is being edited (an
+    edit to the SDK would otherwise rebuild the launcher in the middle of a row)."""
+    shutil.copytree(
+        ROOT / "runtara", work / "src" / "runtara", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return work / "src"
+
+
+def instance_env(url: str, python_path: Path) -> dict[str, str]:
     return {
         "PATH": os.environ["PATH"],
         "LANG": "C",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(python_path),
         "RUNTARA_URL": url,
         "RUNTARA_INSTANCE_ID": f"bench-{uuid.uuid4().hex[:12]}",
         "RUNTARA_TENANT_ID": "bench",
@@ -149,7 +159,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="runtara-bench-") as scratch:
         work = Path(scratch)
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        code = snapshot(work)
+        sys.path.insert(0, str(code))
+        from runtara.compiler.native import build_native
+        from runtara.compiler.native.cache import cache_dir
+        from runtara.compiler.native.workflow import read_build
+        from runtara.compiler.oci.layout import OciImage
+
+        env = {**os.environ, "PYTHONPATH": str(code)}
         cache = cache_dir()
         if not args.skip_cold:
             cache = work / "cache"
@@ -183,47 +200,47 @@ def main() -> None:
         table = Table(title="runtara compile (goals: warm <= 3 s, image <= 15 MB)")
         table.add_column("measure")
         table.add_column("value", justify="right")
-        for row in compile_rows:
-            table.add_row(*row)
+        for measure in compile_rows:
+            table.add_row(*measure)
         console.print(table)
 
         startup = Table(title=f"start-up, native vs CPython (median of {args.runs})")
         for column in ("measure", "native ms", "CPython ms", "native / CPython"):
             startup.add_column(column, justify="right" if column != "measure" else "left")
 
-        def row(label: str, native: list[float], cpython: list[float]) -> None:
+        def add_row(label: str, native: list[float], cpython: list[float]) -> None:
             n, c = median_ms(native), median_ms(cpython)
             startup.add_row(label, f"{n:.0f}", f"{c:.0f}", f"{n / c:.2f}")
 
-        for label, source, expected, needs_server in (
+        for label, program, expected, needs_server in (
             ("start -> first output", FIRST_OUTPUT, "ready", False),
             ("start -> first checkpoint", FIRST_CHECKPOINT, "checkpointed", True),
         ):
-            built = build_native(source, work / f"bin-{expected}", cache=cache)
+            built = build_native(program, work / f"bin-{expected}", cache=cache)
             module = work / f"{expected}.py"
-            module.write_text(source)
-            with dev_server(work) if needs_server else _no_server() as url:
+            module.write_text(program)
+            with dev_server(work, code) if needs_server else _no_server() as url:
                 native = [
-                    time_to_line([str(built.binary)], instance_env(url), expected)
+                    time_to_line([str(built.binary)], instance_env(url, code), expected)
                     for _ in range(args.runs)
                 ]
                 cpython = [
-                    time_to_line([sys.executable, str(module)], instance_env(url), expected)
+                    time_to_line([sys.executable, str(module)], instance_env(url, code), expected)
                     for _ in range(args.runs)
                 ]
-            row(label, native, cpython)
+            add_row(label, native, cpython)
 
         hello_source = (work / "w0" / build.source).resolve()
-        with dev_server(work) as url:
+        with dev_server(work, code) as url:
             native = [
-                time_to_exit([str(work / "w0" / build.binary)], instance_env(url))
+                time_to_exit([str(work / "w0" / build.binary)], instance_env(url, code))
                 for _ in range(args.runs)
             ]
             cpython = [
-                time_to_exit([sys.executable, str(hello_source)], instance_env(url))
+                time_to_exit([sys.executable, str(hello_source)], instance_env(url, code))
                 for _ in range(args.runs)
             ]
-        row("hello.json, whole run (6 steps)", native, cpython)
+        add_row("hello.json, whole run (6 steps)", native, cpython)
         console.print(startup)
         load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
         console.print(f"[dim]load average during the run: {load} (2 cores: above 2 inflates times)")
