@@ -131,3 +131,23 @@ def test_metrics_count_checkpoints_and_instances(dev: httpx.Client) -> None:
     assert 'runtara_checkpoints_total{outcome="found"} 1.0' in text
     assert 'runtara_instances{status="running"} 1.0' in text
     assert 'runtara_instances{status="completed"} 0.0' in text
+
+
+def test_values_no_database_can_store_are_refused_alike(dev: httpx.Client) -> None:
+    """NUL characters and out-of-range numbers get a 422 on SQLite and PostgreSQL alike."""
+    dev.post("/v1/instance/t/i/register")
+    refused = [
+        dev.post("/v1/instance/t/i/checkpoints/a%00b", content=b"x"),
+        dev.post("/v1/instance/t/i/events", json={"events": [{"subtype": "a\u0000b"}]}),
+        dev.post("/v1/instance/t/i/sleep", json={"key": "s", "duration_ms": 10**30}),
+        dev.post(
+            "/v1/instances/i/signals",
+            json={"checkpoint_id": "\u0000"},
+            headers={"x-runtara-tenant": "t"},
+        ),
+        dev.get(
+            "/v1/instances/i/events", params={"after": 10**30}, headers={"x-runtara-tenant": "t"}
+        ),
+    ]
+    assert [(r.status_code, r.headers["content-type"]) for r in refused] == [(422, PROBLEM)] * 5
+    assert dev.post("/v1/instance/t/i/checkpoints/fine", content=b"x").json()["found"] is False

@@ -13,12 +13,13 @@ from pydantic import BaseModel, Field
 
 from runtara.runtime import connection_types
 from runtara.runtime.api.auth import Authenticated
+from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
 from runtara.runtime.store import Store, connections
 
 router = APIRouter(prefix="/v1/connections", tags=["connections"])
 
-ConnectionId = Annotated[str, Path(min_length=1, max_length=200)]
+ConnectionId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
 
 
 def _store(request: Request) -> Store:
@@ -29,9 +30,12 @@ def _store(request: Request) -> Store:
 class ConnectionIn(BaseModel):
     id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     integration_id: str = Field(
-        min_length=1, max_length=100, description="connection type, e.g. http_bearer"
+        min_length=1,
+        max_length=100,
+        pattern=NO_NUL,
+        description="connection type, e.g. http_bearer",
     )
-    name: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=200, pattern=NO_NUL)
     parameters: dict[str, Any]
 
 

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
-from runtara.runtime.errors import PayloadTooLarge, RuntaraError
+from runtara.runtime.errors import InvalidInput, PayloadTooLarge, RuntaraError
 from runtara.runtime.store import Store, checkpoints
 from runtara.runtime.store.access import Caller
 from runtara.runtime.store.checkpoints import CheckpointResult
@@ -91,6 +91,8 @@ class CheckpointFastPath:
         state: Any = self.app.state
         headers = dict(scope["headers"])
         try:
+            if "\x00" in tenant_id or "\x00" in instance_id or "\x00" in key:
+                raise InvalidInput("ids and checkpoint keys must not contain NUL characters")
             body = await _read_body(receive, headers, state.settings.max_state_bytes)
             token = None
             authorization = headers.get(b"authorization", b"").decode("latin-1")

@@ -20,15 +20,21 @@ from starlette.responses import Response
 
 from runtara.runtime import connection_types
 from runtara.runtime.api import fastpath
+from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store import Store, checkpoints, connections, events, instances, signals
 from runtara.runtime.store.access import Caller
 
 router = APIRouter(prefix="/v1/instance/{tenant_id}/{instance_id}", tags=["instance protocol"])
 
-TenantId = Annotated[str, Path(min_length=1, max_length=200)]
-InstanceId = Annotated[str, Path(min_length=1, max_length=200)]
-Key = Annotated[str, Path(min_length=1, max_length=1000, description="checkpoint id")]
+#: Millisecond values must fit the store's 64-bit integers even after adding "now".
+MAX_MS = 2**53
+
+TenantId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
+InstanceId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
+Key = Annotated[
+    str, Path(min_length=1, max_length=1000, pattern=NO_NUL, description="checkpoint id")
+]
 
 
 def _caller(request: Request, tenant_id: str, instance_id: str) -> Caller:
@@ -65,7 +71,9 @@ class InstanceView(BaseModel):
 
 
 class RegisterRequest(BaseModel):
-    checkpoint_id: str | None = Field(None, description="resume point; must be a saved checkpoint")
+    checkpoint_id: str | None = Field(
+        None, max_length=1000, pattern=NO_NUL, description="resume point; a saved checkpoint"
+    )
 
 
 class CheckpointAnswer(BaseModel):
@@ -83,8 +91,8 @@ class StoredState(BaseModel):
 
 
 class SleepRequest(BaseModel):
-    key: str = Field(min_length=1, max_length=1000)
-    duration_ms: int = Field(ge=0)
+    key: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
+    duration_ms: int = Field(ge=0, le=MAX_MS, description="at most about 285,000 years")
 
 
 class SleepAnswer(BaseModel):
@@ -98,10 +106,10 @@ class SignalAnswer(BaseModel):
 
 
 class NewEventModel(BaseModel):
-    subtype: str | None = Field(None, max_length=200)
-    event_type: str = Field("custom", max_length=100)
+    subtype: str | None = Field(None, max_length=200, pattern=NO_NUL)
+    event_type: str = Field("custom", max_length=100, pattern=NO_NUL)
     payload: Any = None
-    timestamp_ms: int | None = None
+    timestamp_ms: int | None = Field(None, ge=0, le=MAX_MS)
 
 
 class EventBatch(BaseModel):
@@ -113,8 +121,8 @@ class Accepted(BaseModel):
 
 
 class RetryRequest(BaseModel):
-    key: str = Field(min_length=1, max_length=1000)
-    attempt: int = Field(ge=1)
+    key: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
+    attempt: int = Field(ge=1, le=1_000_000)
     error: str | None = None
 
 
@@ -303,7 +311,7 @@ async def suspended(request: Request, tenant_id: TenantId, instance_id: Instance
 
 @router.get("/connections/{connection_id}", response_model=ConnectionAnswer)
 async def fetch_connection(
-    request: Request, tenant_id: TenantId, instance_id: InstanceId, connection_id: str
+    request: Request, tenant_id: TenantId, instance_id: InstanceId, connection_id: InstanceId
 ) -> Response:
     """Decrypted parameters of a connection of this tenant, for a secure agent (never cached)."""
     caller = _caller(request, tenant_id, instance_id)

@@ -14,11 +14,12 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from runtara.runtime.api.auth import Authenticated
+from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.store import Store, checkpoints, events, instances, signals
 
 router = APIRouter(prefix="/v1", tags=["management"])
 
-InstanceId = Annotated[str, Path(min_length=1, max_length=200)]
+InstanceId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
 
 
 def _store(request: Request) -> Store:
@@ -94,7 +95,7 @@ class OutputOut(BaseModel):
 
 class CustomSignalIn(BaseModel):
     checkpoint_id: str = Field(
-        min_length=1, max_length=1000, description="step / checkpoint id it is for"
+        min_length=1, max_length=1000, pattern=NO_NUL, description="step / checkpoint id it is for"
     )
     payload: Any = None
 
@@ -129,8 +130,8 @@ class CheckpointList(BaseModel):
 async def list_instances(
     request: Request,
     who: Authenticated,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    image_id: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[str | None, Query(max_length=20, pattern=NO_NUL)] = None,
+    image_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> InstanceList:
@@ -195,10 +196,10 @@ async def list_events(
     request: Request,
     who: Authenticated,
     instance_id: InstanceId,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    event_type: Annotated[str | None, Query(max_length=100)] = None,
-    subtype: Annotated[str | None, Query(max_length=200)] = None,
+    event_type: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    subtype: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
 ) -> EventList:
     found = await _store(request).arun(
         events.list_events,
@@ -229,7 +230,7 @@ async def list_checkpoints(
     request: Request,
     who: Authenticated,
     instance_id: InstanceId,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CheckpointList:
     found = await _store(request).arun(
@@ -258,7 +259,7 @@ async def list_checkpoints(
     },
 )
 async def read_checkpoint(
-    request: Request, who: Authenticated, instance_id: InstanceId, key: str
+    request: Request, who: Authenticated, instance_id: InstanceId, key: InstanceId
 ) -> Response:
     """The stored state of one checkpoint, with the content type it was saved with."""
     state, content_type = await _store(request).arun(

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from runtara.runtime.api.auth import Authenticated
+from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
 from runtara.runtime.store import Store, tenants
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
-TenantId = Annotated[str, Path(min_length=1, max_length=200)]
+TenantId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
 
 
 def _store(request: Request) -> Store:
@@ -23,7 +24,7 @@ def _store(request: Request) -> Store:
 
 class TenantIn(BaseModel):
     id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    name: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=200, pattern=NO_NUL)
 
 
 class TenantOut(BaseModel):
@@ -37,7 +38,7 @@ class TenantOut(BaseModel):
 
 
 class ApiKeyIn(BaseModel):
-    name: str = Field("default", min_length=1, max_length=200)
+    name: str = Field("default", min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class ApiKeyOut(BaseModel):
@@ -106,7 +107,7 @@ async def revoke_api_key(
     request: Request,
     who: Authenticated,
     tenant_id: TenantId,
-    key_id: Annotated[str, Path(max_length=200)],
+    key_id: Annotated[str, Path(max_length=200, pattern=NO_NUL)],
 ) -> Response:
     who.require_admin()
     await _store(request).arun(tenants.revoke_api_key, tenant_id, key_id)

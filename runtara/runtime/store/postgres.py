@@ -17,6 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store.database import Database, Tx
 
 T = TypeVar("T")
@@ -57,8 +58,14 @@ class PostgresDatabase(Database):
         )
 
     def _run(self, fn: Callable[[Tx], T]) -> T:
-        with self._pool.connection() as conn:  # commits on success, rolls back on error
-            return fn(Tx(conn, self.dialect, _translate))
+        try:
+            with self._pool.connection() as conn:  # commits on success, rolls back on error
+                return fn(Tx(conn, self.dialect, _translate))
+        except psycopg.DataError as exc:
+            # SQLSTATE class 22: a value PostgreSQL cannot store (e.g. a NUL character
+            # in text). It came from the request, so it is the caller's error (422).
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InvalidInput(f"a value cannot be stored: {reason}") from None
 
     def write(self, fn: Callable[[Tx], T]) -> T:
         return self._run(fn)
