@@ -65,12 +65,14 @@ console = Console()
 
 def compile_time(workflow: Path, output: Path, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "runtara", "compile", str(workflow), "-o", str(output)],
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if result.returncode != 0:
+        raise SystemExit(f"runtara compile {workflow.name} failed:\n{result.stderr}")
     return time.perf_counter() - started
 
 
