@@ -34,6 +34,8 @@ def uvicorn_config(
         access_log=False,
         log_level=log_level,
         timeout_keep_alive=75,
+        # idle keep-alive clients (SDKs, management clients) must not hold a shutdown
+        timeout_graceful_shutdown=5,
         server_header=False,
     )
 
