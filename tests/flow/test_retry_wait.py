@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runtara.agents.errors import TransientError
-from runtara.sdk.flow.runner import MAX_RETRY_AFTER_MS, retry_wait_ms
+from runtara.sdk.flow.failures import MAX_RETRY_AFTER_MS, retry_wait_ms
 
 
 def _asking(ms: int | None) -> TransientError:

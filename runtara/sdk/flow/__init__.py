@@ -49,9 +49,10 @@ from runtara.sdk.flow.errors import (
     StepTimeout,
     WorkflowStopped,
 )
+from runtara.sdk.flow.failures import guard
 from runtara.sdk.flow.main import execute, main
 from runtara.sdk.flow.paths import get, or_default
-from runtara.sdk.flow.runner import Run, guard, record, truncate
+from runtara.sdk.flow.runner import Run, record, truncate
 from runtara.sdk.flow.schema import validate_input
 from runtara.sdk.flow.scope import Scope, StepInfo
 from runtara.sdk.flow.steps import (

@@ -16,7 +16,8 @@ from typing import Any
 
 from runtara.sdk.flow.conditions import truthy
 from runtara.sdk.flow.errors import InputValidationError, StepFailed
-from runtara.sdk.flow.runner import Run, as_step_failure, record
+from runtara.sdk.flow.failures import as_step_failure
+from runtara.sdk.flow.runner import Run, record
 from runtara.sdk.flow.schema import validate_input
 from runtara.sdk.flow.scope import Scope, StepInfo
 

@@ -15,8 +15,9 @@ from typing import Any, NoReturn
 from runtara.sdk.client import Runtara
 from runtara.sdk.errors import RuntaraError
 from runtara.sdk.flow.errors import FlowError, StepFailed, WorkflowTimedOut
+from runtara.sdk.flow.failures import stop_reason
 from runtara.sdk.flow.port import RuntimePort
-from runtara.sdk.flow.runner import Run, progress, stop_reason
+from runtara.sdk.flow.runner import Run, progress
 from runtara.sdk.flow.schema import validate_input
 from runtara.sdk.flow.scope import Scope
 

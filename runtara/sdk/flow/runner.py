@@ -14,25 +14,17 @@ yet, so each step costs exactly one round trip (its save).
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any
 
-from runtara.sdk.errors import Cancelled, Paused, Stopped
-from runtara.sdk.flow.errors import (
-    Category,
-    FlowError,
-    StepFailed,
-    StepTimeout,
-    WorkflowStopped,
-    WorkflowTimedOut,
-)
+from runtara.sdk.errors import Stopped
+from runtara.sdk.flow.errors import StepFailed, StepTimeout, WorkflowStopped, WorkflowTimedOut
+from runtara.sdk.flow.failures import as_step_failure, retry_wait_ms, stops
 from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.scope import Scope, StepInfo
 
@@ -40,10 +32,7 @@ START_KEY = "@start"
 #: Key of a checkpointed step failure (a record never has it).
 FAILED = "@failed"
 DEBUG_LIMIT = 10 * 1024
-#: The longest wait a server's Retry-After may impose between two attempts of a step.
-MAX_RETRY_AFTER_MS = 10 * 60 * 1000
 _MISSING: Any = object()
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Run:
@@ -232,11 +221,11 @@ class Run:
         Holds the runtime lock: the client is one connection, so in a parallel Split the
         other items wait for their next checkpoint meanwhile.
         """
-        with self._lock, _stops():
+        with self._lock, stops():
             self.runtime.durable_sleep(duration, key=key)
 
     def wait_for_signal(self, key: str, timeout_s: float | None, poll_s: float) -> Any:
-        with self._lock, _stops():
+        with self._lock, stops():
             return self.runtime.wait_for_signal(key, timeout=timeout_s, poll_interval=poll_s)
 
     def event(self, subtype: str, payload: Any) -> None:
@@ -265,40 +254,6 @@ class Run:
         self._debug("step_debug_end", info, key, extra)
 
 
-def retry_wait_ms(retry_delay_ms: int, attempt: int, error: BaseException) -> float:
-    """The wait before attempt ``attempt + 1``: ``retryDelay`` doubled each attempt, or
-    the Retry-After a server sent with the error (the HTTP agent passes on one too long
-    to sleep inside its call) when that is longer, up to ``MAX_RETRY_AFTER_MS``."""
-    wait = float(retry_delay_ms * 2 ** (attempt - 1))
-    asked = getattr(error, "retry_after_ms", None)
-    if isinstance(asked, int | float) and not isinstance(asked, bool):
-        wait = max(wait, min(float(asked), MAX_RETRY_AFTER_MS))
-    return wait
-
-
-def guard(info: StepInfo) -> Callable[[F], F]:
-    """Decorate a generated step function: any error inside it names the step.
-
-    Resolving a mapping (a strict coercion, a bad template filter argument) happens in
-    the step function itself, so this is what turns such an error into a permanent
-    ``StepFailed`` that an onError edge can handle.
-    """
-
-    def decorate(function: F) -> F:
-        @functools.wraps(function)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return function(*args, **kwargs)
-            except (StepFailed, Stopped):
-                raise
-            except Exception as exc:
-                raise as_step_failure(info.id, exc) from exc
-
-        return guarded  # type: ignore[return-value]
-
-    return decorate
-
-
 def record(info: StepInfo, outputs: Any, **extra: Any) -> dict[str, Any]:
     """A step record as references read it: ``steps.<id>.outputs``."""
     return {
@@ -308,35 +263,6 @@ def record(info: StepInfo, outputs: Any, **extra: Any) -> dict[str, Any]:
         "outputs": outputs,
         **extra,
     }
-
-
-def as_step_failure(step_id: str, exc: BaseException) -> StepFailed:
-    """Classify any exception raised inside a step as a ``StepFailed`` naming it."""
-    if isinstance(exc, StepFailed):
-        if exc.step_id == step_id:
-            return exc
-        return StepFailed(
-            step_id, exc.message, code=exc.code, category=exc.category, context=exc.context
-        )
-    category: Category = "permanent"
-    code: str | None = None
-    message = str(exc) or type(exc).__name__
-    declared = getattr(exc, "category", None)
-    if declared in ("transient", "permanent"):
-        category = declared
-        code = getattr(exc, "code", None)
-        message = getattr(exc, "message", message)
-    elif isinstance(exc, StepTimeout):
-        category, code = "transient", "TIMEOUT"
-    elif isinstance(exc, FlowError):
-        code = exc.code
-    elif isinstance(exc, TimeoutError | ConnectionError):
-        category, code = "transient", type(exc).__name__.upper()
-    elif isinstance(exc, OSError):
-        category, code = "transient", "OS_ERROR"
-    else:
-        code = type(exc).__name__
-    return StepFailed(step_id, message, code=code, category=category)
 
 
 def redact(value: Any) -> Any:
@@ -385,28 +311,6 @@ def _decode(state: Any) -> Any:
     if isinstance(state, bytes | bytearray):
         return json.loads(state)
     return state
-
-
-def stop_reason(exc: BaseException) -> Literal["cancelled", "paused"] | None:
-    """Map a stop request (ours, or the SDK's own exception) to its reason."""
-    if isinstance(exc, WorkflowStopped):
-        return exc.reason
-    if isinstance(exc, Cancelled):
-        return "cancelled"
-    if isinstance(exc, Paused):
-        return "paused"
-    return None
-
-
-@contextlib.contextmanager
-def _stops() -> Iterator[None]:
-    """The SDK's Cancelled / Paused as ``WorkflowStopped`` (which no handler catches)."""
-    try:
-        yield
-    except Cancelled:
-        raise WorkflowStopped("cancelled") from None
-    except Paused:
-        raise WorkflowStopped("paused") from None
 
 
 def progress(message: str) -> None:
