@@ -86,14 +86,23 @@ def main() -> None:
     ``RUNTARA_DEBUG=1``.
     """
     try:
-        app()
+        code = app(prog_name="runtara", standalone_mode=False)
     except CliError as exc:
         stderr.print(f"[bold red]error:[/] {escape(exc.message)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         stderr.print("interrupted")
         sys.exit(130)
+    except typer.Abort:
+        stderr.print("aborted")
+        sys.exit(1)
     except Exception as exc:
+        usage = _command_line_error(exc)
+        if usage is not None:
+            message, exit_code = usage
+            if message:  # empty: a group run without a command, its help already shown
+                stderr.print(f"[bold red]error:[/] {escape(message)}")
+            sys.exit(exit_code)
         if os.environ.get("RUNTARA_DEBUG"):
             raise
         stderr.print(
@@ -101,3 +110,21 @@ def main() -> None:
             "(set RUNTARA_DEBUG=1 for the traceback)"
         )
         sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command_line_error(exc: Exception) -> tuple[str, int] | None:
+    """(one-line message, exit code) for typer's parser errors (unknown option, bad value).
+
+    Recognised by shape (``format_message``, ``exit_code``, ``ctx``): typer keeps its
+    click exception classes private.
+    """
+    format_message = getattr(exc, "format_message", None)
+    exit_code = getattr(exc, "exit_code", None)
+    if not callable(format_message) or not isinstance(exit_code, int) or not hasattr(exc, "ctx"):
+        return None
+    message = str(format_message()).replace("Value error, ", "")  # typer's wording
+    ctx = exc.ctx
+    if message and ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return message, exit_code

@@ -231,3 +231,21 @@ def test_schema_output_must_be_a_file(tmp_path: Path) -> None:
     under_file = runtara("schema", "-o", str(blocker / "schema.json"))
     assert under_file.returncode == 1
     assert f"{blocker} is not a directory" in under_file.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["validate", "--format", "xml", "x.json"], "'xml' is not one of 'text', 'json'"),
+        (["validate", "--bogus", "x.json"], "No such option: --bogus"),
+        (["validate"], "Missing argument 'PATH'"),
+        (["schema", "extra"], "unexpected extra argument"),
+        (["agents", "list", "--format", "yaml"], "'yaml' is not one of"),
+    ],
+)
+def test_command_line_mistakes_are_one_line_with_exit_2(args: list[str], says: str) -> None:
+    result = runtara(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert says in result.stderr and f"(see 'runtara {args[0]}" in result.stderr
