@@ -250,3 +250,41 @@ def test_connection_files_reach_a_server_and_replace_what_it_held(
             assert json.loads(done.stdout) == {"who": expected}
         stored = httpx.get(f"{url}/v1/connections/api", headers={"X-Runtara-Tenant": "default"})
         assert stored.json()["integration_id"] == "http_api_key"
+
+
+def _processes_running(marker: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_sigterm_stops_the_instance_process_too(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """``timeout 60 runtara run ...`` (SIGTERM) must not leave the instance running
+    without its runtime; the rerun resumes after the step that had finished."""
+    httpserver.expect_request("/ping").respond_with_json("pong")
+    (tmp_path / "wf.json").write_text(json.dumps(DELAYED))
+    args = ("run", "wf.json", "--id", "term-1", "--input")
+    args += (json.dumps({"url": httpserver.url_for("/ping")}),)
+    with start_run(tmp_path, *args) as running:
+        assert running.process.stderr is not None
+        for line in running.process.stderr:
+            running.lines.append(line)
+            if "sleeping" in line:
+                break
+        running.process.send_signal(signal.SIGTERM)
+        _, stderr = running.finish()
+    assert "interrupted; rerun with --id term-1 to resume" in stderr
+    module = ".data/runs/default/term-1/workflow.py"  # the instance process's argument
+    deadline = time.monotonic() + 10
+    while _processes_running(module) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _processes_running(module)
+
+    done = runtara(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    assert len(httpserver.log) == 1

@@ -196,7 +196,8 @@ def _run_child(command: list[str], environment: dict[str, str]) -> int:
         start_new_session=True,
     )
     try:
-        return child.wait()
+        with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
+            return child.wait()
     except KeyboardInterrupt:
         with contextlib.suppress(ProcessLookupError):
             child.send_signal(signal.SIGTERM)
@@ -205,6 +206,22 @@ def _run_child(command: list[str], environment: dict[str, str]) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
         raise
+
+
+@contextlib.contextmanager
+def _interrupted_by(*signals: signal.Signals) -> Iterator[None]:
+    """Take these signals as a Ctrl-C while the child runs: a ``timeout`` or a closed
+    terminal then stops the instance process too, instead of leaving it orphaned."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, interrupt) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager
