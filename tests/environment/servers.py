@@ -112,9 +112,11 @@ class Server:
         return Client(self.url, api_key, tenant=tenant or (None if api_key else "t1"))
 
 
-def instance_pids(instance_id: str) -> list[int]:
-    """Processes on this machine whose environment names the instance (its live processes)."""
+def instance_pids(instance_id: str, url: str | None = None) -> list[int]:
+    """Processes on this machine whose environment names the instance (its live processes);
+    with ``url``, only those of the server there (other test runs may use the same ids)."""
     marker = f"RUNTARA_INSTANCE_ID={instance_id}".encode()
+    server = f"RUNTARA_URL={url}".encode() if url else None
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -124,7 +126,7 @@ def instance_pids(instance_id: str) -> list[int]:
             state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
         except OSError:
             continue
-        if marker in environ and state != "Z":
+        if marker in environ and state != "Z" and (server is None or server in environ):
             found.append(int(entry.name))
     return found
 

@@ -175,3 +175,12 @@ def test_a_cancel_during_a_crash_backoff_is_settled_at_once(store: Store) -> Non
     store.run(instances.cancel, "t1", "a")
     (work,) = store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10)
     assert store.run(scheduling.settle_without_process, "s1", work) == "cancelled"
+
+
+def test_a_held_instance_that_ended_is_let_go_without_a_launch(store: Store) -> None:
+    start(store, "a")
+    store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10)
+    assert not store.run(scheduling.release_unless_due, "s1", "t1", "a")  # pending: due
+    store.run(instances.cancel, "t1", "a")  # ended while its server went down
+    assert store.run(scheduling.release_unless_due, "s1", "t1", "a")
+    assert store.run(scheduling.process_info, "t1", "a").lease_owner is None

@@ -126,7 +126,7 @@ def test_kill_9_of_the_instance_process_restarts_it_and_no_step_runs_twice(
             "worker", {"items": 40, "effects": str(out), "delay": 0.05}, instance_id="k9"
         )
         wait_for(lambda: len(effects(out)) >= 10, what="ten steps")
-        (pid,) = instance_pids("k9")
+        (pid,) = instance_pids("k9", server.url)
         os.kill(pid, signal.SIGKILL)
         done = wait_status(client, "k9", "completed", "failed")
         assert done["status"] == "completed", done
@@ -151,9 +151,11 @@ def test_durable_sleep_holds_no_process_and_wakes_on_time(server: Server, tmp_pa
             instance_id="nap",
         )
         asleep = wait_status(client, "nap", "sleeping")
-        wait_for(lambda: not instance_pids("nap"), timeout=15, what="the process to exit")
+        wait_for(
+            lambda: not instance_pids("nap", server.url), timeout=15, what="the process to exit"
+        )
         for _ in range(10):  # through the sleep: never a process
-            assert instance_pids("nap") == []
+            assert instance_pids("nap", server.url) == []
             time.sleep(0.1)
         done = wait_status(client, "nap", "completed", "failed")
         woke = client.list_events("nap", event_type="launched")[-1]
@@ -181,7 +183,9 @@ def test_durable_sleep_survives_a_server_killed_and_restarted(
             instance_id="nap2",
         )
         wait_status(client, "nap2", "sleeping")
-        wait_for(lambda: not instance_pids("nap2"), timeout=15, what="the process to exit")
+        wait_for(
+            lambda: not instance_pids("nap2", server.url), timeout=15, what="the process to exit"
+        )
     server.kill()
     time.sleep(0.5)
     server.start()
@@ -203,11 +207,13 @@ def test_pause_suspends_without_a_process_and_resume_finishes_each_item_once(
         wait_for(lambda: len(effects(out)) >= 100, what="a hundred items")
         client.pause_instance("loop")
         wait_status(client, "loop", "suspended")
-        wait_for(lambda: not instance_pids("loop"), timeout=15, what="the process to exit")
+        wait_for(
+            lambda: not instance_pids("loop", server.url), timeout=15, what="the process to exit"
+        )
         done_before = len(effects(out))
         assert 100 <= done_before < 1000
         time.sleep(0.5)
-        assert len(effects(out)) == done_before and instance_pids("loop") == []
+        assert len(effects(out)) == done_before and instance_pids("loop", server.url) == []
         client.resume_instance("loop")
         done = wait_status(client, "loop", "completed", "failed", timeout=60)
     assert done["status"] == "completed"
@@ -225,7 +231,9 @@ def test_cancel_ends_the_instance_and_leaves_no_process(server: Server, tmp_path
         client.cancel_instance("cx")
         done = wait_status(client, "cx", "cancelled", "completed", "failed")
         assert done["status"] == "cancelled"
-        wait_for(lambda: not instance_pids("cx"), timeout=15, what="the process to exit")
+        wait_for(
+            lambda: not instance_pids("cx", server.url), timeout=15, what="the process to exit"
+        )
     assert len(effects(out)) < 1000
 
 
@@ -241,7 +249,9 @@ def test_a_process_ignoring_cancel_is_killed_after_the_grace_period(
         done = wait_status(client, "st", "cancelled", "failed", timeout=20)
         assert done["status"] == "cancelled"
         assert time.monotonic() - started >= 0.9  # the grace period (1 s here) was given
-        wait_for(lambda: not instance_pids("st"), timeout=15, what="the process to be killed")
+        wait_for(
+            lambda: not instance_pids("st", server.url), timeout=15, what="the process to be killed"
+        )
 
 
 STUBBORN = (
@@ -271,7 +281,11 @@ def test_timeout_kills_the_process_and_fails_with_the_reason(server: Server) -> 
         client.register_image("slow", command=[sys.executable, "-c", STUBBORN], timeout=1)
         client.start_instance("slow", {}, instance_id="slow-1")
         done = wait_status(client, "slow-1", "failed", timeout=20)
-        wait_for(lambda: not instance_pids("slow-1"), timeout=15, what="the process to be killed")
+        wait_for(
+            lambda: not instance_pids("slow-1", server.url),
+            timeout=15,
+            what="the process to be killed",
+        )
     assert done["error"]["reason"] == "timeout"
     assert "timed out after 1 s" in done["error"]["message"]
 
@@ -306,7 +320,7 @@ def test_a_running_instance_is_adopted_by_its_restarted_server(
             instance_id="adopt",
         )
         wait_for(lambda: len(effects(out)) >= 5, what="five items")
-    (pid,) = instance_pids("adopt")
+    (pid,) = instance_pids("adopt", server.url)
     server.kill()
     server.start()
     with server.client() as client:
@@ -321,7 +335,11 @@ def test_a_running_instance_is_adopted_by_its_restarted_server(
     assert [line for line in printed if line.startswith("item ")] == [
         f"item {i}" for i in range(60)
     ]
-    wait_for(lambda: pid not in instance_pids("adopt"), timeout=15, what="the process to exit")
+    wait_for(
+        lambda: pid not in instance_pids("adopt", server.url),
+        timeout=15,
+        what="the process to exit",
+    )
 
 
 def test_an_image_cannot_be_deleted_while_an_instance_runs(server: Server) -> None:
@@ -353,9 +371,11 @@ def test_a_signal_wakes_an_instance_that_waits_for_it_without_a_process(server: 
         client.register_image("approval", command=f"{sys.executable} {PROGRAMS / 'approval.py'}")
         client.start_instance("approval", {}, instance_id="ap")
         wait_status(client, "ap", "sleeping")
-        wait_for(lambda: not instance_pids("ap"), timeout=15, what="the process to exit")
+        wait_for(
+            lambda: not instance_pids("ap", server.url), timeout=15, what="the process to exit"
+        )
         time.sleep(0.5)
-        assert instance_pids("ap") == []
+        assert instance_pids("ap", server.url) == []
         sent = time.monotonic()
         client.send_signal("ap", "approve", {"by": "ada"})
         done = wait_status(client, "ap", "completed", "failed")

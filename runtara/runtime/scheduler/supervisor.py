@@ -252,6 +252,8 @@ class Scheduler:
         store = self.store
         if await store.arun(scheduling.settle_without_process, self.owner, work) is not None:
             return None
+        if await store.arun(scheduling.release_unless_due, self.owner, *work.key):
+            return None  # e.g. it ended while its former server was going down
         try:
             assert work.image_id is not None
             image = await store.arun(images.get_image, work.tenant_id, work.image_id)

@@ -107,10 +107,9 @@ def _clear_signal(tx: Tx, tenant_id: str, instance_id: str) -> None:
 
 # -- claiming ---------------------------------------------------------------------------
 
-#: Instances that need a process now (parameters: now, now, now).
-_DUE = (
+#: Instances that need a process now (parameters: now, now).
+_NEEDS_PROCESS = (
     "i.image_id IS NOT NULL"
-    " AND (i.lease_owner IS NULL OR i.lease_expires_at < ?)"
     " AND (i.status IN ('sleeping', 'suspended') AND i.wake_at <= ?"
     " OR i.status IN ('pending', 'running') AND (i.wake_at IS NULL OR i.wake_at <= ?)"
     # a signal woke a sleeper (one waiting for it rather than holding a process)
@@ -120,6 +119,8 @@ _DUE = (
     " OR i.status = 'running' AND EXISTS (SELECT 1 FROM signals g"
     " WHERE g.tenant_id = i.tenant_id AND g.instance_id = i.id AND g.kind IN ('cancel', 'pause')))"
 )
+#: ... and whose lease is free (parameters: now, now, now).
+_DUE = f"(i.lease_owner IS NULL OR i.lease_expires_at < ?) AND {_NEEDS_PROCESS}"
 
 
 @read_op
@@ -173,6 +174,21 @@ def owned_work(tx: Tx, owner: str) -> list[Work]:
     """Instances whose lease this server id holds (at start: leases of its former life)."""
     rows = tx.all(f"SELECT {_WORK_COLUMNS} {_WORK_FROM} WHERE i.lease_owner = ?", (owner,))
     return [_work(r) for r in rows]
+
+
+@write_op
+def release_unless_due(tx: Tx, owner: str, tenant_id: str, instance_id: str) -> bool:
+    """Let go of a held instance that needs no process now (it ended, or waits for its
+    wake time); answers whether it was let go. For leases a server held when it died."""
+    now = now_ms()
+    due = tx.one(
+        f"SELECT 1 AS x FROM instances i WHERE i.tenant_id = ? AND i.id = ? AND {_NEEDS_PROCESS}",
+        (tenant_id, instance_id, now, now),
+    )
+    if due is not None:
+        return False
+    _release(tx, owner, tenant_id, instance_id)
+    return True
 
 
 @write_op
