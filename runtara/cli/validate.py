@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,11 +55,14 @@ def validate(
         if not entry or not Path(entry).exists():
             fail(f"--child {entry!r}: no such file or directory", 2)
     _load_catalog(exit_code=2)  # installed agents are part of what a document may use
-    files, unmatched = expand_paths(paths)
+    selected = expand_paths(paths)
+    files = [entry for entry in selected if isinstance(entry, Path)]
     children = set(find_child_workflows([*files, *(child or [])]))
     results = [
-        *(ValidationResult(name, [problem], readable=False) for name, problem in unmatched),
-        *(validate_file(file, children=children) for file in files),
+        validate_file(entry, children=children)
+        if isinstance(entry, Path)
+        else ValidationResult(entry.name, [entry.problem], readable=False)
+        for entry in selected
     ]
     if output_format is OutputFormat.json:
         print_json(
@@ -90,41 +94,47 @@ def validate(
         raise typer.Exit(1)
 
 
-def expand_paths(patterns: list[str]) -> tuple[list[Path], list[tuple[str, Diagnostic]]]:
-    """Files named directly, ``*.json`` under directories (recursively), glob matches.
+@dataclass(frozen=True)
+class Unmatched:
+    """An argument that selects no file, and why (reported as an S000 result)."""
 
-    Returns the files and, for each argument that selects no file (an empty name, a
-    directory without ``*.json``, a pattern matching nothing), an S000 diagnostic. A
-    plain name that does not exist is kept as a file, so it is reported as unreadable.
+    name: str
+    problem: Diagnostic
+
+
+def expand_paths(patterns: list[str]) -> list[Path | Unmatched]:
+    """Files named directly, ``*.json`` under directories (recursively), glob matches,
+    in argument order and without repeats.
+
+    An argument that selects no file (an empty name, a directory without ``*.json``, a
+    pattern matching nothing) becomes an ``Unmatched``. A plain name that does not exist
+    is kept as a file, so that it is reported as unreadable.
     """
     from runtara.dsl.diagnostics import Diagnostic
 
-    files: list[Path] = []
-    unmatched: list[tuple[str, Diagnostic]] = []
+    selected: list[Path | Unmatched] = []
+    seen: set[str] = set()
     for pattern in patterns:
         path = Path(pattern)
         if not pattern:
-            found = []
-            reason = "empty path"
+            found, reason = [], "empty path"
         elif path.is_dir():
-            found = _json_files(path)
-            reason = "directory holds no *.json file"
+            found, reason = _json_files(path), "directory holds no *.json file"
         elif path.exists() or not glob.has_magic(pattern):
-            found = [path]
-            reason = ""
+            found, reason = [path], ""
         else:
-            found = []
+            found, reason = [], "pattern matches no file"
             for match in sorted(glob.glob(pattern, recursive=True)):
                 matched = Path(match)
                 found.extend(_json_files(matched) if matched.is_dir() else [matched])
-            reason = "pattern matches no file"
-        files.extend(found)
         if not found:
-            unmatched.append((pattern or "''", Diagnostic("S000", reason)))
-    unique: dict[str, Path] = {}
-    for file in files:
-        unique.setdefault(os.path.normpath(file), file)
-    return list(unique.values()), unmatched
+            selected.append(Unmatched(pattern or "''", Diagnostic("S000", reason)))
+        for file in found:
+            key = os.path.normpath(file)
+            if key not in seen:
+                seen.add(key)
+                selected.append(file)
+    return selected
 
 
 def _json_files(directory: Path) -> list[Path]:

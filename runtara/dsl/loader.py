@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -55,16 +55,33 @@ class LoadedWorkflow:
     """The document as plain JSON."""
 
 
+#: Larger files are refused: a workflow document is kilobytes, rarely megabytes.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
 def read_text(path: str | os.PathLike[str]) -> str:
-    """Read a file as UTF-8 (a BOM is allowed); raise ``DocumentError`` if impossible."""
+    """Read a file as UTF-8 (a BOM is allowed); raise ``DocumentError`` if impossible.
+
+    Only regular files up to ``MAX_DOCUMENT_BYTES`` are read: a FIFO or a device such
+    as ``/dev/zero`` would otherwise block or never end.
+    """
     filename = os.fspath(path)
+
+    def unreadable(reason: str) -> DocumentError:
+        return DocumentError(filename, [Diagnostic("S000", reason)], readable=False)
+
     try:
-        data = Path(path).read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise unreadable("cannot read file: not a regular file")
+            data = file.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise DocumentError(
-            filename, [Diagnostic("S000", f"cannot read file: {reason}")], readable=False
-        ) from None
+        raise unreadable(f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        limit = MAX_DOCUMENT_BYTES // (1024 * 1024)
+        raise unreadable(f"file is larger than {limit} MiB: not a workflow document")
     return decode(data, filename)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -249,3 +250,18 @@ def test_command_line_mistakes_are_one_line_with_exit_2(args: list[str], says: s
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert says in result.stderr and f"(see 'runtara {args[0]}" in result.stderr
+
+
+def test_special_and_oversized_files_are_refused_without_reading_them(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    oversized = tmp_path / "big.json"
+    with oversized.open("wb") as file:
+        file.truncate(65 * 1024 * 1024)  # sparse: costs no disk
+    result = runtara("validate", str(fifo), "/dev/zero", str(oversized))
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [
+        f"{fifo}:1:1: S000 cannot read file: not a regular file",
+        "/dev/zero:1:1: S000 cannot read file: not a regular file",
+        f"{oversized}:1:1: S000 file is larger than 64 MiB: not a workflow document",
+    ]
