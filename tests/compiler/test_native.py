@@ -11,6 +11,7 @@ import os
 import subprocess
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -24,7 +25,9 @@ from runtara.compiler.native import (
     check_imports,
     find_toolchain,
 )
+from runtara.compiler.native.entrypoint import run
 from runtara.compiler.native.launcher import image_side_sources
+from runtara.compiler.native.main_guard import expose_main_guard
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -217,3 +220,27 @@ def test_the_launcher_key_covers_every_image_side_source() -> None:
         "runtara/agents/http.py",
         "runtara/compiler/native/entrypoint.py",
     } <= sources
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [
+        'if __name__ == "__main__":\n    report("ran")\n',
+        'if __name__ == "__main__": report("ran")\n',
+        'if (\n    __name__\n    == "__main__"\n):\n    report("ran")\n',
+    ],
+)
+def test_the_main_block_becomes_a_function_the_launcher_calls(guard: str) -> None:
+    """Compiled and imported, a module is never __main__: its main block must still run."""
+    source = f"calls = []\n\ndef report(what):\n    calls.append(what)\n\n{guard}"
+    namespace: dict[str, object] = {"__name__": "runtara_workflow"}
+    exec(compile(expose_main_guard(source), "workflow.py", "exec"), namespace)
+    assert namespace["calls"] == []  # importing does not run the block
+    run(SimpleNamespace(**namespace))
+    assert namespace["calls"] == ["ran"]
+
+
+def test_a_module_without_a_main_block_is_left_as_is() -> None:
+    source = "def main():\n    return 3\n"
+    assert expose_main_guard(source) == source
+    assert run(SimpleNamespace(main=lambda: 3)) == 3

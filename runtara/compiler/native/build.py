@@ -24,6 +24,7 @@ from runtara.compiler.native.launcher import (
     Progress,
     ensure_launcher,
 )
+from runtara.compiler.native.main_guard import expose_main_guard
 from runtara.compiler.native.nuitka import (
     NativeBuildError,
     nuitka_command,
@@ -128,7 +129,7 @@ def compile_module(
     if progress:
         progress("compiling the workflow module")
     script = work / f"{WORKFLOW_MODULE}.py"
-    script.write_text(source)
+    script.write_text(expose_main_guard(source))
     out = work / "out"
     options = [
         "--mode=module",

@@ -1,10 +1,11 @@
 """The program every native workflow binary runs (compiled once, into the launcher).
 
 It imports the workflow module that sits beside the binary (compiled separately, per
-workflow, under the fixed name ``runtara_workflow``) and runs it: the module's
-``main()`` if it has one, else the generated ``graph_main`` through ``flow.main``;
-a plain script without either has already run when it was imported.
-Image-side: standard library and ``runtara.sdk`` only.
+workflow, under the fixed name ``runtara_workflow``) and runs it as ``python module.py``
+would: the module's ``if __name__ == "__main__":`` block, which the per-workflow build
+turns into the function ``MAIN_GUARD`` (an imported module is never ``__main__``);
+else its ``main()``; else nothing more, as importing a plain script already ran it.
+Image-side: standard library only.
 """
 
 from __future__ import annotations
@@ -15,23 +16,16 @@ from typing import Any
 
 #: The name the per-workflow extension module must be compiled under.
 WORKFLOW_MODULE = "runtara_workflow"
+#: The function the module's ``__main__`` block becomes (see ``native.main_guard``).
+MAIN_GUARD = "__runtara_main__"
 
 
 def run(module: Any) -> Any:
-    entry = getattr(module, "main", None)
-    if callable(entry):
-        return entry()
-    graph = getattr(module, "graph_main", None)
-    if graph is None:
-        return 0  # a plain script: importing it was running it
-    from runtara.sdk import flow
-
-    return flow.main(
-        graph,
-        variables=module.VARIABLES,
-        input_schema=module.INPUT_SCHEMA,
-        debug=module.DEBUG,
-    )
+    for name in (MAIN_GUARD, "main"):
+        entry = getattr(module, name, None)
+        if callable(entry):
+            return entry()
+    return 0
 
 
 def main() -> None:
