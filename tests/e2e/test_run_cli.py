@@ -288,3 +288,27 @@ def test_sigterm_stops_the_instance_process_too(tmp_path: Path, httpserver: HTTP
     done = runtara(tmp_path, *args)
     assert done.returncode == 0, done.stderr
     assert len(httpserver.log) == 1
+
+
+def test_pause_exits_3_and_a_rerun_goes_on(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/ping").respond_with_json("pong")
+    (tmp_path / "wf.json").write_text(json.dumps(DELAYED))
+    with dev_server(tmp_path) as url:
+        args = ("run", "wf.json", "--server", url, "--id", "p-1", "--input")
+        args += (json.dumps({"url": httpserver.url_for("/ping")}),)
+        with start_run(tmp_path, *args) as running:
+            assert running.process.stderr is not None
+            for line in running.process.stderr:
+                running.lines.append(line)
+                if "sleeping" in line:
+                    break
+            tenant = {"X-Runtara-Tenant": "default"}
+            assert httpx.post(f"{url}/v1/instances/p-1/pause", headers=tenant).status_code < 300
+            stdout, stderr = running.finish()
+        assert running.returncode == 3, stderr
+        assert "paused; rerun with --id p-1 to go on" in stderr and stdout == ""
+
+        done = runtara(tmp_path, *args)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"pong": "pong"}
+        assert len(httpserver.log) == 1

@@ -180,8 +180,8 @@ def _outcome(state: dict[str, Any], instance_id: str, *, reported: bool) -> Outc
         message = error.get("message") if isinstance(error, dict) else error
         return Outcome(1, message=None if reported else f"failed: {message}")
     if status == "suspended":
-        return Outcome(3, message=f"suspended (paused); resume instance {instance_id} to go on")
-    return Outcome(3, message=status)
+        return Outcome(3, message=f"paused; rerun with --id {instance_id} to go on")
+    return Outcome(3, message=f"instance {instance_id} was {status}")
 
 
 def _run_child(command: list[str], environment: dict[str, str]) -> int:
