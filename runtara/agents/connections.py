@@ -15,6 +15,7 @@ from runtara.agents.errors import InputError
 from runtara.agents.framework import InputSpec, connection_type
 
 HTTP_AGENTS = ("http",)
+BASE_URL = InputSpec("base_url", "string", description="Prefix for relative request URLs.")
 
 http_bearer = connection_type(
     "http_bearer",
@@ -23,7 +24,7 @@ http_bearer = connection_type(
     agents=HTTP_AGENTS,
     parameters=(
         InputSpec("token", "string", required=True, secret=True, description="The bearer token."),
-        InputSpec("base_url", "string", description="Prefix for relative request URLs."),
+        BASE_URL,
     ),
 )
 
@@ -40,7 +41,7 @@ http_api_key = connection_type(
             default="X-API-Key",
             description="Header that carries the key.",
         ),
-        InputSpec("base_url", "string", description="Prefix for relative request URLs."),
+        BASE_URL,
     ),
 )
 
@@ -52,7 +53,7 @@ http_basic = connection_type(
     parameters=(
         InputSpec("username", "string", required=True, description="User name."),
         InputSpec("password", "string", required=True, secret=True, description="Password."),
-        InputSpec("base_url", "string", description="Prefix for relative request URLs."),
+        BASE_URL,
     ),
 )
 
