@@ -84,7 +84,8 @@ def build_native(
 def _module_directory(source: str, launcher: Launcher, cache: Path) -> Path:
     """Where the build of ``source`` for ``launcher`` is kept: the same generated code
     compiled again (a rebuild, CI) costs a copy instead of a Nuitka run."""
-    key = hashlib.sha256(f"{launcher.dist.parent.name}\0{source}".encode()).hexdigest()
+    compiled = expose_main_guard(source)  # what Nuitka is given
+    key = hashlib.sha256(f"{launcher.dist.parent.name}\0{compiled}".encode()).hexdigest()
     return cache / "modules" / key[:32]
 
 
