@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtara.runtime.errors import NotFound
-from runtara.runtime.runners.base import Exited, Launched, LaunchError, Runner
+from runtara.runtime.runners.base import Exited, Launched, LaunchError, LaunchSpec, Runner
 from runtara.runtime.runners.limits import Limits
 from runtara.runtime.scheduler.config import SchedulerConfig
 from runtara.runtime.scheduler.specs import instance_environment, launch_spec
@@ -254,52 +254,25 @@ class Scheduler:
             return None
         if await store.arun(scheduling.release_unless_due, self.owner, *work.key):
             return None  # e.g. it ended while its former server was going down
-        try:
-            assert work.image_id is not None
-            image = await store.arun(images.get_image, work.tenant_id, work.image_id)
-        except NotFound:
-            await store.arun(
-                scheduling.fail_launch,
-                self.owner,
-                *work.key,
-                f"image {work.image_id!r} no longer exists",
-            )
+        found = await self._image_and_runner(work)
+        if found is None:
             return None
-        runner = self.runners.get(image.runner)
-        if runner is None:
-            await store.arun(
-                scheduling.fail_launch,
-                self.owner,
-                *work.key,
-                f"image {image.label} needs the {image.runner!r} runner, which this server lacks",
-            )
-            return None
-        instance = await store.arun(instances.get_instance, *work.key)
+        image, runner = found
         limits = Limits.from_dict(image.metadata.get("limits"))
-        spent_s = work.active_ms / 1000
 
-        def track(handle: Launched, running_for_s: float = 0.0) -> Live:
+        def track(handle: Launched, running_for_s: float = 0.0) -> tuple[Live, Limits]:
             """``running_for_s``: how long an adopted process has run already."""
             started = time.monotonic() - running_for_s
             deadline = None
             if limits.timeout_s is not None:
-                deadline = started + max(0.0, limits.timeout_s - spent_s)
-            return Live(work, handle, started, deadline, limits.timeout_s)
+                deadline = started + max(0.0, limits.timeout_s - work.active_ms / 1000)
+            return Live(work, handle, started, deadline, limits.timeout_s), limits
 
         if work.process_ref and work.process_host == self.host:
-            spec = launch_spec(
-                image,
-                tenant_id=work.tenant_id,
-                instance_id=work.id,
-                environment={},
-                data_dir=self.data_dir,
-                server_id=self.owner,
-            )
-            adopted = await runner.adopt(work.process_ref, spec)
+            adopted = await runner.adopt(work.process_ref, self._spec(image, work, {}))
             if adopted is not None:
                 log.info("adopted the live process of %s/%s", *work.key)
-                running_for_s = max(0, now_ms() - (work.launched_at or now_ms())) / 1000
-                return track(adopted, running_for_s), limits
+                return track(adopted, max(0, now_ms() - (work.launched_at or now_ms())) / 1000)
         if work.process_ref and work.status in (Status.running, Status.pending):
             # it was launched, nobody watched it end, and it did not report: a crash
             await store.arun(
@@ -310,6 +283,40 @@ class Scheduler:
                 backoff=self._backoff,
             )
             return None
+        launched = await self._launch(work, image, runner)
+        return None if launched is None else track(launched)
+
+    async def _image_and_runner(self, work: Work) -> tuple[images.Image, Runner] | None:
+        """The image to run and its runner; a missing one fails the instance."""
+        try:
+            assert work.image_id is not None
+            image = await self.store.arun(images.get_image, work.tenant_id, work.image_id)
+        except NotFound:
+            problem = f"image {work.image_id!r} no longer exists"
+        else:
+            runner = self.runners.get(image.runner)
+            if runner is not None:
+                return image, runner
+            problem = (
+                f"image {image.label} needs the {image.runner!r} runner, which this server lacks"
+            )
+        await self.store.arun(scheduling.fail_launch, self.owner, *work.key, problem)
+        return None
+
+    def _spec(self, image: images.Image, work: Work, environment: dict[str, str]) -> LaunchSpec:
+        return launch_spec(
+            image,
+            tenant_id=work.tenant_id,
+            instance_id=work.id,
+            environment=environment,
+            data_dir=self.data_dir,
+            server_id=self.owner,
+        )
+
+    async def _launch(self, work: Work, image: images.Image, runner: Runner) -> Launched | None:
+        """A new process with a fresh token (the previous one stops working)."""
+        store = self.store
+        instance = await store.arun(instances.get_instance, *work.key)
         token = await store.arun(
             scheduling.begin_launch, self.owner, *work.key, host=self.host, runner=runner.name
         )
@@ -322,22 +329,14 @@ class Scheduler:
             input=instance.input,
         )
         try:
-            spec = launch_spec(
-                image,
-                tenant_id=work.tenant_id,
-                instance_id=work.id,
-                environment=environment,
-                data_dir=self.data_dir,
-                server_id=self.owner,
-            )
-            handle = await runner.launch(spec)
+            handle = await runner.launch(self._spec(image, work, environment))
         except LaunchError as exc:
             await store.arun(scheduling.fail_launch, self.owner, *work.key, str(exc))
             return None
         await store.arun(
             scheduling.record_process, self.owner, *work.key, handle.ref, handle.applied
         )
-        return track(handle), limits
+        return handle
 
     async def _follow(self, live: Live) -> Exited:
         """Move output to the store until the process ends."""
