@@ -3,10 +3,9 @@ look like a dead process to the runtime, which restarts instances silent too lon
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
-from runtara.sdk.errors import RuntaraError
+from runtara.sdk.errors import ProtocolError, RuntaraError
 from runtara.sdk.transport import Transport
 
 
@@ -38,7 +37,9 @@ class Heartbeat:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            # A runtime that is down or refuses (e.g. the instance ended) is not this
-            # thread's business: the workflow's own next call reports it.
-            with contextlib.suppress(RuntaraError, OSError):
+            try:
                 self._transport.call("POST", self._path, patience=self._interval)
+            except ProtocolError:
+                return  # the runtime refuses (the instance ended, or is not ours): stop
+            except (RuntaraError, OSError):
+                continue  # unreachable for now: the workflow's own next call reports it
