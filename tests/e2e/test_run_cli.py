@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,14 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.flow.processes import EXAMPLES, dev_server, runtara, start_run, write_json
+from tests.flow.processes import (
+    EXAMPLES,
+    dev_server,
+    environment,
+    runtara,
+    start_run,
+    write_json,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,6 +70,21 @@ def test_bad_arguments_are_one_clear_line(tmp_path: Path, args: list[str], messa
     assert message in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert not (tmp_path / ".data" / "runs" / "etc").exists()  # an id never names a path
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    env = {**environment(), "RUNTARA_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}
+    done = subprocess.run(
+        [sys.executable, "-m", "runtara", "run", str(EXAMPLES / "hello.json")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: cannot open postgresql://nobody@127.0.0.1:9/none")
+    assert "Traceback" not in done.stderr and done.stdout == ""
 
 
 def test_unreadable_workflow_exits_2_as_validate_does(tmp_path: Path) -> None:

@@ -231,11 +231,20 @@ def _runtime(server: str | None) -> Iterator[str]:
         yield server
         return
     from runtara.runtime.embedded import EmbeddedRuntime
+    from runtara.runtime.errors import StoreUnavailable
     from runtara.runtime.store import DEFAULT_DATABASE_URL
 
     DATA_DIR.mkdir(exist_ok=True)
-    with EmbeddedRuntime(os.environ.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL) as rt:
-        yield rt.url
+    runtime = EmbeddedRuntime(os.environ.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL)
+    try:
+        runtime.start()
+    except StoreUnavailable as exc:
+        runtime.stop()
+        raise LaunchError(str(exc)) from None
+    try:
+        yield runtime.url
+    finally:
+        runtime.stop()
 
 
 @contextlib.contextmanager
