@@ -20,6 +20,7 @@ from tests.flow.processes import (
     EXAMPLES,
     dev_server,
     environment,
+    free_port,
     runtara,
     start_run,
     write_json,
@@ -335,3 +336,55 @@ def test_pause_exits_3_and_a_rerun_goes_on(tmp_path: Path, httpserver: HTTPServe
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == {"pong": "pong"}
         assert len(httpserver.log) == 1
+
+
+def test_a_server_that_does_not_let_instances_register_is_one_clear_failure(
+    tmp_path: Path,
+) -> None:
+    """Outside dev mode an instance cannot register itself: no traceback, a hint."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    admin = {"RUNTARA_ADMIN_KEY": "adm1n-key-for-tests", "RUNTARA_API_KEY": "adm1n-key-for-tests"}
+    env = {**environment(), **admin, "RUNTARA_TENANT": "default"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runtara",
+            "server",
+            "--port",
+            str(port),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'server.db'}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(f"{url}/health"):
+            assert server.poll() is None and time.monotonic() < deadline, "no server"
+            time.sleep(0.1)
+        done = subprocess.run(
+            [sys.executable, "-m", "runtara", "run", str(EXAMPLES / "hello.json"), "--server", url],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert done.returncode == 1
+    assert "without registering (is --server a `runtara server --dev`?)" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.HTTPError:
+        return False

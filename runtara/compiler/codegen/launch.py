@@ -159,7 +159,8 @@ def _drive(request: RunRequest, api: Client, command: list[str], progress: Progr
         return Outcome(130, message=f"interrupted; rerun with --id {request.instance_id} to resume")
     state = _instance(api, request.instance_id)
     if state is None:
-        return Outcome(1, message=f"the instance process exited ({code}) without registering")
+        hint = " (is --server a `runtara server --dev`?)" if request.server else ""
+        return Outcome(1, message=f"the instance process exited ({code}) without registering{hint}")
     if state["status"] in ("completed", "failed", "cancelled", "suspended"):
         return _outcome(state, request.instance_id, reported=code == CHILD_FAILED)
     ended = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"

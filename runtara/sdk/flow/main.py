@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from collections.abc import Callable
@@ -57,7 +58,15 @@ def execute(
         if reason is None:
             if isinstance(exc, SystemExit | KeyboardInterrupt):
                 raise
-            runtime.failed({"message": f"internal error: {type(exc).__name__}: {exc}"})
+            if isinstance(exc, RuntaraError):
+                # The runtime refused a call or went away: not a bug to show a traceback
+                # for; report the failure if it still listens.
+                with contextlib.suppress(RuntaraError):
+                    runtime.failed({"message": f"runtime error: {exc}"})
+                progress(f"runtara: the runtime refused or is unreachable: {exc}")
+                return EXIT_FAILED
+            with contextlib.suppress(RuntaraError):
+                runtime.failed({"message": f"internal error: {type(exc).__name__}: {exc}"})
             traceback.print_exc()
             return EXIT_FAILED
         if reason == "paused":
@@ -79,16 +88,16 @@ def main(
     """``if __name__ == "__main__"`` of a generated module: the instance of RUNTARA_*."""
     try:
         runtime = Runtara.from_env()
-    except RuntaraError as exc:
+        status = execute(
+            runtime,
+            graph,
+            variables=variables,
+            input_schema=input_schema,
+            debug=debug,
+            timeout_s=timeout_s,
+        )
+        runtime.close()
+    except RuntaraError as exc:  # a bad environment, or the outcome could not be reported
         progress(f"runtara: {exc}")
         sys.exit(EXIT_FAILED)
-    status = execute(
-        runtime,
-        graph,
-        variables=variables,
-        input_schema=input_schema,
-        debug=debug,
-        timeout_s=timeout_s,
-    )
-    runtime.close()
     sys.exit(status)
