@@ -45,7 +45,13 @@ def decode_base64(text: str, *, field: str) -> bytes:
     try:
         return base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
-        raise InputError(f"{field} is not valid base64", field=field) from None
+        hint = (
+            " (a string is read as base64: pass text through text:to-base64, or give a "
+            "file value or byte array)"
+            if text.lstrip()[:1] in ("<", "{", "[") or "," in text
+            else ""
+        )
+        raise InputError(f"{field} is not valid base64{hint}", field=field) from None
 
 
 def decode_text(raw: bytes, encoding: str, *, field: str = "encoding") -> str:

@@ -140,3 +140,14 @@ def test_bad_base64_is_an_input_error() -> None:
     with pytest.raises(InputError) as caught:
         invoke("xml", "from-xml", {"data": "%%%"})
     assert caught.value.field == "data"
+
+
+def test_plain_xml_text_where_base64_is_expected_says_how_to_pass_it() -> None:
+    from runtara.agents.errors import AgentError
+    from runtara.agents.invoke import invoke
+
+    with pytest.raises(AgentError) as caught:
+        invoke("xml", "from-xml", {"data": "<order id='1'/>"}, step_id="parse")
+    message = str(caught.value)
+    assert message.startswith("step 'parse' (xml:from-xml): data is not valid base64")
+    assert "text:to-base64" in message
