@@ -32,6 +32,10 @@ def random_double() -> float:
     return random.random()
 
 
+#: A larger array would take gigabytes (and minutes) in one step.
+MAX_RANDOM_ARRAY = 1_000_000
+
+
 @utils.capability(output="`size` random integers, each between 0 and `size`.")
 def random_array(
     size: Annotated[int, Doc("How many random integers to generate.")],
@@ -39,6 +43,8 @@ def random_array(
     """Generate an array of random integers."""
     if size < 0:
         raise InputError("size cannot be negative", field="size")
+    if size > MAX_RANDOM_ARRAY:
+        raise InputError(f"size {size} is above the limit of {MAX_RANDOM_ARRAY:,}", field="size")
     return [random.randint(0, size) for _ in range(size)]
 
 
