@@ -87,7 +87,8 @@ def run(
     Exit status: 0 completed, 1 failed, 3 suspended or cancelled.
     """
     from runtara.compiler.codegen import CodegenError
-    from runtara.compiler.codegen.launch import LaunchError, RunRequest, run_workflow
+    from runtara.compiler.codegen.launch import run_workflow
+    from runtara.compiler.codegen.run_request import LaunchError, RunRequest
 
     try:
         request = RunRequest.from_cli(

@@ -16,14 +16,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import ssl
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,52 +30,11 @@ import httpx
 from runtara.client import ApiError, Client
 from runtara.compiler.codegen.documents import load_children, read_workflow
 from runtara.compiler.codegen.render import generate
+from runtara.compiler.codegen.run_request import LaunchError, RunRequest
 
-DEFAULT_TENANT = "default"
 DATA_DIR = Path(".data")
-#: The API's rule for instance ids (``runtara.runtime.api.launch.ID_PATTERN``), checked
-#: here before the runtime is even imported; an id also names a directory under .data/.
-INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}")
 #: The child's exit status when it reported ``failed`` itself (``flow.main``).
 CHILD_FAILED = 1
-
-
-class LaunchError(Exception):
-    """Something ``runtara run`` was given cannot be used (named in the message)."""
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    workflow: Path
-    input: Any = field(default_factory=dict)
-    connections: dict[str, dict[str, Any]] = field(default_factory=dict)
-    server: str | None = None
-    instance_id: str = ""
-    children: list[Path] = field(default_factory=list)
-    tenant: str = DEFAULT_TENANT
-
-    @classmethod
-    def from_cli(
-        cls,
-        workflow: Path,
-        *,
-        input_text: str | None,
-        connections: list[str],
-        server: str | None,
-        instance_id: str | None,
-        children: list[Path],
-    ) -> RunRequest:
-        return cls(
-            workflow=workflow,
-            input={} if input_text is None else _json_argument(input_text, "--input"),
-            connections=dict(_connection_argument(item) for item in connections),
-            server=None if server is None else _server_url(server),
-            instance_id=_instance_id(instance_id, "--id"),
-            children=children,
-            tenant=_instance_id(
-                os.environ.get("RUNTARA_TENANT") or DEFAULT_TENANT, "RUNTARA_TENANT"
-            ),
-        )
 
 
 @dataclass
@@ -296,55 +253,3 @@ def _refused(exc: ApiError, url: str) -> str:
     if exc.status in (401, 403):
         return f"the runtime at {url} refused access: {exc.detail} (set RUNTARA_API_KEY)"
     return exc.detail
-
-
-def _json_argument(text: str, option: str) -> Any:
-    source = option
-    if text.startswith("@"):
-        source = f"{option} {text}"
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LaunchError(f"{source}: cannot read: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise LaunchError(f"{source}: not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LaunchError(
-            f"{source}: invalid JSON at {exc.lineno}:{exc.colno}: {exc.msg}"
-        ) from None
-
-
-def _connection_argument(item: str) -> tuple[str, dict[str, Any]]:
-    connection_id, sep, value = item.partition("=")
-    if not sep or not connection_id or not value.startswith("@"):
-        raise LaunchError(f"--connection {item!r}: expected ID=@FILE.json")
-    body = _json_argument(value, f"--connection {connection_id}")
-    if (
-        not isinstance(body, dict)
-        or not isinstance(body.get("integrationId"), str)
-        or not isinstance(body.get("parameters"), dict)
-    ):
-        raise LaunchError(
-            f'--connection {connection_id}: the file must hold {{"integrationId": "...", '
-            '"parameters": {...}}'
-        )
-    return connection_id, body
-
-
-def _instance_id(value: str | None, option: str) -> str:
-    if value is None:
-        return f"run-{uuid.uuid4().hex[:12]}"
-    if not INSTANCE_ID.fullmatch(value):
-        raise LaunchError(
-            f"{option} {value!r}: use 1-200 letters, digits and . _ : @ - "
-            "(starting with a letter or digit)"
-        )
-    return value
-
-
-def _server_url(server: str) -> str:
-    if not re.match(r"https?://[^/\s]+", server):
-        raise LaunchError(f"--server {server!r}: expected an http:// or https:// URL")
-    return server.rstrip("/")
