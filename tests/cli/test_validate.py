@@ -265,3 +265,28 @@ def test_special_and_oversized_files_are_refused_without_reading_them(tmp_path: 
         "/dev/zero:1:1: S000 cannot read file: not a regular file",
         f"{oversized}:1:1: S000 file is larger than 64 MiB: not a workflow document",
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "examples/hello.json"],
+        ["schema"],
+        ["agents", "list", "--format", "json"],
+        ["agents", "show", "http:http-request"],
+    ],
+)
+def test_document_commands_load_no_server_or_compiler_libraries(args: list[str]) -> None:
+    heavy = {"jsonschema", "fastapi", "starlette", "sqlalchemy", "httpx", "docker", "jinja2"}
+    code = (
+        "import json, sys\n"
+        "from runtara.cli import main\n"
+        f"sys.argv = ['runtara', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy!r})), "
+        "file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert json.loads(result.stderr.splitlines()[-1]) == []
