@@ -9,7 +9,8 @@ effect (here, one line appended to a ledger file) happens at most once, ever.
 
 Environment: ``RUNTARA_URL`` (default http://127.0.0.1:8001), ``ORDER_BATCH_ID``
 (instance id, default order-batch-001), ``ORDER_COUNT`` (1000), ``ORDER_LEDGER`` (the
-side-effect file, default .data/order-ledger.txt), ``ORDER_DELAY_MS`` (work per order).
+side-effect file, default .data/order-ledger.txt), ``ORDER_DELAY_MS`` (work per order,
+default 10, so the batch takes about ten seconds: long enough to interrupt by hand).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def process_order(order: dict[str, int], ledger: int, delay: float) -> None:
 def main() -> int:
     instance_id = os.environ.get("ORDER_BATCH_ID", "order-batch-001")
     orders = fetch_pending_orders(int(os.environ.get("ORDER_COUNT", "1000")))
-    delay = float(os.environ.get("ORDER_DELAY_MS", "0")) / 1000
+    delay = float(os.environ.get("ORDER_DELAY_MS", "10")) / 1000
     ledger_path = Path(os.environ.get("ORDER_LEDGER", ".data/order-ledger.txt"))
     ledger_path.parent.mkdir(parents=True, exist_ok=True)
     ledger = os.open(ledger_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -71,4 +72,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C is one of the crashes the quick start invites
+        print("interrupted; run the same command again to continue", file=sys.stderr)
+        sys.exit(130)

@@ -56,6 +56,23 @@ def test_killed_example_continues_with_the_next_order(
         assert instance["attempts"] == 2
 
 
+def test_ctrl_c_on_the_example_is_one_line_and_the_rerun_continues(
+    server: tuple[str, int], tmp_path: Path
+) -> None:
+    url, _ = server
+    ledger = tmp_path / "ledger.txt"
+    first = start_example(url, "batch-ctrl-c", ledger, delay_ms=2)
+    wait_for_lines(ledger, 100, first)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=30)
+    assert first.returncode == 130
+    assert b"Traceback" not in err and b"run the same command again" in err
+
+    finish(start_example(url, "batch-ctrl-c", ledger))
+    done = ledger_lines(ledger)
+    assert len(done) == len(set(done)) and len(set(ALL_ORDERS) - set(done)) <= 1
+
+
 def test_server_killed_mid_batch_is_survived(db_url: str, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
