@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from runtara.agents.framework import registered_connection_types
+
 MASK = "***"
 
 #: Normalised key names (lower case, letters and digits only) that hold credentials...
@@ -59,15 +61,29 @@ def secret_values(connection: Mapping[str, Any] | None) -> frozenset[str]:
     params = connection.get("parameters")
     if not isinstance(params, Mapping):
         return frozenset()
+    declared = _declared_secrets(
+        connection.get("integration_id") or connection.get("integrationId")
+    )
     found: set[str] = set()
     for key, value in params.items():
-        if is_secret_key(str(key)) and isinstance(value, str) and value:
+        secret = key in declared or is_secret_key(str(key))
+        if secret and isinstance(value, str) and value:
             found.add(value)
             found.update(line.strip() for line in value.splitlines() if len(line.strip()) > 16)
     username, password = params.get("username"), params.get("password")
     if isinstance(username, str) and isinstance(password, str) and password:
         found.add(base64.b64encode(f"{username}:{password}".encode()).decode("ascii"))
     return frozenset(s for s in found if len(s) >= MIN_SECRET_LENGTH)
+
+
+def _declared_secrets(integration_id: Any) -> tuple[str, ...]:
+    """Parameters the connection type marks ``secret`` (e.g. of an installed agent)."""
+    spec = (
+        registered_connection_types().get(integration_id)
+        if isinstance(integration_id, str)
+        else None
+    )
+    return spec.secret_parameters if spec is not None else ()
 
 
 def redact(

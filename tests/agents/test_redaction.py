@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 
 from runtara.agents.redaction import MASK, redact, secret_values
 
@@ -56,3 +58,19 @@ def test_keys_ending_like_credentials_are_masked_too() -> None:
         "access_token": MASK,
         "next": "n",
     }
+
+
+def test_parameters_a_connection_type_declares_secret_are_masked_whatever_their_name() -> None:
+    # In a process of its own: the connection type registry is global.
+    code = """
+from runtara.agents.framework import InputSpec, connection_type
+from runtara.agents.redaction import redact
+connection_type("acme_cert", name="Acme client certificate", agents=("http",),
+    parameters=(InputSpec("client_cert", "string", required=True, secret=True),))
+connection = {"integration_id": "acme_cert", "parameters": {"client_cert": "MIIC-cert-body"}}
+print(redact("handshake with MIIC-cert-body failed", connection))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == f"handshake with {MASK} failed\n"
