@@ -184,6 +184,9 @@ def test_ctrl_c_then_rerun_resumes(tmp_path: Path, httpserver: HTTPServer) -> No
             if "sleeping" in line:
                 break
         started_sleep = time.monotonic()
+        twice = runtara(tmp_path, *args)  # the same instance, while the first run holds it
+        assert twice.returncode == 1
+        assert "instance nap-1 is being run by another `runtara run` here" in twice.stderr
         running.process.send_signal(signal.SIGINT)
         _, stderr = running.finish()
     assert running.returncode == 130

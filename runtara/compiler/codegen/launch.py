@@ -14,6 +14,7 @@ with codegen; it sits here because ``runtara run`` is codegen's front door.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -51,31 +52,57 @@ Progress = Callable[[str], None]
 
 def run_workflow(request: RunRequest, progress: Progress) -> Outcome:
     """Run the workflow (a JSON file, or a ``runtara compile`` output directory)."""
-    if request.workflow.is_dir():
-        command = _compiled_binary(request.workflow)
-    else:
-        command = [sys.executable, str(_write_module(request))]
-    with _runtime(request.server) as url, _management(url, request.tenant) as api:
-        for connection_id, body in request.connections.items():
-            _store_connection(api, connection_id, body)
-        return _drive(request, api, command, progress)
+    source = None if request.workflow.is_dir() else _generate(request)
+    with _run_directory(request) as run_dir:
+        if source is None:
+            command = _compiled_binary(request.workflow)
+        else:
+            command = [sys.executable, str(_write(run_dir / "workflow.py", source))]
+        with _runtime(request.server) as url, _management(url, request.tenant) as api:
+            for connection_id, body in request.connections.items():
+                _store_connection(api, connection_id, body)
+            return _drive(request, api, command, progress)
 
 
-def _write_module(request: RunRequest) -> Path:
-    """Generate the module under ``.data/runs/<tenant>/<id>/`` (kept, for reading)."""
+def _generate(request: RunRequest) -> str:
     workflow = read_workflow(request.workflow, request.children)
-    source = generate(
+    return generate(
         workflow, children=load_children(request.children), source=str(request.workflow)
     )
+
+
+@contextlib.contextmanager
+def _run_directory(request: RunRequest) -> Iterator[Path]:
+    """``.data/runs/<tenant>/<id>/``, held for this run alone.
+
+    Two runs of one instance at once would both execute its steps (the runtime lets a
+    process register again, which is how a crashed one resumes), so a second
+    ``runtara run --id`` here is refused while the first holds the lock; the kernel
+    drops the lock when a process dies, so a rerun after a crash is never blocked.
+    """
     run_dir = DATA_DIR / "runs" / request.tenant / request.instance_id
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        module = run_dir / "workflow.py"
+        lock = (run_dir / ".lock").open("w")
+    except OSError as exc:
+        raise LaunchError(f"cannot write in {run_dir}: {exc.strerror}") from None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LaunchError(
+                f"instance {request.instance_id} is being run by another `runtara run` "
+                "here; wait for it or stop it first"
+            ) from None
+        yield run_dir
+
+
+def _write(module: Path, source: str) -> Path:
+    """The generated module, kept beside the run (for reading, and for the rerun)."""
+    try:
         module.write_text(source, encoding="utf-8")
     except OSError as exc:
-        raise LaunchError(
-            f"cannot write the generated module in {run_dir}: {exc.strerror}"
-        ) from None
+        raise LaunchError(f"cannot write {module}: {exc.strerror}") from None
     return module
 
 
