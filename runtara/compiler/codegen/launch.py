@@ -50,8 +50,13 @@ class Outcome:
 Progress = Callable[[str], None]
 
 
-def run_workflow(request: RunRequest, progress: Progress) -> Outcome:
-    """Run the workflow (a JSON file, or a ``runtara compile`` output directory)."""
+def run_workflow(request: RunRequest, progress: Progress, report: Callable[[Outcome], None]) -> int:
+    """Run the workflow (a JSON file, or a ``runtara compile`` output directory); return
+    the exit status.
+
+    ``report`` gets the outcome as soon as it is known, before the embedded runtime
+    shuts down (uvicorn's shutdown takes 0.1-0.2 s), so the output shows at once.
+    """
     source = None if request.workflow.is_dir() else _generate(request)
     with _run_directory(request) as run_dir:
         if source is None:
@@ -61,7 +66,9 @@ def run_workflow(request: RunRequest, progress: Progress) -> Outcome:
         with _runtime(request.server) as url, _management(url, request.tenant) as api:
             for connection_id, body in request.connections.items():
                 _store_connection(api, connection_id, body)
-            return _drive(request, api, command, progress)
+            outcome = _drive(request, api, command, progress)
+            report(outcome)
+    return outcome.exit_code
 
 
 def _generate(request: RunRequest) -> str:
