@@ -35,7 +35,11 @@ def codegen(
     ] = None,
     child: Children = None,
 ) -> None:
-    """Show the Python module generated for a workflow."""
+    """Show the Python module generated for a workflow.
+
+    Exit status: 0 generated, 1 the workflow has errors (listed as file:line:col: CODE
+    message), 2 the workflow file cannot be read.
+    """
     from runtara.compiler.codegen import CodegenError, generate, load_children
     from runtara.compiler.codegen.documents import read_workflow
 
@@ -85,7 +89,8 @@ def run(
     """Run a workflow now, interpreted, on the embedded SQLite runtime.
 
     Prints the workflow output as JSON on stdout; progress and logs go to stderr.
-    Exit status: 0 completed, 1 failed, 3 suspended or cancelled.
+    Exit status: 0 completed, 1 failed or refused, 2 the workflow file cannot be read,
+    3 paused or cancelled, 130 interrupted (rerun with the same --id to resume).
     """
     from runtara.compiler.codegen import CodegenError
     from runtara.compiler.codegen.launch import run_workflow
