@@ -53,9 +53,12 @@ class Client(ImagesClientMixin):
         if tenant:
             headers["X-Runtara-Tenant"] = tenant
         self.url = url.rstrip("/")
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, transport=transport
-        )
+        try:
+            self._http = httpx.Client(
+                base_url=self.url, headers=headers, timeout=timeout, transport=transport
+            )
+        except httpx.InvalidURL as exc:
+            raise ApiError(0, "Invalid URL", f"runtime URL {url!r} is not valid: {exc}") from None
 
     def close(self) -> None:
         self._http.close()
@@ -71,6 +74,10 @@ class Client(ImagesClientMixin):
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise ApiError(
+                0, "Invalid URL", f"runtime URL {self.url!r} is not valid: {exc}"
+            ) from None
         except httpx.TransportError as exc:
             raise ApiError(
                 0, "Unreachable", f"runtime at {self.url} is unreachable: {exc}"

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stdout
+from runtara.runtime.status import Status
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -27,6 +28,8 @@ ApiKeyOption = typer.Option(
     None, "--api-key", envvar="RUNTARA_API_KEY", help="Tenant or admin API key.", show_default=False
 )
 
+StatusOption = typer.Option(None, "--status", help="Only instances in this status.")
+
 
 @contextmanager
 def _client(url: str | None, tenant: str | None, api_key: str | None) -> Iterator[Any]:
@@ -36,7 +39,7 @@ def _client(url: str | None, tenant: str | None, api_key: str | None) -> Iterato
         with Client(url, api_key, tenant=tenant) as client:
             yield client
     except ApiError as exc:
-        fail(exc.detail if exc.status else str(exc), 1)
+        fail(exc.detail, 1)
 
 
 def _show_instance(instance: dict[str, Any], fmt: OutputFormat) -> None:
@@ -61,7 +64,7 @@ def _show_instance(instance: dict[str, Any], fmt: OutputFormat) -> None:
 
 @app.command("list")
 def list_instances(
-    status: str | None = typer.Option(None, "--status", help="Only instances in this status."),
+    status: Status | None = StatusOption,
     limit: int = typer.Option(50, "--limit", min=1, max=1000),
     offset: int = typer.Option(0, "--offset", min=0),
     url: str | None = UrlOption,

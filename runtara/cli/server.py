@@ -37,12 +37,13 @@ def server(
         SchedulerConfig.from_env()  # the scheduler's RUNTARA_* settings, checked up front
     except ValueError as exc:
         fail(f"invalid setting: {exc}", 2)
-    stderr.print(
-        f"runtara server on http://{host}:{port} ({_describe(settings.database_url)}"
-        f"{', dev mode' if settings.dev else ''})"
-    )
+
+    def announce(url: str) -> None:
+        mode = ", dev mode" if settings.dev else ""
+        stderr.print(f"runtara server on {url} ({_describe(settings.database_url)}{mode})")
+
     try:
-        serve(settings, host, port)
+        serve(settings, host, port, on_ready=announce)
     except StoreUnavailable as exc:
         fail(exc.detail, 1)
     except OSError as exc:

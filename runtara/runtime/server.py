@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 
 import uvicorn
 
@@ -23,7 +24,7 @@ def uvicorn_config(
     """Serve ``settings``; with ``store``, on that open store (the caller closes it)."""
     app = create_asgi_app(settings, store=store)
     # where instances launched by this server's scheduler reach it
-    app.app.state.public_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    app.app.state.public_url = http_url("127.0.0.1" if host in ("0.0.0.0", "") else host, port)
     return uvicorn.Config(
         app,
         host=host,
@@ -40,21 +41,59 @@ def uvicorn_config(
     )
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8001) -> None:
+def http_url(host: str, port: int) -> str:
+    """``http://host:port``, with an IPv6 address in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
     """Run until interrupted (SIGINT/SIGTERM shut down gracefully).
 
-    The store is opened (and migrated) first, so a bad database URL or an unreachable
-    server is a ``StoreUnavailable`` error here, not a traceback from inside uvicorn.
+    The port is bound and the store opened (and migrated) before uvicorn starts, so a port
+    in use is an ``OSError`` and a bad database URL a ``StoreUnavailable`` here, each one
+    line for the caller, rather than uvicorn's log and exit. ``on_ready`` gets the URL
+    served (the real port when ``port`` is 0) once both are in place.
     """
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    store = open_store(settings.database_url, secret_key=settings.effective_secret_key())
+    sock = listening_socket(host, port)
     try:
-        server = uvicorn.Server(uvicorn_config(settings, host, port, store=store))
-        server.run()
+        store = open_store(settings.database_url, secret_key=settings.effective_secret_key())
+        try:
+            bound_host, bound_port = sock.getsockname()[:2]
+            url = http_url(host, bound_port)
+            if on_ready is not None:
+                on_ready(url)
+            logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+            config = uvicorn_config(settings, str(bound_host), bound_port, store=store)
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            store.close()
     finally:
-        store.close()
-    if not server.started:
-        raise OSError(f"could not serve on {host}:{port} (see the message above)")
+        sock.close()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``; ``OSError`` names the address when it cannot be."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise OSError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def free_loopback_socket() -> socket.socket:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -86,6 +87,36 @@ def test_errors_are_one_line_without_traceback(runtime: EmbeddedRuntime) -> None
     assert bad_json.returncode == 2 and "--payload is not valid JSON" in bad_json.stderr
 
 
+def test_list_filters_by_a_known_status_and_refuses_an_unknown_one(
+    runtime: EmbeddedRuntime,
+) -> None:
+    Runtara("job-done", "tenant-1", url=runtime.url).register().completed({"ok": True})
+    Runtara("job-running", "tenant-1", url=runtime.url).register()
+    listed = json.loads(cli(runtime, "list", "--status", "completed", "--format", "json").stdout)
+    assert [i["id"] for i in listed] == ["job-done"]
+    unknown = cli(runtime, "list", "--status", "finished")
+    assert unknown.returncode == 2 and "'finished' is not one of 'pending'" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:1", "runtime at http://127.0.0.1:1 is unreachable"),
+        ("127.0.0.1:8001", "runtime URL '127.0.0.1:8001' is not valid"),
+        ("http://[::1", "runtime URL 'http://[::1' is not valid"),
+    ],
+)
+def test_a_bad_or_unreachable_url_is_one_line(url: str, message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "runtara", "instances", "list", "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {message}") and "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
@@ -104,3 +135,18 @@ def test_server_reports_an_unusable_database_in_one_line(url: str, message: str)
     assert (
         message in result.stderr and "Traceback" not in result.stderr and "pw" not in result.stderr
     )
+
+
+def test_server_on_a_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "runtara", "server", "--port", str(port), "--dev"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -110,3 +111,32 @@ def test_connections_are_checked_stored_sealed_and_handed_only_to_own_instances(
         json.loads(cli(runtime, "connections", "list", "--format", "json", key=acme_key).stdout)
         == []
     )
+
+
+def test_instances_cli_reads_url_tenant_and_key_from_the_environment(
+    runtime: EmbeddedRuntime,
+) -> None:
+    with Client(runtime.url, ADMIN) as admin:
+        admin.create_tenant("acme")
+        admin.create_tenant("globex")
+        keys = {t: admin.create_api_key(t)["key"] for t in ("acme", "globex")}
+    with open_store(runtime.settings.database_url) as store:
+        store.run(instances.create_instance, "acme", "job-a")
+
+    def get(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "runtara", "instances", "get", "job-a", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "RUNTARA_URL": runtime.url, **env},
+        )
+
+    mine = get({"RUNTARA_API_KEY": keys["acme"]})
+    assert mine.returncode == 0 and json.loads(mine.stdout)["id"] == "job-a"
+    theirs = get({"RUNTARA_API_KEY": keys["globex"]})
+    assert theirs.returncode == 1
+    assert theirs.stderr == "error: instance 'job-a' not found in tenant 'globex'\n"
+    as_admin = get({"RUNTARA_API_KEY": ADMIN, "RUNTARA_TENANT": "acme"})
+    assert json.loads(as_admin.stdout)["status"] == "pending"
+    assert get({"RUNTARA_API_KEY": ADMIN, "RUNTARA_TENANT": "globex"}).returncode == 1

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
+from runtara.runtime.status import Status
 from runtara.runtime.store import Store, checkpoints, events, instances, signals
 
 router = APIRouter(prefix="/v1", tags=["management"])
@@ -130,7 +131,7 @@ class CheckpointList(BaseModel):
 async def list_instances(
     request: Request,
     who: Authenticated,
-    status: Annotated[str | None, Query(max_length=20, pattern=NO_NUL)] = None,
+    status: Status | None = None,
     image_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
