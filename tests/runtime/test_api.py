@@ -38,6 +38,9 @@ def test_errors_are_problem_documents(dev: httpx.Client) -> None:
         "/v1/instance/t/i/sleep", content=b"{oops", headers={"content-type": "application/json"}
     )
     assert malformed.status_code == 422 and malformed.headers["content-type"] == PROBLEM
+    assert malformed.json()["detail"] == (
+        "body: malformed JSON at character 1: Expecting property name enclosed in double quotes"
+    )
     dev.post("/v1/instance/t/i/register")
     dev.post("/v1/instance/t/i/completed", json={"output": 1})
     again = dev.post("/v1/instance/t/i/completed", json={"output": 2})

@@ -30,6 +30,14 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
+def _validation_error(err: dict[str, Any]) -> dict[str, str]:
+    if err.get("type") == "json_invalid":  # its loc is ("body", character offset)
+        offset = err.get("loc", ("body", "?"))[-1]
+        reason = err.get("ctx", {}).get("error", "invalid JSON")
+        return {"location": "body", "message": f"malformed JSON at character {offset}: {reason}"}
+    return {"location": _location(err.get("loc", ())), "message": err.get("msg", "invalid")}
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RuntaraError)
     async def runtara_error(request: Request, exc: RuntaraError) -> Response:
@@ -41,10 +49,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {"location": _location(err.get("loc", ())), "message": err.get("msg", "invalid")}
-            for err in exc.errors()
-        ]
+        errors = [_validation_error(err) for err in exc.errors()]
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors)
         return problem(422, "Invalid request", detail, errors=errors)
 
