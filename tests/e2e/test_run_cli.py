@@ -391,3 +391,11 @@ def _answers(url: str) -> bool:
         return httpx.get(url).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_connection_that_was_never_given_says_how_to_give_it(tmp_path: Path) -> None:
+    (tmp_path / "wf.json").write_text(json.dumps(CALLS_API))
+    done = runtara(tmp_path, "run", "wf.json")
+    assert done.returncode == 1
+    assert "step 'get' failed: connection 'api' is not stored for this tenant" in done.stderr
+    assert "--connection api=@FILE.json" in done.stderr and "Traceback" not in done.stderr

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from runtara.sdk.errors import ProtocolError
 from runtara.sdk.flow.conditions import truthy
 from runtara.sdk.flow.errors import Category, StepFailed
 from runtara.sdk.flow.paths import get
@@ -123,6 +124,18 @@ def fetch_connection(
     """``{integration_id, parameters, connection_subtype}``, as a secure agent receives it."""
     try:
         fetched = run.connection(connection_id)
+    except ProtocolError as exc:
+        if exc.status != 404:
+            raise StepFailed(
+                info.id, f"connection {connection_id!r} could not be fetched: {exc}"
+            ) from exc
+        raise StepFailed(
+            info.id,
+            f"connection {connection_id!r} is not stored for this tenant (give it to "
+            f"`runtara run` as --connection {connection_id}=@FILE.json, or store it with "
+            "`runtara connections create`)",
+            code="CONNECTION_NOT_FOUND",
+        ) from exc
     except Exception as exc:
         raise StepFailed(
             info.id, f"connection {connection_id!r} could not be fetched: {exc}"
