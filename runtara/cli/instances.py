@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stdout
+from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stderr, stdout
 from runtara.runtime.status import Status
 
 app = typer.Typer(no_args_is_help=True)
@@ -122,7 +122,11 @@ def resume(
 ) -> None:
     """Resume a suspended instance from its checkpoints (or withdraw a pending pause)."""
     with _client(url, tenant, api_key) as client:
-        _show_instance(client.resume_instance(instance_id), fmt)
+        resumed = client.resume_instance(instance_id)
+    _show_instance(resumed, fmt)
+    if resumed["status"] == "suspended" and resumed.get("image_id") is None:
+        # a self-registering script (Runtara.localhost): no runner can relaunch it
+        stderr.print(f"{instance_id} has no image to relaunch: run its script again to continue")
 
 
 @app.command("cancel")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,7 +112,11 @@ def test_pause_stops_at_the_next_checkpoint_and_resume_finishes(
         paused_at = ledger_lines(ledger)
         assert len(paused_at) < 1000
         assert client.get_instance("batch-pause")["status"] == "suspended"
-        client.resume_instance("batch-pause")
+        command = ["instances", "resume", "batch-pause", "--url", url, "--tenant", "tenant-1"]
+        resumed = subprocess.run(
+            [sys.executable, "-m", "runtara", *command], capture_output=True, text=True, timeout=60
+        )
+        assert resumed.returncode == 0 and "run its script again to continue" in resumed.stderr
         finish(start_example(url, "batch-pause", ledger))
         assert ledger_lines(ledger) == ALL_ORDERS
         assert client.get_instance("batch-pause")["status"] == "completed"
