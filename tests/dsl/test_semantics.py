@@ -256,3 +256,31 @@ def test_secret_literals_are_flagged_under_the_keys_redaction_masks() -> None:
         "'X-Api-Token'",
     ]
     assert redact(headers) == {"Cookie": MASK, "X-Api-Token": MASK, "Connection": "close"}
+
+
+def test_a_step_with_a_broken_structure_does_not_hide_problems_elsewhere() -> None:
+    connection = {
+        "stepType": "Connection",
+        "id": "api",
+        "connectionId": "x",
+        "integrationId": "http_bearer",
+    }
+    broken = {  # S001: agentID for agentId; it is the only user of the connection
+        "stepType": "Agent",
+        "id": "call",
+        "agentID": "http",
+        "capabilityId": "http-request",
+        "inputMapping": {"_connection": ref("steps.api.outputs"), "url": ref("steps.nope.outputs")},
+    }
+    typo = {"stepType": "Agent", "id": "shout", "agentId": "txt", "capabilityId": "x"}
+    document = graph(
+        connection,
+        broken,
+        typo,
+        finish(result=ref("steps.call.outputs.body")),
+        edges=[("api", "call"), ("call", "shout"), ("shout", "done")],
+    )
+    found = [code for code, _ in codes(document)]
+    # E020 of another step in the same run; nothing about the inside of the broken step
+    # (steps.nope) and no W040, though the broken step is the connection's only user.
+    assert sorted(found) == ["E020", "S001", "S001"]

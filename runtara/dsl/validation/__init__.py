@@ -27,6 +27,7 @@ from runtara.dsl.validation.agents import (
 )
 from runtara.dsl.validation.context import CheckContext
 from runtara.dsl.validation.flow import check_flow
+from runtara.dsl.validation.partial import checks_around_broken_steps
 from runtara.dsl.validation.references import Namespace, check_references, scope_variables
 from runtara.dsl.validation.secrets import check_step_secrets, check_variable_secrets
 from runtara.dsl.validation.settings import (
@@ -105,11 +106,14 @@ def validate_document(
         # Imported here: jsonschema is only needed for documents with structural errors.
         from runtara.dsl.validation.structural import structural_diagnostics
 
+        near = [d.path for d in exc.diagnostics]
         try:
-            near = [d.path for d in exc.diagnostics]
             result.diagnostics = structural_diagnostics(document, near) or exc.diagnostics
         except RecursionError:
             result.diagnostics = exc.diagnostics
+        result.diagnostics += checks_around_broken_steps(
+            document, near, semantic_diagnostics, children=children
+        )
     if result.workflow is not None:
         result.diagnostics = semantic_diagnostics(
             result.workflow, document.source_map, children=children
