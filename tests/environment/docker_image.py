@@ -9,6 +9,7 @@ The tag is a hash of the inputs: built once, reused while nothing changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -17,7 +18,10 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import runtara
 
@@ -98,4 +102,18 @@ def build_test_image() -> str:
         check=True,
         capture_output=True,
     )
+    _remove_stale(client, keep=tag)
     return tag
+
+
+def _remove_stale(client: Any, keep: str, older_than_s: float = 1800) -> None:
+    """Earlier builds (the SDK changed since) go, once no test run can still be using them."""
+    import docker
+
+    repository = keep.partition(":")[0]
+    for image in client.images.list(name=repository):
+        created = datetime.fromisoformat(image.attrs["Created"][:26].rstrip("Z") + "+00:00")
+        if keep in image.tags or time.time() - created.timestamp() < older_than_s:
+            continue
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(image.id, force=False)
