@@ -20,7 +20,6 @@ from tests.flow.processes import (
     EXAMPLES,
     dev_server,
     environment,
-    free_port,
     runtara,
     start_run,
     write_json,
@@ -178,11 +177,7 @@ def test_ctrl_c_then_rerun_resumes(tmp_path: Path, httpserver: HTTPServer) -> No
         json.dumps({"url": httpserver.url_for("/ping")}),
     )
     with start_run(tmp_path, *args) as running:
-        assert running.process.stderr is not None
-        for line in running.process.stderr:
-            running.lines.append(line)
-            if "sleeping" in line:
-                break
+        running.wait_for("sleeping")
         started_sleep = time.monotonic()
         twice = runtara(tmp_path, *args)  # the same instance, while the first run holds it
         assert twice.returncode == 1
@@ -298,11 +293,7 @@ def test_sigterm_stops_the_instance_process_too(tmp_path: Path, httpserver: HTTP
     args = ("run", "wf.json", "--id", "term-1", "--input")
     args += (json.dumps({"url": httpserver.url_for("/ping")}),)
     with start_run(tmp_path, *args) as running:
-        assert running.process.stderr is not None
-        for line in running.process.stderr:
-            running.lines.append(line)
-            if "sleeping" in line:
-                break
+        running.wait_for("sleeping")
         running.process.send_signal(signal.SIGTERM)
         _, stderr = running.finish()
     assert "interrupted; rerun with --id term-1 to resume" in stderr
@@ -324,11 +315,7 @@ def test_pause_exits_3_and_a_rerun_goes_on(tmp_path: Path, httpserver: HTTPServe
         args = ("run", "wf.json", "--server", url, "--id", "p-1", "--input")
         args += (json.dumps({"url": httpserver.url_for("/ping")}),)
         with start_run(tmp_path, *args) as running:
-            assert running.process.stderr is not None
-            for line in running.process.stderr:
-                running.lines.append(line)
-                if "sleeping" in line:
-                    break
+            running.wait_for("sleeping")
             tenant = {"X-Runtara-Tenant": "default"}
             assert httpx.post(f"{url}/v1/instances/p-1/pause", headers=tenant).status_code < 300
             stdout, stderr = running.finish()
@@ -345,52 +332,19 @@ def test_a_server_that_does_not_let_instances_register_is_one_clear_failure(
     tmp_path: Path,
 ) -> None:
     """Outside dev mode an instance cannot register itself: no traceback, a hint."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    admin = {"RUNTARA_ADMIN_KEY": "adm1n-key-for-tests", "RUNTARA_API_KEY": "adm1n-key-for-tests"}
-    env = {**environment(), **admin, "RUNTARA_TENANT": "default"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtara",
-            "server",
-            "--port",
-            str(port),
-            "--database-url",
-            f"sqlite:///{tmp_path / 'server.db'}",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(f"{url}/health"):
-            assert server.poll() is None and time.monotonic() < deadline, "no server"
-            time.sleep(0.1)
+    admin = {"RUNTARA_ADMIN_KEY": "adm1n-key-for-tests"}
+    with dev_server(tmp_path, dev=False, **admin) as url:
         done = subprocess.run(
             [sys.executable, "-m", "runtara", "run", str(EXAMPLES / "hello.json"), "--server", url],
             cwd=tmp_path,
-            env=env,
+            env={**environment(), "RUNTARA_API_KEY": admin["RUNTARA_ADMIN_KEY"]},
             capture_output=True,
             text=True,
             timeout=120,
         )
-    finally:
-        server.terminate()
-        server.wait(10)
     assert done.returncode == 1
     assert "without registering (is --server a `runtara server --dev`?)" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_a_connection_that_was_never_given_says_how_to_give_it(tmp_path: Path) -> None:

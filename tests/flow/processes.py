@@ -64,6 +64,15 @@ class Running:
     def returncode(self) -> int | None:
         return self.process.returncode
 
+    def wait_for(self, text: str) -> None:
+        """Read stderr until a line holding ``text`` (kept in ``lines``)."""
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"no line with {text!r}:\n{''.join(self.lines)}")
+
     def finish(self, timeout: float = 60) -> tuple[str, str]:
         stdout, stderr = self.process.communicate(timeout=timeout)
         return stdout, "".join(self.lines) + stderr
@@ -107,17 +116,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def dev_server(tmp_path: Path) -> Iterator[str]:
-    """``runtara server --dev`` on a free port and a temp SQLite database."""
+def dev_server(tmp_path: Path, *, dev: bool = True, **env_vars: str) -> Iterator[str]:
+    """``runtara server --dev`` (or, with ``dev=False``, a server that wants API keys)
+    on a free port and a temp SQLite database; ``env_vars`` are added to its environment."""
     port = free_port()
-    env = environment()
+    env = {**environment(), **env_vars}
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "runtara",
             "server",
-            "--dev",
+            *(["--dev"] if dev else []),
             "--port",
             str(port),
             "--database-url",
