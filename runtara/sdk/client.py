@@ -385,12 +385,7 @@ class Runtara:
         answer: dict[str, Any] = self._transport.call(
             "GET", f"{self._base}/connections/{quote(connection_id, safe='')}"
         )
-        parameters = answer.get("parameters") or {}
-        secret_names = answer.get("secrets")
-        if secret_names is None:  # an older runtime: treat every value as secret
-            self._redactor.learn(parameters)
-        else:
-            self._redactor.learn([parameters.get(name) for name in secret_names])
+        self._redactor.learn_connection(answer, answer.get("secrets"))
         return answer
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from datetime import timedelta
@@ -187,15 +188,30 @@ def test_connection_secrets_are_redacted_from_events(
             "tenant-1",
             "crm",
             "http_bearer",
-            {"token": "tok-123456"},
+            {"token": "tok-123456", "base_url": "https://crm.example"},
+        )
+        store.run(
+            connections.create_connection,
+            store.secrets,
+            "tenant-1",
+            "erp",
+            "http_basic",
+            {"username": "ada", "password": "pw-secret"},
         )
     rt = start()
     fetched = rt.connection("crm")
-    assert fetched["parameters"] == {"token": "tok-123456"}
-    rt.event("debug", {"header": "Bearer tok-123456"})
+    assert fetched["parameters"]["token"] == "tok-123456"
+    rt.connection("erp")
+    basic = base64.b64encode(b"ada:pw-secret").decode()
+    rt.event("debug", {"header": "Bearer tok-123456", "url": "https://crm.example/v1"})
+    rt.event("debug", {"authorization": f"Basic {basic}", "user": "ada"})
     rt.failed("request with tok-123456 refused")
-    (debug,) = client.list_events("order-batch-001", subtype="debug")
-    assert debug["payload"] == {"header": "Bearer ***"}
+    debug = [e["payload"] for e in client.list_events("order-batch-001", subtype="debug")]
+    # the same rule as the agents': secret parameters and their derived forms, not base_url
+    assert debug == [
+        {"header": "Bearer ***", "url": "https://crm.example/v1"},
+        {"authorization": "Basic ***", "user": "ada"},
+    ]
     assert client.get_output("order-batch-001")["error"] == "request with *** refused"
 
 
