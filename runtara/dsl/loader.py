@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +111,11 @@ def _reject_constant(name: str) -> Any:
     raise _ConstantError(name)
 
 
+#: ``\uD800``-``\uDFFF``: Python decodes a lone one into a string nothing can print or store.
+_MAYBE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_json(text: str | bytes, filename: str = "<string>") -> JsonDocument:
     """Parse JSON text; a syntax error becomes ``DocumentError`` with its line:col."""
     if isinstance(text, bytes):
@@ -138,7 +144,14 @@ def parse_json(text: str | bytes, filename: str = "<string>") -> JsonDocument:
     except RecursionError:
         message = "malformed JSON: nested too deeply (arrays and objects over ~1,000 levels down)"
         raise DocumentError(filename, [Diagnostic("S000", message)], readable=False) from None
-    return JsonDocument(filename, value, SourceMap(text), has_duplicate_keys=bool(repeated))
+    source_map = SourceMap(text)
+    if _MAYBE_SURROGATE_ESCAPE.search(text):
+        where = source_map.escaped_string(lambda decoded: bool(_SURROGATE.search(decoded)))
+        if where is not None:
+            message = "malformed JSON: a \\u escape gives half a surrogate pair, not a character"
+            diagnostic = Diagnostic("S000", message, line=where.line, column=where.column)
+            raise DocumentError(filename, [diagnostic], readable=False)
+    return JsonDocument(filename, value, source_map, has_duplicate_keys=bool(repeated))
 
 
 def build_workflow(document: JsonDocument) -> Workflow:

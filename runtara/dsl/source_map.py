@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -120,6 +120,14 @@ class SourceMap:
         """Where ``token`` (e.g. ``NaN``) first stands outside a string, if anywhere."""
         for match in _TOKEN.finditer(self._text):
             if match.group() == token:
+                return self.offset_to_position(match.start())
+        return None
+
+    def escaped_string(self, predicate: Callable[[str], bool]) -> Position | None:
+        """Where the first string with an escape whose decoded text fits ``predicate`` is."""
+        for match in _TOKEN.finditer(self._text):
+            token = match.group()
+            if token[0] == '"' and "\\" in token and predicate(json.loads(token)):
                 return self.offset_to_position(match.start())
         return None
 

@@ -190,6 +190,7 @@ def test_a_missing_child_is_a_usage_error(tmp_path: Path) -> None:
         ('{"steps": {},\n  "entryPoint": NaN}', "2:17", "NaN is not valid JSON"),
         ('{"a": [1,\n -Infinity]}', "2:2", "-Infinity is not valid JSON"),
         ("[" * 5000 + "]" * 5000, "1:1", "nested too deeply"),
+        ('{"ok": "\\ud83d\\ude00",\n "bad": "x \\udc00"}', "2:9", "half a surrogate pair"),
     ],
 )
 def test_json_that_python_reads_but_json_forbids_exits_2_with_position(
