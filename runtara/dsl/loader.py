@@ -146,10 +146,12 @@ def parse_json(text: str | bytes, filename: str = "<string>") -> JsonDocument:
         raise DocumentError(filename, [Diagnostic("S000", message)], readable=False) from None
     source_map = SourceMap(text)
     if _MAYBE_SURROGATE_ESCAPE.search(text):
-        where = source_map.escaped_string(lambda decoded: bool(_SURROGATE.search(decoded)))
-        if where is not None:
+        surrogate_at = source_map.escaped_string(lambda decoded: bool(_SURROGATE.search(decoded)))
+        if surrogate_at is not None:
             message = "malformed JSON: a \\u escape gives half a surrogate pair, not a character"
-            diagnostic = Diagnostic("S000", message, line=where.line, column=where.column)
+            diagnostic = Diagnostic(
+                "S000", message, line=surrogate_at.line, column=surrogate_at.column
+            )
             raise DocumentError(filename, [diagnostic], readable=False)
     return JsonDocument(filename, value, source_map, has_duplicate_keys=bool(repeated))
 
