@@ -2,7 +2,7 @@
 
 There is no internet (no Docker Hub), so the test image is assembled here: the Python
 interpreter, its standard library (no site-packages), the shared libraries ``ldd``
-names, the SDK and the test programs go in a tar that ``docker import`` turns into an
+names, the image side of runtara (``sdk``, ``agents``) and the test programs go in a tar that ``docker import`` turns into an
 image. Paths stay as on the host, so the interpreter finds its library as usual.
 The tag is a hash of the inputs: built once, reused while nothing changed.
 """
@@ -54,8 +54,9 @@ def _files() -> dict[str, Path]:
         files[str(lib)] = lib.resolve()
     package = Path(runtara.__file__).parent
     files["/app/runtara/__init__.py"] = package / "__init__.py"
-    for path in (package / "sdk").rglob("*.py"):
-        files[f"/app/runtara/sdk/{path.relative_to(package / 'sdk')}"] = path
+    for side in ("sdk", "agents"):  # the image side of runtara (standard library only)
+        for path in (package / side).rglob("*.py"):
+            files[f"/app/runtara/{path.relative_to(package)}"] = path
     for path in PROGRAMS.glob("*.py"):
         files[f"/app/{path.name}"] = path
     return files
