@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from runtara.runtime.errors import StoreUnavailable
 from runtara.runtime.store import DEFAULT_DATABASE_URL
 from runtara.runtime.store.secrets import dev_secret_key
 from runtara.runtime.store.sqlite import sqlite_path
@@ -44,4 +45,10 @@ class Settings:
         """The configured key; in dev mode on SQLite, one kept beside the database."""
         if self.secret_key or not self.dev or not self.database_url.startswith("sqlite:"):
             return self.secret_key
-        return dev_secret_key(Path(sqlite_path(self.database_url)).parent)
+        try:
+            return dev_secret_key(Path(sqlite_path(self.database_url)).parent)
+        except OSError as exc:  # the database's folder cannot be created or written
+            raise StoreUnavailable(
+                f"cannot open {self.database_url}: cannot keep the dev secret key in its "
+                f"folder: {type(exc).__name__}: {exc}"
+            ) from exc

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -122,6 +123,7 @@ def test_a_bad_or_unreachable_url_is_one_line(url: str, message: str) -> None:
     [
         ("mysql://user:pw@host/db", "unsupported database URL 'mysql://user:***@host/db'"),
         ("postgresql://user:pw@127.0.0.1:1/db", "cannot open postgresql://user:***@127.0.0.1:1/db"),
+        ("sqlite:////proc/no-such-folder/x.db", "cannot open sqlite:////proc/no-such-folder/x.db"),
     ],
 )
 def test_server_reports_an_unusable_database_in_one_line(url: str, message: str) -> None:
@@ -135,6 +137,20 @@ def test_server_reports_an_unusable_database_in_one_line(url: str, message: str)
     assert (
         message in result.stderr and "Traceback" not in result.stderr and "pw" not in result.stderr
     )
+
+
+def test_dev_server_on_a_sqlite_path_under_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").touch()
+    url = f"sqlite:///{tmp_path}/a-file/x.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "runtara", "server", "--port", "0", "--dev", "--database-url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot open {url}: cannot keep the dev secret key")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_server_on_a_port_in_use_is_one_line() -> None:
