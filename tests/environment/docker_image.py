@@ -2,8 +2,8 @@
 
 There is no internet (no Docker Hub), so the test image is assembled here: the Python
 interpreter, its standard library (no site-packages), the shared libraries ``ldd``
-names, the image side of runtara (``sdk``, ``agents``) and the test programs go in a tar that ``docker import`` turns into an
-image. Paths stay as on the host, so the interpreter finds its library as usual.
+names, the image side of runtara (``sdk``, ``agents``) and the test programs go in a
+tar that ``docker import`` turns into an image. Paths stay as on the host, so the interpreter finds its library as usual.
 The tag is a hash of the inputs: built once, reused while nothing changed.
 """
 
