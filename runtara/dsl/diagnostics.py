@@ -6,6 +6,7 @@ not match the JSON Schema) and ``S000`` (the file cannot be read or is not JSON)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,6 +14,8 @@ from typing import Any, Literal
 from runtara.agents.registry import closest
 
 Severity = Literal["error", "warning"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 #: Every code the validator can report, with what it means.
 CODES: dict[str, str] = {
@@ -72,8 +75,13 @@ class Diagnostic:
         return self.severity == "error"
 
     def format(self, filename: str) -> str:
-        """``file:line:col: CODE message`` (the text output of ``runtara validate``)."""
-        return f"{filename}:{self.line}:{self.column}: {self.code} {self.message}"
+        """``file:line:col: CODE message`` (the text output of ``runtara validate``).
+
+        Always one line: control characters from the document (a newline or an escape
+        sequence in a step id) are shown escaped, as in ``'a\\nb'``.
+        """
+        line = f"{filename}:{self.line}:{self.column}: {self.code} {self.message}"
+        return _CONTROL.sub(lambda match: repr(match.group())[1:-1], line)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -291,3 +291,15 @@ def test_document_commands_load_no_server_or_compiler_libraries(args: list[str])
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
     )
     assert json.loads(result.stderr.splitlines()[-1]) == []
+
+
+def test_each_text_diagnostic_stays_on_one_line(tmp_path: Path) -> None:
+    document = json.loads(json.dumps(HELLO))
+    document["steps"]["format_name"]["agentId"] = "te\nxt\x1b[31m"
+    path = write(tmp_path / "control.json", document)
+    result = runtara("validate", str(path))
+    assert result.returncode == 1
+    (line,) = result.stdout.splitlines()
+    assert "unknown agent 'te\\nxt\\x1b[31m'" in line
+    as_json = json.loads(runtara("validate", str(path), "-f", "json").stdout)
+    assert "'te\nxt\x1b[31m'" in as_json["files"][0]["diagnostics"][0]["message"]
