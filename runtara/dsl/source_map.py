@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -81,12 +82,12 @@ class SourceMap:
         return starts
 
     @cached_property
-    def _offsets(self) -> tuple[dict[str, int], dict[str, int], list[tuple[str, int]]]:
+    def _offsets(self) -> _Offsets:
         return _scan(self._text)
 
     def duplicate_keys(self) -> list[tuple[str, Position]]:
         """(pointer, position) of each key repeated in its object (JSON keeps the last)."""
-        return [(ptr, self.offset_to_position(offset)) for ptr, offset in self._offsets[2]]
+        return [(ptr, self.offset_to_position(offset)) for ptr, offset in self._offsets.duplicates]
 
     def offset_to_position(self, offset: int) -> Position:
         line = bisect.bisect_right(self._line_starts, offset) - 1
@@ -94,18 +95,28 @@ class SourceMap:
 
     def key(self, ptr: str) -> Position | None:
         """Where the key of the member at ``ptr`` starts (None for array items, the root)."""
-        offset = self._offsets[0].get(ptr)
+        offset = self._offsets.keys.get(ptr)
         return None if offset is None else self.offset_to_position(offset)
 
     def value(self, ptr: str) -> Position | None:
         """Where the value at ``ptr`` starts."""
-        offset = self._offsets[1].get(ptr)
+        offset = self._value_offset(ptr)
         return None if offset is None else self.offset_to_position(offset)
+
+    def _value_offset(self, ptr: str) -> int | None:
+        offsets = self._offsets
+        found = offsets.values.get(ptr)
+        if found is None and ptr:
+            parent, _, index = ptr.rpartition("/")
+            items = offsets.items.get(parent)
+            if items is not None and index.isdigit() and int(index) < len(items):
+                found = items[int(index)]
+        return found
 
     def inside_string(self, ptr: str, index: int) -> Position:
         """Position of character ``index`` of the string value at ``ptr`` (escapes counted
         as the one character they stand for); the value's position if it is not a string."""
-        start = self._offsets[1].get(ptr)
+        start = self._value_offset(ptr)
         if start is None or self._text[start] != '"':
             return self.locate(ptr)
         offset = start + 1
@@ -132,7 +143,7 @@ class SourceMap:
         return None
 
     def __contains__(self, ptr: str) -> bool:
-        return ptr in self._offsets[1]
+        return self._value_offset(ptr) is not None
 
     def locate(self, ptr: str, *, prefer: str = "value") -> Position:
         """Best position for ``ptr``: its value or key, else its nearest existing ancestor."""
@@ -146,26 +157,37 @@ class SourceMap:
             ptr = ptr[: ptr.rindex("/")]
 
 
+@dataclass
+class _Offsets:
+    keys: dict[str, int]
+    """Pointer of an object member -> offset of its key."""
+    values: dict[str, int]
+    """Pointer -> offset of the value (object members, containers, the root)."""
+    items: dict[str, array[int]]
+    """Pointer of an array -> offset of each item: 8 bytes an item, not a pointer string
+    (a document may hold millions of numbers)."""
+    duplicates: list[tuple[str, int]]
+
+
 class _Container:
     """An object or array being scanned."""
 
-    __slots__ = ("index", "is_object", "pointer", "seen")
+    __slots__ = ("index", "is_object", "items", "pointer", "seen")
 
     def __init__(self, pointer: str, is_object: bool) -> None:
         self.pointer = pointer
         self.is_object = is_object
         self.index = 0
         self.seen: set[str] = set()
+        self.items: array[int] = array("q")
 
 
-def _scan(text: str) -> tuple[dict[str, int], dict[str, int], list[tuple[str, int]]]:
+def _scan(text: str) -> _Offsets:
     """One pass over valid JSON: offsets of every member key and every value, and of
     repeated keys (the last occurrence wins, as in ``json.loads``)."""
-    keys: dict[str, int] = {}
-    values: dict[str, int] = {}
-    duplicates: list[tuple[str, int]] = []
+    found = _Offsets({}, {}, {}, [])
     stack: list[_Container] = []
-    current = ""  # pointer of the value that comes next
+    current = ""  # pointer of the member value that comes next (objects and the root)
     expect_key = False
     for match in _TOKEN.finditer(text):
         token = match.group()
@@ -176,27 +198,33 @@ def _scan(text: str) -> tuple[dict[str, int], dict[str, int], list[tuple[str, in
                 expect_key = True
             else:
                 container.index += 1
-                current = f"{container.pointer}/{container.index}"
         elif first == ":":
             continue
         elif first in "}]":
-            stack.pop()
+            closed = stack.pop()
+            if not closed.is_object:
+                found.items[closed.pointer] = closed.items
             expect_key = False
         elif expect_key:  # an object key (a string)
             container = stack[-1]
             name = json.loads(token) if "\\" in token else token[1:-1]
             current = f"{container.pointer}/{escape_pointer_token(name)}"
             if name in container.seen:
-                duplicates.append((current, match.start()))
+                found.duplicates.append((current, match.start()))
             container.seen.add(name)
-            keys[current] = match.start()
+            found.keys[current] = match.start()
             expect_key = False
         else:
-            values[current] = match.start()
+            parent = stack[-1] if stack else None
+            if parent is not None and not parent.is_object:
+                parent.items.append(match.start())
+                if first not in "{[":
+                    continue
+                current = f"{parent.pointer}/{parent.index}"
+            found.values[current] = match.start()
             if first == "{":
                 stack.append(_Container(current, is_object=True))
                 expect_key = True
             elif first == "[":
                 stack.append(_Container(current, is_object=False))
-                current = f"{current}/0"
-    return keys, values, duplicates
+    return found
