@@ -398,3 +398,20 @@ def test_an_image_that_cannot_be_launched_fails_after_its_attempts(
     assert done["error"]["reason"] == "launch"
     assert "launch failed: KeyError" in done["error"]["message"]
     assert done["error"]["attempts"] == 2
+
+
+def test_output_beyond_the_cap_is_cut_not_stored(tmp_path: Path, sqlite_url: str) -> None:
+    server = Server(
+        sqlite_url, tmp_path / "data", server_id="cap", env={"RUNTARA_MAX_LOG_LINES": "5"}
+    ).start()
+    chatty = "for i in range(50): print(f'line {i}')"
+    try:
+        with server.client() as client:
+            client.register_image("chatty", command=[sys.executable, "-c", chatty])
+            client.start_instance("chatty", {}, instance_id="ch", max_attempts=1)
+            wait_status(client, "ch", "failed")  # it never reports: a crash
+            wait_for(lambda: client.read_logs("ch", limit=1)["ended"], what="the last lines")
+            printed = [x["line"] for x in client.read_logs("ch")["lines"]]
+    finally:
+        server.stop()
+    assert printed == [f"line {i}" for i in range(5)] + ["[runtara: output cut after 5 lines]"]

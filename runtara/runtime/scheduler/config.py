@@ -59,6 +59,9 @@ class SchedulerConfig:
     restart_backoff_max_s: float = 60.0
     #: At most this many instance processes at once on this server.
     max_processes: int = 256
+    #: Output lines stored per launch; the rest is cut (a runaway print must not fill
+    #: the store).
+    max_log_lines: int = 100_000
     #: Docker network of containers; ``host`` reaches a runtime on 127.0.0.1.
     docker_network: str = "host"
 
@@ -70,6 +73,7 @@ class SchedulerConfig:
             "RUNTARA_RESTART_BACKOFF_SECONDS": self.restart_backoff_s,
             "RUNTARA_RESTART_BACKOFF_MAX_SECONDS": self.restart_backoff_max_s,
             "RUNTARA_MAX_PROCESSES": self.max_processes,
+            "RUNTARA_MAX_LOG_LINES": self.max_log_lines,
         }
         for name, value in positive.items():
             if value <= 0:
@@ -97,6 +101,7 @@ class SchedulerConfig:
                 "RUNTARA_RESTART_BACKOFF_MAX_SECONDS", defaults.restart_backoff_max_s
             ),
             max_processes=int(_float("RUNTARA_MAX_PROCESSES", defaults.max_processes)),
+            max_log_lines=int(_float("RUNTARA_MAX_LOG_LINES", defaults.max_log_lines)),
             docker_network=env.get("RUNTARA_DOCKER_NETWORK") or defaults.docker_network,
         )
         return replace(config, **{k: v for k, v in overrides.items() if v is not None})

@@ -63,6 +63,7 @@ class Live:
     kill_message: str | None = None
     stop_asked_at: float | None = None
     stderr_tail: list[str] = field(default_factory=list)
+    stored_lines: int = 0
     #: The task following it (cancelled when another server takes the lease over).
     task: asyncio.Task[None] | None = None
 
@@ -356,6 +357,16 @@ class Scheduler:
             return
         live.stderr_tail.extend(line for stream, line in lines if stream == "stderr")
         del live.stderr_tail[:-STDERR_TAIL_LINES]
+        cap = self.config.max_log_lines
+        room = cap - live.stored_lines
+        if room <= 0:  # a runaway printer: keep reading (the files), stop storing
+            lines = []
+        elif len(lines) > room:
+            lines = [
+                *lines[:room],
+                ("stderr", f"[runtara: output cut after {cap} lines]"),
+            ]
+        live.stored_lines += len(lines)
         try:
             await self.store.arun(
                 scheduling.record_output, self.owner, *live.work.key, lines, live.handle.ref
