@@ -153,4 +153,18 @@ def test_values_no_database_can_store_are_refused_alike(dev: httpx.Client) -> No
         ),
     ]
     assert [(r.status_code, r.headers["content-type"]) for r in refused] == [(422, PROBLEM)] * 5
+
+
+def test_times_beyond_the_year_9999_are_refused_not_stored(dev: httpx.Client) -> None:
+    """Every stored time is shown as an ISO date; one past 9999 would break the listings."""
+    dev.post("/v1/instance/t/i/register")
+    late = {"events": [{"subtype": "late", "timestamp_ms": 253_402_300_800_000}]}
+    assert dev.post("/v1/instance/t/i/events", json=late).status_code == 422
+    endless = {"key": "s", "duration_ms": 1001 * 365 * 24 * 3600 * 1000}
+    assert dev.post("/v1/instance/t/i/sleep", json=endless).status_code == 422
+    last = {"events": [{"subtype": "last", "timestamp_ms": 253_402_300_799_999}]}
+    assert dev.post("/v1/instance/t/i/events", json=last).status_code < 300
+    listed = dev.get("/v1/instances/i/events", headers={"x-runtara-tenant": "t"})
+    assert listed.status_code == 200
+    assert listed.json()["events"][-1]["created_at"] == "9999-12-31T23:59:59.999Z"
     assert dev.post("/v1/instance/t/i/checkpoints/fine", content=b"x").json()["found"] is False

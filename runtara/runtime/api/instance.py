@@ -27,8 +27,10 @@ from runtara.runtime.store.access import Caller
 
 router = APIRouter(prefix="/v1/instance/{tenant_id}/{instance_id}", tags=["instance protocol"])
 
-#: Millisecond values must fit the store's 64-bit integers even after adding "now".
-MAX_MS = 2**53
+#: Times are shown as ISO 8601 dates, which end with the year 9999.
+MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+#: So that "now" plus a sleep stays a date the API can show.
+MAX_SLEEP_MS = 1000 * 365 * 24 * 3600 * 1000
 
 TenantId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
 InstanceId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
@@ -92,7 +94,7 @@ class StoredState(BaseModel):
 
 class SleepRequest(BaseModel):
     key: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
-    duration_ms: int = Field(ge=0, le=MAX_MS, description="at most about 285,000 years")
+    duration_ms: int = Field(ge=0, le=MAX_SLEEP_MS, description="at most 1,000 years")
 
 
 class SleepAnswer(BaseModel):
@@ -109,7 +111,7 @@ class NewEventModel(BaseModel):
     subtype: str | None = Field(None, max_length=200, pattern=NO_NUL)
     event_type: str = Field("custom", max_length=100, pattern=NO_NUL)
     payload: Any = None
-    timestamp_ms: int | None = Field(None, ge=0, le=MAX_MS)
+    timestamp_ms: int | None = Field(None, ge=0, le=MAX_TIMESTAMP_MS)
 
 
 class EventBatch(BaseModel):

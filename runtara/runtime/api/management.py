@@ -6,7 +6,7 @@ another tenant is answered exactly like a missing one (404).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -32,11 +32,11 @@ def iso(ms: int | None) -> str | None:
     """Epoch milliseconds -> ISO 8601 UTC (what the API shows people)."""
     if ms is None:
         return None
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    moment = EPOCH + timedelta(milliseconds=ms)  # exact: no float rounding of the last ms
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class InstanceOut(BaseModel):
