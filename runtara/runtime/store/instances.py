@@ -352,36 +352,37 @@ def heartbeat(tx: Tx, caller: Caller) -> str | None:
 
 @write_op
 def complete(tx: Tx, caller: Caller, output: Any = None) -> Instance:
-    authorize(tx, caller)
-    now = now_ms()
-    transition(
-        tx,
-        caller.tenant_id,
-        caller.instance_id,
-        Status.completed,
-        ", output = ?, finished_at = ?, heartbeat_at = ?",
-        (_dumps(output), now, now),
-    )
-    _clear_signal(tx, caller.tenant_id, caller.instance_id)
-    events.record(tx, caller.tenant_id, caller.instance_id, "completed")
-    return load(tx, caller.tenant_id, caller.instance_id)
+    return _finish(tx, caller, Status.completed, "output", output, event_payload=None)
 
 
 @write_op
 def fail(tx: Tx, caller: Caller, error: Any) -> Instance:
     """The instance failed; ``error`` is a message or a JSON object describing the failure."""
+    return _finish(tx, caller, Status.failed, "error", error, event_payload={"error": error})
+
+
+def _finish(
+    tx: Tx,
+    caller: Caller,
+    status: Status,
+    column: str,
+    value: Any,
+    *,
+    event_payload: dict[str, Any] | None,
+) -> Instance:
+    """End the caller's instance in ``status`` with ``value`` in ``column`` (one transaction)."""
     authorize(tx, caller)
     now = now_ms()
     transition(
         tx,
         caller.tenant_id,
         caller.instance_id,
-        Status.failed,
-        ", error = ?, finished_at = ?, heartbeat_at = ?",
-        (_dumps(error), now, now),
+        status,
+        f", {column} = ?, finished_at = ?, heartbeat_at = ?",
+        (_dumps(value), now, now),
     )
     _clear_signal(tx, caller.tenant_id, caller.instance_id)
-    events.record(tx, caller.tenant_id, caller.instance_id, "failed", payload={"error": error})
+    events.record(tx, caller.tenant_id, caller.instance_id, status.value, payload=event_payload)
     return load(tx, caller.tenant_id, caller.instance_id)
 
 
