@@ -45,6 +45,10 @@ def test_errors_are_problem_documents(dev: httpx.Client) -> None:
     dev.post("/v1/instance/t/i/completed", json={"output": 1})
     again = dev.post("/v1/instance/t/i/completed", json={"output": 2})
     assert again.status_code == 409 and "completed" in again.json()["detail"]
+    bad_id = dev.post("/v1/tenants", json={"id": "bad id"})
+    assert bad_id.json()["detail"] == (
+        "id: must start with a letter or digit and contain only letters, digits, '.', '_' and '-'"
+    )
     unknown_route = dev.get("/v2/nothing")
     assert unknown_route.status_code == 404 and unknown_route.headers["content-type"] == PROBLEM
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.errors import RuntaraError
 
 log = logging.getLogger("runtara.api")
@@ -30,12 +31,29 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
+#: The request patterns in words: a regular expression is no answer to give a person.
+PATTERN_WORDS = {
+    NO_NUL: "must not contain NUL characters",
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$": (
+        "must start with a letter or digit and contain only letters, digits, '.', '_' and '-'"
+    ),
+    r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$": (
+        "must start with a letter or digit and contain only letters, digits, '.', '_', ':', "
+        "'@' and '-'"
+    ),
+}
+
+
 def _validation_error(err: dict[str, Any]) -> dict[str, str]:
+    ctx = err.get("ctx") or {}
     if err.get("type") == "json_invalid":  # its loc is ("body", character offset)
         offset = err.get("loc", ("body", "?"))[-1]
-        reason = err.get("ctx", {}).get("error", "invalid JSON")
+        reason = ctx.get("error", "invalid JSON")
         return {"location": "body", "message": f"malformed JSON at character {offset}: {reason}"}
-    return {"location": _location(err.get("loc", ())), "message": err.get("msg", "invalid")}
+    message = err.get("msg", "invalid")
+    if err.get("type") == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_WORDS:
+        message = PATTERN_WORDS[ctx["pattern"]]
+    return {"location": _location(err.get("loc", ())), "message": message}
 
 
 def install(app: FastAPI) -> None:
