@@ -66,7 +66,7 @@ def _show_instance(instance: dict[str, Any], fmt: OutputFormat) -> None:
 def list_instances(
     status: Status | None = StatusOption,
     limit: int = typer.Option(50, "--limit", min=1, max=1000),
-    offset: int = typer.Option(0, "--offset", min=0),
+    offset: int = typer.Option(0, "--offset", min=0, max=10_000_000),
     url: str | None = UrlOption,
     tenant: str | None = TenantOption,
     api_key: str | None = ApiKeyOption,
