@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 from dataclasses import dataclass
@@ -156,12 +157,21 @@ def schema(
     if output is None:
         typer.echo(text, nl=False)
         return
+    # A regular file is replaced whole (a failed write never leaves half a schema behind);
+    # anything else (a pipe, /dev/stdout) is written to as it is.
+    regular = not output.exists() or output.is_file()
+    partial = output.with_name(f".{output.name}.partial") if regular else output
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        partial.write_text(text, encoding="utf-8")
+        if regular:
+            os.replace(partial, output)
     except FileExistsError:
         fail(f"cannot write {output}: {output.parent} is not a directory", 1)
     except OSError as exc:
+        if regular:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
         fail(f"cannot write {output}: {exc.strerror or exc}", 1)
     stderr.print(f"wrote {output}", markup=False)
 

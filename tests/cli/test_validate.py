@@ -319,3 +319,12 @@ def test_each_text_diagnostic_stays_on_one_line(tmp_path: Path) -> None:
     assert "unknown agent 'te\\nxt\\x1b[31m'" in line
     as_json = json.loads(runtara("validate", str(path), "-f", "json").stdout)
     assert "'te\nxt\x1b[31m'" in as_json["files"][0]["diagnostics"][0]["message"]
+
+
+def test_a_failed_schema_write_leaves_the_old_file_whole(tmp_path: Path) -> None:
+    target = tmp_path / "workflow.schema.json"
+    target.write_text('{"old": true}\n', encoding="utf-8")
+    (tmp_path / ".workflow.schema.json.partial").mkdir()  # the write itself fails
+    result = runtara("schema", "-o", str(target))
+    assert result.returncode == 1 and result.stderr.startswith(f"error: cannot write {target}")
+    assert target.read_text(encoding="utf-8") == '{"old": true}\n'
