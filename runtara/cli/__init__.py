@@ -81,9 +81,9 @@ app.add_typer(tenants.app, name="tenants", help="Manage tenants and their API ke
 def main() -> None:
     """Entry point: runs the app and turns errors into one line and an exit code.
 
-    Usage errors are handled by typer (exit 2); a ``CliError`` is the library telling
-    the user what is wrong; anything else is a bug, reported without a traceback unless
-    ``RUNTARA_DEBUG=1``.
+    A command-line mistake (unknown option, bad value) is one line and exit 2; a
+    ``CliError`` is the library telling the user what is wrong; anything else is a bug,
+    reported without a traceback unless ``RUNTARA_DEBUG=1``.
     """
     try:
         code = app(prog_name="runtara", standalone_mode=False)
