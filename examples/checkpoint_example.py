@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from runtara.sdk import ProtocolError, Runtara
+from runtara.sdk import ConfigurationError, ProtocolError, Runtara, RuntimeUnavailable
 
 TENANT = "tenant-1"
 
@@ -74,6 +74,9 @@ def main() -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
+    except (ConfigurationError, RuntimeUnavailable) as exc:  # bad RUNTARA_URL, no server
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:  # Ctrl-C is one of the crashes the quick start invites
         print("interrupted; run the same command again to continue", file=sys.stderr)
         sys.exit(130)

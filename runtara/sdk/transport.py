@@ -17,7 +17,12 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from runtara.sdk.errors import ProtocolError, RuntimeUnavailable, StateTooLarge
+from runtara.sdk.errors import (
+    ConfigurationError,
+    ProtocolError,
+    RuntimeUnavailable,
+    StateTooLarge,
+)
 
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
 _TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
@@ -33,12 +38,16 @@ class Transport:
         retry_seconds: float = 60.0,
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"runtime URL must be http(s)://host:port, got {url!r}")
+        try:
+            port = parts.port  # ValueError: "http://host:abc", or a port out of range
+        except ValueError:
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+            raise ConfigurationError(f"runtime URL must be http(s)://host:port, got {url!r}")
         self.url = url.rstrip("/")
         self._https = parts.scheme == "https"
         self._host = parts.hostname
-        self._port = parts.port or (443 if self._https else 80)
+        self._port = port or (443 if self._https else 80)
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
         self._retry_seconds = retry_seconds

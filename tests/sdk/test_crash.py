@@ -137,3 +137,10 @@ def test_cancel_stops_at_the_next_checkpoint(server: tuple[str, int], tmp_path: 
         rerun.communicate(timeout=30)
         assert rerun.returncode != 0  # a cancelled instance does not start again
         assert ledger_lines(ledger) == stopped_at
+
+
+def test_example_with_a_malformed_url_says_so_in_one_line(tmp_path: Path) -> None:
+    example = start_example("localhost:8001", "batch-bad-url", tmp_path / "ledger.txt")
+    _, err = example.communicate(timeout=30)
+    assert example.returncode == 1
+    assert err == b"error: runtime URL must be http(s)://host:port, got 'localhost:8001'\n"

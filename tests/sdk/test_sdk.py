@@ -241,3 +241,11 @@ def test_a_launched_instance_ends_its_process_for_a_durable_sleep(
     assert ended.value.code == 0
     shown = client.get_instance("sleeper")
     assert shown["status"] == "sleeping" and shown["wake_at"] is not None
+
+
+@pytest.mark.parametrize(
+    "url", ["localhost:8001", "ftp://host", "http://host:abc", "http://h:99999"]
+)
+def test_a_malformed_runtime_url_is_a_configuration_error(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="runtime URL must be http"):
+        Runtara("i", "t", url=url)
