@@ -13,6 +13,7 @@ not an input field. Image-side module: standard library only.
 from __future__ import annotations
 
 import inspect
+import json
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -291,6 +292,12 @@ def build_capability_spec(
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"{func.__qualname__}: capabilities take named inputs only")
         annotation = hints.get(param.name, Any)
+        if not _is_json(param.default):
+            raise TypeError(
+                f"{func.__qualname__}: the default of input {param.name!r} is a "
+                f"{type(param.default).__name__}, not a JSON value (the catalog and the "
+                "JSON Schema publish it)"
+            )
         inputs.append(input_spec_from_annotation(param.name, annotation, param.default))
     if takes_connection and not owner.secure:
         raise TypeError(f"{owner.id}: only secure agents may take a _connection")
@@ -307,6 +314,16 @@ def build_capability_spec(
         side_effects=side_effects,
         takes_connection=takes_connection,
     )
+
+
+def _is_json(default: Any) -> bool:
+    if default is inspect.Parameter.empty:
+        return True
+    try:
+        json.dumps(default, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def input_spec_from_annotation(name: str, annotation: Any, default: Any) -> InputSpec:

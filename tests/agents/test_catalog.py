@@ -240,3 +240,22 @@ def test_a_broken_plugin_stops_validate_and_schema_with_one_line(tmp_path: Path)
         assert result.returncode == code
         assert result.stderr.startswith("error: cannot load agents 'broken' from broken")
         assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_default_that_is_not_json_is_refused_when_declared() -> None:
+    # In a process of its own: declarations register globally.
+    code = (
+        "import datetime\n"
+        "from runtara.agents.framework import agent\n"
+        "acme = agent('acme_dates', name='Acme')\n"
+        "try:\n"
+        "    @acme.capability()\n"
+        "    def since(day: str = datetime.date(2020, 1, 1)) -> str:\n"
+        "        return str(day)\n"
+        "except TypeError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "since: the default of input 'day' is a date, not a JSON value" in result.stdout
