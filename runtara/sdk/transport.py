@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
 import time
 import uuid
@@ -23,6 +24,8 @@ from runtara.sdk.errors import (
     RuntimeUnavailable,
     StateTooLarge,
 )
+
+log = logging.getLogger("runtara.sdk")
 
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
 _TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
@@ -107,6 +110,10 @@ class Transport:
             now = time.monotonic()
             if deadline is None:
                 deadline = now + window
+                if window >= 1:  # say why the program seems to hang (e.g. no server yet)
+                    log.warning(
+                        "runtime at %s: %s; retrying for up to %.0f s", self.url, failure, window
+                    )
             if now >= deadline:
                 raise RuntimeUnavailable(
                     f"runtime at {self.url} unreachable for {window:.0f} s "

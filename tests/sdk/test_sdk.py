@@ -165,6 +165,15 @@ def test_an_unreachable_runtime_is_reported_after_the_retry_window() -> None:
     assert 0.3 <= time.monotonic() - began < 3
 
 
+def test_a_long_retry_window_says_at_once_why_it_waits(caplog: pytest.LogCaptureFixture) -> None:
+    rt = Runtara("i", "t", url="http://127.0.0.1:9", retry_seconds=1)
+    with pytest.raises(RuntimeUnavailable):
+        rt.register()
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "runtara.sdk"]
+    assert warning.startswith("runtime at http://127.0.0.1:9: ConnectionRefusedError")
+    assert warning.endswith("retrying for up to 1 s")
+
+
 def test_from_env_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RUNTARA_INSTANCE_ID", raising=False)
     monkeypatch.setenv("RUNTARA_TENANT_ID", "t")
