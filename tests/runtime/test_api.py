@@ -95,6 +95,7 @@ def test_concurrent_duplicate_checkpoints_over_http_store_one(dev: httpx.Client)
 def test_outside_dev_mode_tokens_and_keys_are_required(db_url: str) -> None:
     with open_store(db_url) as store:
         created = store.run(instances.create_instance, "acme", "job-1", input={"n": 1})
+        sibling = store.run(instances.create_instance, "acme", "job-2")
         key_a = store.run(tenants.create_api_key, "acme").key
         store.run(tenants.create_tenant, "other")
         key_b = store.run(tenants.create_api_key, "other").key
@@ -105,6 +106,10 @@ def test_outside_dev_mode_tokens_and_keys_are_required(db_url: str) -> None:
             "/v1/instance/acme/job-1/register", headers={"authorization": "Bearer nope"}
         )
         assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+        borrowed = http.post(
+            "/v1/instance/acme/job-1/register", headers={"authorization": f"Bearer {sibling.token}"}
+        )
+        assert borrowed.status_code == 401  # a valid token, but of another instance
         ok = http.post(
             "/v1/instance/acme/job-1/register", headers={"authorization": f"Bearer {created.token}"}
         )
