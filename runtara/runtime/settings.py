@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ class Settings:
         settings = cls(
             database_url=env.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL,
             dev=env.get("RUNTARA_DEV", "").lower() in ("1", "true", "yes"),
-            max_state_bytes=int(env.get("RUNTARA_MAX_STATE_BYTES") or DEFAULT_MAX_STATE_BYTES),
+            max_state_bytes=_positive_int(env, "RUNTARA_MAX_STATE_BYTES", DEFAULT_MAX_STATE_BYTES),
             secret_key=env.get("RUNTARA_SECRET_KEY") or None,
             admin_key=env.get("RUNTARA_ADMIN_KEY") or None,
         )
@@ -52,3 +53,17 @@ class Settings:
                 f"cannot open {self.database_url}: cannot keep the dev secret key in its "
                 f"folder: {type(exc).__name__}: {exc}"
             ) from exc
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """``env[name]`` as a whole number above zero; ``ValueError`` names the variable."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r} must be above 0")
+    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -166,3 +167,19 @@ def test_server_on_a_port_in_use_is_one_line() -> None:
         )
     assert result.returncode == 1
     assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("abc", "'abc' is not a whole number"), ("-5", "'-5' must be above 0")],
+)
+def test_server_refuses_a_bad_state_limit_naming_the_variable(value: str, message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "runtara", "server", "--port", "0", "--dev"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "RUNTARA_MAX_STATE_BYTES": value},
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"error: invalid setting: RUNTARA_MAX_STATE_BYTES={message}\n"
