@@ -39,7 +39,8 @@ def _client(url: str | None, tenant: str | None, api_key: str | None) -> Iterato
         with Client(url, api_key, tenant=tenant) as client:
             yield client
     except ApiError as exc:
-        fail(exc.detail, 1)
+        hint = " (pass --api-key or set RUNTARA_API_KEY)" if exc.status == 401 else ""
+        fail(exc.detail + hint, 1)
 
 
 def _show_instance(instance: dict[str, Any], fmt: OutputFormat) -> None:

@@ -123,17 +123,24 @@ def test_instances_cli_reads_url_tenant_and_key_from_the_environment(
     with open_store(runtime.settings.database_url) as store:
         store.run(instances.create_instance, "acme", "job-a")
 
+    inherited = {
+        k: v for k, v in os.environ.items() if k not in ("RUNTARA_API_KEY", "RUNTARA_TENANT")
+    }
+
     def get(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "runtara", "instances", "get", "job-a", "--format", "json"],
             capture_output=True,
             text=True,
             timeout=60,
-            env={**os.environ, "RUNTARA_URL": runtime.url, **env},
+            env={**inherited, "RUNTARA_URL": runtime.url, **env},
         )
 
     mine = get({"RUNTARA_API_KEY": keys["acme"]})
     assert mine.returncode == 0 and json.loads(mine.stdout)["id"] == "job-a"
+    anonymous = get({})
+    assert anonymous.returncode == 1
+    assert anonymous.stderr.endswith("(pass --api-key or set RUNTARA_API_KEY)\n")
     theirs = get({"RUNTARA_API_KEY": keys["globex"]})
     assert theirs.returncode == 1
     assert theirs.stderr == "error: instance 'job-a' not found in tenant 'globex'\n"
