@@ -162,6 +162,10 @@ def test_values_no_database_can_store_are_refused_alike(dev: httpx.Client) -> No
         ),
     ]
     assert [(r.status_code, r.headers["content-type"]) for r in refused] == [(422, PROBLEM)] * 5
+    too_long = dev.post("/v1/instance/t/i/checkpoints/" + "k" * 1001, content=b"x")
+    assert too_long.status_code == 422
+    assert too_long.json()["detail"] == "a checkpoint key has at most 1000 characters"
+    assert dev.post("/v1/instance/t/i/checkpoints/" + "k" * 1000, content=b"x").status_code == 200
 
 
 def test_times_beyond_the_year_9999_are_refused_not_stored(dev: httpx.Client) -> None:

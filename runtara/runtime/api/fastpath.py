@@ -73,6 +73,20 @@ def match(raw_path: bytes) -> tuple[str, str, str] | None:
     return unquote(parts[0]), unquote(parts[1]), unquote(parts[3])
 
 
+#: The routed endpoints' limits (``TenantId``, ``InstanceId``, ``Key`` in instance.py).
+MAX_ID_LENGTH = 200
+MAX_KEY_LENGTH = 1000
+
+
+def _check_names(tenant_id: str, instance_id: str, key: str) -> None:
+    if "\x00" in tenant_id or "\x00" in instance_id or "\x00" in key:
+        raise InvalidInput("ids and checkpoint keys must not contain NUL characters")
+    if len(tenant_id) > MAX_ID_LENGTH or len(instance_id) > MAX_ID_LENGTH:
+        raise InvalidInput(f"tenant and instance ids have at most {MAX_ID_LENGTH} characters")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"a checkpoint key has at most {MAX_KEY_LENGTH} characters")
+
+
 class CheckpointFastPath:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
@@ -91,8 +105,7 @@ class CheckpointFastPath:
         state: Any = self.app.state
         headers = dict(scope["headers"])
         try:
-            if "\x00" in tenant_id or "\x00" in instance_id or "\x00" in key:
-                raise InvalidInput("ids and checkpoint keys must not contain NUL characters")
+            _check_names(tenant_id, instance_id, key)
             body = await _read_body(receive, headers, state.settings.max_state_bytes)
             token = None
             authorization = headers.get(b"authorization", b"").decode("latin-1")
