@@ -181,3 +181,31 @@ def test_times_beyond_the_year_9999_are_refused_not_stored(dev: httpx.Client) ->
     assert listed.status_code == 200
     assert listed.json()["events"][-1]["created_at"] == "9999-12-31T23:59:59.999Z"
     assert dev.post("/v1/instance/t/i/checkpoints/fine", content=b"x").json()["found"] is False
+
+
+def test_json_nested_deeper_than_the_api_can_show_is_refused(dev: httpx.Client) -> None:
+    """A stored value must come back: pydantic cannot serialize beyond about 255 levels."""
+    dev.post("/v1/instance/t/i/register")
+    headers = {"content-type": "application/json", "x-runtara-tenant": "t"}
+    deep = "[" * 201 + "]" * 201
+    refused = [
+        dev.post(
+            "/v1/instance/t/i/events",
+            content=f'{{"events": [{{"payload": {deep}}}]}}',
+            headers=headers,
+        ),
+        dev.post(
+            "/v1/instances/i/signals",
+            content=f'{{"checkpoint_id": "s", "payload": {deep}}}',
+            headers=headers,
+        ),
+        dev.post("/v1/instance/t/i/failed", content=f'{{"error": {deep}}}', headers=headers),
+        dev.post("/v1/instance/t/i/completed", content=f'{{"output": {deep}}}', headers=headers),
+    ]
+    for answer in refused:
+        assert answer.status_code == 422 and "nested more than 200 levels" in answer.text
+    fine = "[" * 200 + "]" * 200
+    assert dev.post(
+        "/v1/instance/t/i/completed", content=f'{{"output": {fine}}}', headers=headers
+    ).is_success
+    assert dev.get("/v1/instances/i", headers={"x-runtara-tenant": "t"}).status_code == 200

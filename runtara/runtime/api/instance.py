@@ -21,6 +21,7 @@ from starlette.responses import Response
 from runtara.runtime import connection_types
 from runtara.runtime.api import fastpath
 from runtara.runtime.api.fields import NO_NUL
+from runtara.runtime.api.limits import StoredJson
 from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store import Store, checkpoints, connections, events, instances, signals
 from runtara.runtime.store.access import Caller
@@ -67,7 +68,7 @@ def _encode_state(state: bytes | None) -> str | None:
 
 class InstanceView(BaseModel):
     status: str
-    input: Any = None
+    input: StoredJson = None
     attempts: int
     last_checkpoint_id: str | None = None
 
@@ -110,7 +111,7 @@ class SignalAnswer(BaseModel):
 class NewEventModel(BaseModel):
     subtype: str | None = Field(None, max_length=200, pattern=NO_NUL)
     event_type: str = Field("custom", max_length=100, pattern=NO_NUL)
-    payload: Any = None
+    payload: StoredJson = None
     timestamp_ms: int | None = Field(None, ge=0, le=MAX_TIMESTAMP_MS)
 
 
@@ -133,16 +134,16 @@ class AckRequest(BaseModel):
 
 
 class CompletedRequest(BaseModel):
-    output: Any = None
+    output: StoredJson = None
 
 
 class FailedRequest(BaseModel):
-    error: Any
+    error: StoredJson
 
 
 class SignalPollAnswer(BaseModel):
     found: bool
-    payload: Any = None
+    payload: StoredJson = None
     signal: str | None = None
 
 

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
+from runtara.runtime.api.limits import StoredJson
 from runtara.runtime.status import Status
 from runtara.runtime.store import Store, checkpoints, events, instances, signals
 
@@ -98,7 +99,7 @@ class CustomSignalIn(BaseModel):
     checkpoint_id: str = Field(
         min_length=1, max_length=1000, pattern=NO_NUL, description="step / checkpoint id it is for"
     )
-    payload: Any = None
+    payload: StoredJson = None
 
 
 class EventOut(BaseModel):
