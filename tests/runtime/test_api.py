@@ -209,3 +209,17 @@ def test_json_nested_deeper_than_the_api_can_show_is_refused(dev: httpx.Client) 
         "/v1/instance/t/i/completed", content=f'{{"output": {fine}}}', headers=headers
     ).is_success
     assert dev.get("/v1/instances/i", headers={"x-runtara-tenant": "t"}).status_code == 200
+
+
+def test_an_oversized_chunked_body_is_a_413_on_every_endpoint(dev: httpx.Client) -> None:
+    """Without Content-Length the size is only known while reading: still a 413."""
+    dev.post("/v1/instance/t/i/register")
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(17):
+            yield b"x" * (1024 * 1024)
+
+    for path in ("/v1/instance/t/i/checkpoints/a", "/v1/instance/t/i/events"):
+        answer = dev.post(path, content=chunks(), headers={"content-type": "application/json"})
+        assert (answer.status_code, answer.headers["content-type"]) == (413, PROBLEM)
+        assert "exceeds the limit of 16777216 bytes" in answer.json()["detail"]

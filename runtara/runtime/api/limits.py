@@ -4,14 +4,20 @@ buffered; JSON values nested deeper than the API can show again get a 422."""
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Annotated, Any
 
+from fastapi.exceptions import HTTPException
 from pydantic import AfterValidator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """An HTTPException, so that FastAPI's body parsing lets it through as a 413 instead
+    of turning it into "400 There was an error parsing the body"."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
 
 
 class BodySizeLimit:
@@ -44,7 +50,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self._detail(seen))
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -58,16 +64,19 @@ class BodySizeLimit:
             if not started:
                 await self._refuse(send, seen)
 
+    def _detail(self, size: int) -> str:
+        return (
+            f"request body of {size} bytes exceeds the limit of {self.max_bytes} bytes "
+            "(server setting RUNTARA_MAX_STATE_BYTES); keep large data outside checkpoints"
+        )
+
     async def _refuse(self, send: Send, size: int) -> None:
         body = json.dumps(
             {
                 "type": "about:blank",
-                "title": "Payload too large",
+                "title": HTTPStatus.REQUEST_ENTITY_TOO_LARGE.phrase,
                 "status": 413,
-                "detail": (
-                    f"request body of {size} bytes exceeds the limit of {self.max_bytes} bytes "
-                    "(server setting RUNTARA_MAX_STATE_BYTES); keep large data outside checkpoints"
-                ),
+                "detail": self._detail(size),
                 "limit": self.max_bytes,
             }
         ).encode()
