@@ -41,6 +41,16 @@ def cli(runtime: EmbeddedRuntime, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
+def runtara(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtara", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
 def test_get_pause_cancel_and_output(runtime: EmbeddedRuntime) -> None:
     rt = Runtara("job-1", "tenant-1", url=runtime.url).register()
     rt.checkpoint("step-1", {"ok": True})
@@ -109,12 +119,7 @@ def test_list_filters_by_a_known_status_and_refuses_an_unknown_one(
     ],
 )
 def test_a_bad_or_unreachable_url_is_one_line(url: str, message: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "runtara", "instances", "list", "--url", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = runtara("instances", "list", "--url", url)
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {message}") and "Traceback" not in result.stderr
 
@@ -128,12 +133,7 @@ def test_a_bad_or_unreachable_url_is_one_line(url: str, message: str) -> None:
     ],
 )
 def test_server_reports_an_unusable_database_in_one_line(url: str, message: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "runtara", "server", "--port", "0", "--database-url", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = runtara("server", "--port", "0", "--database-url", url)
     assert result.returncode == 1
     assert (
         message in result.stderr and "Traceback" not in result.stderr and "pw" not in result.stderr
@@ -143,12 +143,7 @@ def test_server_reports_an_unusable_database_in_one_line(url: str, message: str)
 def test_dev_server_on_a_sqlite_path_under_a_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "a-file").touch()
     url = f"sqlite:///{tmp_path}/a-file/x.db"
-    result = subprocess.run(
-        [sys.executable, "-m", "runtara", "server", "--port", "0", "--dev", "--database-url", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = runtara("server", "--port", "0", "--dev", "--database-url", url)
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: cannot open {url}: cannot keep the dev secret key")
     assert len(result.stderr.splitlines()) == 1
@@ -159,12 +154,7 @@ def test_server_on_a_port_in_use_is_one_line() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "runtara", "server", "--port", str(port), "--dev"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = runtara("server", "--port", str(port), "--dev")
     assert result.returncode == 1
     assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
 
@@ -174,12 +164,8 @@ def test_server_on_a_port_in_use_is_one_line() -> None:
     [("abc", "'abc' is not a whole number"), ("-5", "'-5' must be above 0")],
 )
 def test_server_refuses_a_bad_state_limit_naming_the_variable(value: str, message: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "runtara", "server", "--port", "0", "--dev"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "RUNTARA_MAX_STATE_BYTES": value},
+    result = runtara(
+        "server", "--port", "0", "--dev", env={**os.environ, "RUNTARA_MAX_STATE_BYTES": value}
     )
     assert result.returncode == 2
     assert result.stderr == f"error: invalid setting: RUNTARA_MAX_STATE_BYTES={message}\n"
