@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from starlette.responses import Response
 
 from runtara.runtime.api.auth import Authenticated, Principal
+from runtara.runtime.api.management import iso
 from runtara.runtime.errors import Forbidden
 from runtara.runtime.scheduler import registration
 from runtara.runtime.store import Store, images
@@ -35,14 +35,6 @@ TEXT = r"^[^\x00]*$"
 def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
-
-
-def _iso(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
 
 
 class ImageIn(BaseModel):
@@ -117,7 +109,7 @@ class ImageOut(BaseModel):
             command=meta.get("argv"),
             base_image=meta.get("base_image"),
             limits=meta.get("limits") or {},
-            created_at=_iso(image.created_at),
+            created_at=iso(image.created_at),
         )
 
 

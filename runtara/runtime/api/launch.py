@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from runtara.runtime.api.auth import Authenticated
+from runtara.runtime.api.limits import StoredJson
 from runtara.runtime.api.management import InstanceOut, iso
 from runtara.runtime.store import Store, images, instances, logs, scheduling
 
@@ -36,7 +37,7 @@ class StartIn(BaseModel):
         pattern=r"^[^\x00]+$",
         description="image id, NAME or NAME:VERSION",
     )
-    input: Any = Field(None, description="the instance input (any JSON)")
+    input: StoredJson = Field(None, description="the instance input (any JSON)")
     id: str | None = Field(
         None, min_length=1, max_length=200, pattern=ID_PATTERN, description="instance id"
     )
