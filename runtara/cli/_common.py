@@ -45,3 +45,13 @@ def print_json(value: Any) -> None:
     """Write one JSON document to stdout (no colour, no wrapping)."""
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+def json_option(text: str, option: str) -> Any:
+    """A JSON option value (JSON text or ``@FILE``); a bad one is a one-line error, exit 2."""
+    from runtara.arguments import ArgumentError, json_argument
+
+    try:
+        return json_argument(text, option)
+    except ArgumentError as exc:
+        fail(str(exc), 2)

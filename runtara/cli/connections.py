@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stdout
+from runtara.cli._common import FormatOption, OutputFormat, fail, json_option, print_json, stdout
 from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client
 
 app = typer.Typer(no_args_is_help=True)
@@ -23,20 +21,9 @@ ParametersOption = typer.Option(
 
 
 def _parameters(text: str) -> dict[str, Any]:
-    source = "--parameters"
-    if text.startswith("@"):
-        path = Path(text[1:])
-        source = f"--parameters {path}"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            fail(f"{source}: cannot read: {exc.strerror}", 2)
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(f"{source}: invalid JSON at {exc.lineno}:{exc.colno}: {exc.msg}", 2)
+    value = json_option(text, "--parameters")
     if not isinstance(value, dict):
-        fail(f"{source}: must be a JSON object", 2)
+        fail("--parameters: must be a JSON object", 2)
     return value
 
 

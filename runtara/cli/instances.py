@@ -10,7 +10,15 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stderr, stdout
+from runtara.cli._common import (
+    FormatOption,
+    OutputFormat,
+    fail,
+    json_option,
+    print_json,
+    stderr,
+    stdout,
+)
 from runtara.runtime.status import Status
 
 app = typer.Typer(no_args_is_help=True)
@@ -147,17 +155,14 @@ def cancel(
 def signal(
     instance_id: str = typer.Argument(..., help="Instance id."),
     checkpoint_id: str = typer.Argument(..., help="Checkpoint / step id the signal is for."),
-    payload: str = typer.Option("null", "--payload", "-p", help="JSON payload."),
+    payload: str = typer.Option("null", "--payload", "-p", help="JSON payload, or @FILE."),
     url: str | None = UrlOption,
     tenant: str | None = TenantOption,
     api_key: str | None = ApiKeyOption,
     fmt: OutputFormat = FormatOption,
 ) -> None:
     """Send a custom signal (e.g. to a WaitForSignal step)."""
-    try:
-        document = json.loads(payload)
-    except ValueError as exc:
-        fail(f"--payload is not valid JSON: {exc}", 2)
+    document = json_option(payload, "--payload")
     with _client(url, tenant, api_key) as client:
         client.send_signal(instance_id, checkpoint_id, document)
     if fmt == OutputFormat.json:

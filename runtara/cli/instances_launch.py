@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from runtara.cli._common import FormatOption, OutputFormat, fail
+from runtara.cli._common import FormatOption, OutputFormat, json_option
 from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client, _show_instance
 from runtara.cli.instances import app as instances_app
 
 
 def _input(text: str) -> Any:
     """JSON text, or @FILE holding JSON."""
-    source = "--input"
-    if text.startswith("@"):
-        path = Path(text[1:])
-        source = f"--input {path}"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            fail(f"{source}: cannot read: {exc.strerror}", 2)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(f"{source}: invalid JSON at {exc.lineno}:{exc.colno}: {exc.msg}", 2)
+    return json_option(text, "--input")
 
 
 @instances_app.command("start")

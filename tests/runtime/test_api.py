@@ -201,9 +201,7 @@ def test_json_nested_deeper_than_the_api_can_show_is_refused(dev: httpx.Client) 
         ),
         dev.post("/v1/instance/t/i/failed", content=f'{{"error": {deep}}}', headers=headers),
         dev.post("/v1/instance/t/i/completed", content=f'{{"output": {deep}}}', headers=headers),
-        dev.post(
-            "/v1/instances", content=f'{{"image": "any", "input": {deep}}}', headers=headers
-        ),
+        dev.post("/v1/instances", content=f'{{"image": "any", "input": {deep}}}', headers=headers),
     ]
     for answer in refused:
         assert answer.status_code == 422 and "nested more than 200 levels" in answer.text

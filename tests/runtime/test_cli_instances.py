@@ -96,7 +96,7 @@ def test_errors_are_one_line_without_traceback(runtime: EmbeddedRuntime) -> None
     assert missing.returncode == 1
     assert "instance 'nope' not found" in missing.stderr and "Traceback" not in missing.stderr
     bad_json = cli(runtime, "signal", "nope", "step", "--payload", "{")
-    assert bad_json.returncode == 2 and "--payload is not valid JSON" in bad_json.stderr
+    assert bad_json.returncode == 2 and "--payload: invalid JSON at 1:2" in bad_json.stderr
 
 
 def test_list_filters_by_a_known_status_and_refuses_an_unknown_one(

@@ -6,13 +6,14 @@ one line naming the option (``--input @FILE: invalid JSON at 3:7: ...``).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from runtara.arguments import ArgumentError, json_argument
 
 DEFAULT_TENANT = "default"
 #: The API's rule for instance ids (``runtara.runtime.api.launch.ID_PATTERN``), checked
@@ -59,21 +60,10 @@ class RunRequest:
 
 
 def _json_argument(text: str, option: str) -> Any:
-    source = option
-    if text.startswith("@"):
-        source = f"{option} {text}"
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LaunchError(f"{source}: cannot read: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise LaunchError(f"{source}: not UTF-8 text") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LaunchError(
-            f"{source}: invalid JSON at {exc.lineno}:{exc.colno}: {exc.msg}"
-        ) from None
+        return json_argument(text, option)
+    except ArgumentError as exc:
+        raise LaunchError(str(exc)) from None
 
 
 def _connection_argument(item: str) -> tuple[str, dict[str, Any]]:
