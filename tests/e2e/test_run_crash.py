@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -117,11 +116,9 @@ def test_kill_9_mid_split_then_rerun(
         before = sum(calls.values())
     assert ITEMS // 2 <= before < ITEMS
 
-    started = time.monotonic()
     done = runtara(tmp_path, *args, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"count": [{"n": i} for i in range(ITEMS)]}
-    assert time.monotonic() - started < 120
 
     assert sorted(calls) == list(range(ITEMS))
     twice = [item for item, n in calls.items() if n > 1]

@@ -6,9 +6,6 @@ instance, against an embedded runtime on SQLite under ``.data/`` (or ``--server`
 The instance registers itself, so it has no runner: a durable Delay sleeps in the
 child with its end fixed in the store, and Ctrl-C then a rerun with the same ``--id``
 waits only for the rest and resumes from the checkpoints.
-
-This is a one-shot local runner, so it belongs with the runtime's runners more than
-with codegen; it sits here because ``runtara run`` is codegen's front door.
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ import httpx
 from runtara.client import ApiError, Client
 from runtara.compiler.codegen.documents import load_children, read_workflow
 from runtara.compiler.codegen.render import generate
-from runtara.compiler.codegen.run_request import LaunchError, RunRequest
+from runtara.runtime.local.request import LaunchError, RunRequest
 
 DATA_DIR = Path(".data")
 #: The child's exit status when it reported ``failed`` itself (``flow.main``).
