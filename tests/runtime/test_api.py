@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -224,3 +228,31 @@ def test_an_oversized_chunked_body_is_a_413_on_every_endpoint(dev: httpx.Client)
         answer = dev.post(path, content=chunks(), headers={"content-type": "application/json"})
         assert (answer.status_code, answer.headers["content-type"]) == (413, PROBLEM)
         assert "exceeds the limit of 16777216 bytes" in answer.json()["detail"]
+
+
+def test_a_checkpoint_whose_sender_dies_mid_body_is_not_saved(dev: httpx.Client) -> None:
+    """An instance killed while sending a checkpoint must not leave a truncated state
+    that its rerun would take as "already done" (seen as an empty state after kill -9)."""
+    dev.post("/v1/instance/t/i/register")
+    url = httpx.URL(str(dev.base_url))
+    body = b'{"order": 42, "padding": "' + b"x" * 4000 + b'"}'
+    with socket.create_connection((url.host, url.port)) as sock:
+        sock.sendall(
+            b"POST /v1/instance/t/i/checkpoints/half HTTP/1.1\r\n"
+            + f"Host: {url.host}\r\n".encode()
+            + b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:100]
+        )
+        time.sleep(0.2)  # the server now waits for the rest of the body
+    time.sleep(0.5)  # ... and sees the connection close instead
+    assert dev.get("/v1/instance/t/i/checkpoints/half").json()["found"] is False
+    saved = dev.post(
+        "/v1/instance/t/i/checkpoints/half",
+        content=body,
+        headers={"content-type": "application/json"},
+    ).json()
+    assert saved["found"] is False
+    again = dev.post("/v1/instance/t/i/checkpoints/half", content=b"{}").json()
+    assert again["found"] is True
+    assert json.loads(base64.b64decode(again["state"]))["order"] == 42

@@ -125,6 +125,14 @@ class CheckpointFastPath:
                 content_type,
                 None if request_id is None else request_id.decode("latin-1"),
             )
+        except ClientGone:
+            log.info(
+                "checkpoint %r of %s/%s: client left mid-request, nothing saved",
+                key,
+                tenant_id,
+                instance_id,
+            )
+            return
         except RuntaraError as exc:
             await _send(send, exc.status, _problem(exc.status, exc.title, exc.detail), problem=True)
             return
@@ -147,7 +155,10 @@ async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) 
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            # The instance went away mid-request (e.g. killed): what arrived is not the
+            # state it meant to save. Saving it would hand a truncated (often empty)
+            # state to the rerun as "already done".
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -155,7 +166,13 @@ async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) 
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
+    if declared is not None and declared.isdigit() and size != int(declared):
+        raise ClientGone
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class ClientGone(Exception):
+    """The request body ended before it was complete: nothing is saved or answered."""
 
 
 def _too_large(size: int, limit: int) -> PayloadTooLarge:
