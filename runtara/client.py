@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from runtara.runtime.client_images import ImagesClientMixin
+from runtara.runtime.triggers.client import TriggersClientMixin
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 
@@ -31,7 +32,7 @@ class ApiError(Exception):
         self.detail = detail
 
 
-class Client(ImagesClientMixin):
+class Client(ImagesClientMixin, TriggersClientMixin):
     def __init__(
         self,
         url: str | None = None,
@@ -114,14 +115,21 @@ class Client(ImagesClientMixin):
         *,
         status: str | None = None,
         image_id: str | None = None,
+        schedule: str | None = None,
+        hook: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
+        """Newest first; ``schedule`` / ``hook`` keep the instances that trigger started."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if status:
-            params["status"] = status
-        if image_id:
-            params["image_id"] = image_id
+        for name, value in (
+            ("status", status),
+            ("image_id", image_id),
+            ("schedule", schedule),
+            ("hook", hook),
+        ):
+            if value:
+                params[name] = value
         found: list[dict[str, Any]] = self._json("GET", "/v1/instances", params=params)["instances"]
         return found
 

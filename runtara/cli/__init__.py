@@ -17,10 +17,12 @@ from runtara.cli import (
     agents,
     build,
     connections,
+    hooks,
     images,
     instances,
     instances_launch,  # noqa: F401 -- adds `instances start` and `instances logs`
     run,
+    schedules,
     server,
     tenants,
     validate,
@@ -76,6 +78,12 @@ app.add_typer(
     help="Manage stored connections (credentials for secure agents).",
 )
 app.add_typer(tenants.app, name="tenants", help="Manage tenants and their API keys (admin).")
+app.add_typer(
+    schedules.app,
+    name="schedules",
+    help="Cron and interval schedules that start instances, once per fire.",
+)
+app.add_typer(hooks.app, name="hooks", help="Webhooks whose signed POSTs start instances.")
 
 
 def main() -> None:
