@@ -256,6 +256,7 @@ def fire_due(
         (now, *_FINISHED, limit),
     )
     fired: list[Fire] = []
+    resolved: dict[tuple[str, str], images.Image | NotFound] = {}
     for row in rows:
         schedule = _schedule(row)
         due = due_fires(
@@ -269,7 +270,7 @@ def fire_due(
         schedule = replace(
             schedule, next_fire_at=due.next_fire_at, skipped=schedule.skipped + due.dropped
         )
-        fired += _fire(tx, schedule, due.fires, now)
+        fired += _fire(tx, schedule, due.fires, now, resolved)
     return fired
 
 
@@ -283,11 +284,20 @@ def _previous_live(tx: Tx, schedule: Schedule) -> bool:
     return status is not None and status not in _FINISHED
 
 
-def _fire(tx: Tx, schedule: Schedule, fires: list[int], now: int) -> list[Fire]:
+def _fire(
+    tx: Tx,
+    schedule: Schedule,
+    fires: list[int],
+    now: int,
+    resolved: dict[tuple[str, str], images.Image | NotFound] | None = None,
+) -> list[Fire]:
     """Start what ``fires`` (and a buffered fire whose predecessor ended) call for, under
     ``--overlap``, and write the schedule's new state; all in the caller's transaction."""
-    running = _previous_live(tx, schedule)
     buffered = schedule.buffered_at
+    # With --overlap allow nothing depends on the previous instance: no need to look.
+    running = (schedule.overlap != Overlap.allow or buffered is not None) and _previous_live(
+        tx, schedule
+    )
     pending = list(fires)
     if buffered is not None and not running:
         pending.insert(0, buffered)
@@ -303,7 +313,7 @@ def _fire(tx: Tx, schedule: Schedule, fires: list[int], now: int) -> list[Fire]:
     )
     started = 0
     for fire in decided.start:
-        done = _start(tx, schedule, fire)
+        done = _start(tx, schedule, fire, {} if resolved is None else resolved)
         outcomes.append(done)
         if done.instance_id is not None:
             last_fire, last_instance, error = fire, done.instance_id, None
@@ -338,13 +348,26 @@ def _fire(tx: Tx, schedule: Schedule, fires: list[int], now: int) -> list[Fire]:
     return outcomes
 
 
-def _start(tx: Tx, schedule: Schedule, fire: int) -> Fire:
-    """The fire's instance: created now, or found (this fire was started before)."""
+def _start(
+    tx: Tx,
+    schedule: Schedule,
+    fire: int,
+    resolved: dict[tuple[str, str], images.Image | NotFound],
+) -> Fire:
+    """The fire's instance: created now, or found (this fire was started before).
+
+    ``resolved`` caches image look-ups within one transaction (many schedules of a
+    tenant usually run the same few images)."""
     instance_id = fire_id(schedule.name, fire)
-    try:
-        image = images.resolve_image(tx, schedule.tenant_id, schedule.image)
-    except NotFound as exc:
-        return Fire(schedule.tenant_id, schedule.name, fire, "failed", error=exc.detail)
+    key = (schedule.tenant_id, schedule.image)
+    if key not in resolved:
+        try:
+            resolved[key] = images.resolve_image(tx, *key)
+        except NotFound as exc:
+            resolved[key] = exc
+    image = resolved[key]
+    if isinstance(image, NotFound):
+        return Fire(schedule.tenant_id, schedule.name, fire, "failed", error=image.detail)
     # An existing instance of this fire means it was started before: not again.
     with contextlib.suppress(Conflict):
         instances.create_instance(

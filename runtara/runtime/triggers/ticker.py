@@ -21,6 +21,10 @@ log = logging.getLogger("runtara.triggers")
 
 #: Schedules taken per transaction, and fires per schedule per transaction.
 BATCH = 100
+#: Transactions firing at once on PostgreSQL: ``SKIP LOCKED`` gives each its own
+#: schedules, so a burst (1,000 due in one second) is spread over connections. SQLite
+#: has one writer: one at a time.
+PARALLEL = {"postgresql": 4}
 #: Expired Idempotency-Keys are forgotten this often.
 PRUNE_EVERY_MS = 60_000
 
@@ -84,13 +88,20 @@ class Ticker:
             return self.poll_s
         if due_in > 0:
             return min(self.poll_s, due_in / 1000)
-        fired = await self.store.arun(
-            schedules.fire_due,
-            now=self.clock(),
-            grace_ms=self.grace_ms,
-            limit=BATCH,
-            max_fires=BATCH,
+        now = self.clock()
+        batches = await asyncio.gather(
+            *(
+                self.store.arun(
+                    schedules.fire_due,
+                    now=now,
+                    grace_ms=self.grace_ms,
+                    limit=BATCH,
+                    max_fires=BATCH,
+                )
+                for _ in range(PARALLEL.get(self.store.dialect, 1))
+            )
         )
+        fired = [fire for batch in batches for fire in batch]
         if any(fire.outcome == "started" for fire in fired):
             self.on_fired()
         for fire in fired:
