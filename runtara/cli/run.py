@@ -12,7 +12,7 @@ from runtara.cli._common import fail, stderr
 
 if TYPE_CHECKING:
     from runtara.compiler.codegen import CodegenError
-    from runtara.runtime.local.launch import Outcome
+    from runtara.runtime.local.execute import Outcome
 
 Children = Annotated[
     list[Path] | None,
@@ -93,7 +93,7 @@ def run(
     3 paused or cancelled, 130 interrupted (rerun with the same --id to resume).
     """
     from runtara.compiler.codegen import CodegenError
-    from runtara.runtime.local.launch import run_workflow
+    from runtara.runtime.local.execute import run_workflow
     from runtara.runtime.local.request import LaunchError, RunRequest
 
     try:

@@ -16,7 +16,7 @@ from typing import Any
 from runtara.arguments import ArgumentError, json_argument
 
 DEFAULT_TENANT = "default"
-#: The API's rule for instance ids (``runtara.runtime.api.launch.ID_PATTERN``), checked
+#: The API's rule for instance ids (``runtara.runtime.api.starts.ID_PATTERN``), checked
 #: here before the runtime is even imported; an id also names a directory under .data/.
 INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}")
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtara.runtime.runners.limits import Limits
+from runtara.runtime.runners.resources import Limits
 
 
 class LaunchError(Exception):

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from runtara.runtime.client_images import ImagesClientMixin
+from runtara.client.images import ImagesClientMixin
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 
