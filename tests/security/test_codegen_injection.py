@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from runtara.compiler.codegen import CodegenError
 from runtara.compiler.codegen.literals import py_literal, text
-from tests.flow.harness import Runtime, imm, load_module, op, ref, start_runtime, tpl
+from tests.support.flow_harness import Runtime, imm, load_module, op, ref, start_runtime, tpl
 
 MARKER_DIR = Path("/tmp") / f"runtara-injection-{uuid.uuid4().hex[:8]}"
 MARKER = MARKER_DIR / "ran"
