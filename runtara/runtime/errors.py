@@ -12,9 +12,11 @@ class RuntaraError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        #: More members of the problem body, e.g. ``field``: the request field at fault.
+        self.extra = extra
 
 
 class NotFound(RuntaraError):
