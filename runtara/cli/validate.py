@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stderr
+from runtara.cli._common import Format, OutputFormat, fail, print_json, stderr
 
 if TYPE_CHECKING:
     from runtara.agents.catalog import Catalog
@@ -32,7 +32,7 @@ def validate(
             show_default=False,
         ),
     ],
-    output_format: OutputFormat = FormatOption,
+    output_format: Format = OutputFormat.text,
     child: Annotated[
         list[str] | None,
         typer.Option(
