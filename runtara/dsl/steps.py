@@ -135,7 +135,7 @@ class SplitConfig(DslModel):
     batch_size: NonNegativeInt | None = None
     """Items handed to one subgraph run (accepted for Runtara; items run one by one)."""
     allow_null: bool = False
-    """A null value is an empty array instead of an error."""
+    """Accepted for Runtara: a null value is no items here either way."""
     convert_single_value: bool = False
     """A value that is not an array is iterated as a one-item array."""
 
