@@ -163,7 +163,8 @@ def _validated(file: Path, children: Sequence[Path]) -> Any:
         raise CompileError(f"workflow validation is not available in this build ({exc})") from None
     if not file.is_file():
         raise CompileError(f"{file}: no such file")
-    result = validate(file, children=set(find_child_workflows(children)))
+    found = find_child_workflows(children)
+    result = validate(file, children=set(found), child_files=found)
     if not result.ok or result.workflow is None:
         lines = [d.format(str(file)) for d in result.errors] or [f"{file}: invalid workflow"]
         raise CompileError(f"{file}: {len(lines)} error(s); nothing compiled", lines)
