@@ -166,7 +166,8 @@ def _validated(file: Path, children: Sequence[Path]) -> Any:
         from runtara.dsl.validation import find_child_workflows, validate
     except ImportError as exc:  # the validator is another part of runtara
         raise CompileError(f"workflow validation is not available in this build ({exc})") from None
-    result = validate(file, children=set(find_child_workflows(children)))
+    found = find_child_workflows(children)
+    result = validate(file, children=set(found), child_files=found)
     if not result.ok or result.workflow is None:
         lines = [d.format(str(file)) for d in result.errors] or [f"{file}: invalid workflow"]
         raise CompileError(
