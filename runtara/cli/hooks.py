@@ -8,8 +8,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stderr, stdout
-from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client
+from runtara.cli._common import (
+    Format,
+    Limit,
+    Offset,
+    OutputFormat,
+    fail,
+    print_json,
+    print_table,
+    stderr,
+    stdout,
+)
+from runtara.cli.exits import Exit
+from runtara.cli.remote import ApiKey, Tenant, Url, connect
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -22,7 +33,7 @@ def _secret(value: str | None, option: str) -> str | None:
         return value
     text = sys.stdin.readline().rstrip("\r\n")
     if not text:
-        fail(f"{option} -: no secret on standard input", 2)
+        fail(f"{option} -: no secret on standard input", Exit.USAGE)
     return text
 
 
@@ -52,29 +63,29 @@ def create(
             show_default=False,
         ),
     ] = None,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Create a webhook and print its URL: a POST of JSON there starts an instance."""
     key = _secret(secret, "--secret")
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         hook = client.create_hook(name, image, secret=key)
         _show(hook, _url(client, hook), fmt)
 
 
 @app.command("list")
 def list_hooks(
-    limit: int = typer.Option(100, "--limit", min=1, max=1000),
-    offset: int = typer.Option(0, "--offset", min=0, max=10_000_000),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """List webhooks by name."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = [
             {**h, "url": _url(client, h)} for h in client.list_hooks(limit=limit, offset=offset)
         ]
@@ -84,19 +95,19 @@ def list_hooks(
     table = Table("name", "image", "signed", "url")
     for h in found:
         table.add_row(h["name"], h["image"], "yes" if h["signed"] else "no", h["url"])
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command("get")
 def get(
     ref: Ref,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Show a webhook (never its secret) and its deliveries of the last 24 hours."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         hook = client.get_hook(ref)
         deliveries = client.list_hook_deliveries(hook["id"], limit=20)
         hook_url = _url(client, hook)
@@ -112,13 +123,13 @@ def get(
 @app.command("delete")
 def delete(
     ref: Ref,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Delete a webhook: its URL answers 404 from now on."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         deleted = client.delete_hook(ref)
     if fmt == OutputFormat.json:
         print_json(deleted)
@@ -137,14 +148,14 @@ def rotate_secret(
             show_default=False,
         ),
     ] = None,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Replace the signing secret and print the new one, this once."""
     key = _secret(secret, "--secret")
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         hook = client.rotate_hook_secret(ref, key)
         hook_url = _url(client, hook)
     if fmt == OutputFormat.json:

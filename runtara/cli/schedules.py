@@ -8,8 +8,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, json_option, print_json, stdout
-from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client
+from runtara.cli._common import (
+    Format,
+    Limit,
+    Offset,
+    OutputFormat,
+    fail,
+    json_option,
+    print_json,
+    print_table,
+    stdout,
+)
+from runtara.cli.exits import Exit
+from runtara.cli.remote import ApiKey, Tenant, Url, connect
 from runtara.runtime.triggers.firing import Catchup, Overlap
 
 app = typer.Typer(no_args_is_help=True)
@@ -70,18 +81,18 @@ def create(
     end: Annotated[
         str | None, typer.Option("--end", help="No fire after (ISO 8601 date-time).")
     ] = None,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Create a schedule: each fire starts one instance of the image."""
     if (cron is None) == (every is None):
-        fail("give exactly one of --cron and --every", 2)
+        fail("give exactly one of --cron and --every", Exit.USAGE)
     if timezone is not None and cron is None:
-        fail("--timezone applies to --cron only (--every counts real time)", 2)
+        fail("--timezone applies to --cron only (--every counts real time)", Exit.USAGE)
     document = json_option(input, "--input")
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         created = client.create_schedule(
             name,
             image,
@@ -99,15 +110,15 @@ def create(
 
 @app.command("list")
 def list_schedules(
-    limit: int = typer.Option(100, "--limit", min=1, max=1000),
-    offset: int = typer.Option(0, "--offset", min=0, max=10_000_000),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """List schedules by name, with their next fire."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = client.list_schedules(limit=limit, offset=offset)
     if fmt == OutputFormat.json:
         print_json(found)
@@ -122,58 +133,58 @@ def list_schedules(
             s["next_fire_at"] or "",
             s["last_instance_id"] or "",
         )
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command("get")
 def get(
     name: Name,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Show a schedule with its next 5 fire times."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show(client.get_schedule(name), fmt)
 
 
 @app.command("pause")
 def pause(
     name: Name,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Pause: no fire starts until resumed (a running instance goes on)."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show(client.pause_schedule(name), fmt)
 
 
 @app.command("resume")
 def resume(
     name: Name,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Resume from the next fire time (fires due while paused do not start)."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show(client.resume_schedule(name), fmt)
 
 
 @app.command("trigger")
 def trigger(
     name: Name,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Fire now (also while paused), under the schedule's --overlap."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         fire = client.trigger_schedule(name)
     if fmt == OutputFormat.json:
         print_json(fire)
@@ -186,13 +197,13 @@ def trigger(
 @app.command("delete")
 def delete(
     name: Name,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Delete a schedule; the instances it started stay."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         deleted = client.delete_schedule(name)
     if fmt == OutputFormat.json:
         print_json(deleted)

@@ -19,8 +19,8 @@ import pytest
 
 from runtara.client import Client
 from runtara.runtime.triggers.timing import parse_instant
-from tests.environment.servers import WORKER, Server, wait_for
-from tests.runtime.databases import postgres_schema_url
+from tests.support.databases import postgres_schema_url
+from tests.support.servers import WORKER, Server, wait_for
 
 S = 1000
 
