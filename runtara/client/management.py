@@ -17,8 +17,8 @@ from urllib.parse import quote
 import httpx
 
 from runtara.client.images import ImagesClientMixin
+from runtara.client.triggers import TriggersClientMixin
 from runtara.errors import Error
-from runtara.runtime.triggers.client import TriggersClientMixin
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 

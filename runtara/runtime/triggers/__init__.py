@@ -5,7 +5,5 @@
 * ``schedules`` / ``hooks``: store operations; firing is one transaction per batch.
 * ``ticker``: the loop in each server that fires due schedules.
 * ``api_schedules`` / ``api_hooks``: ``/v1/schedules`` and ``/v1/hooks``.
-* ``client``: the management client's methods for both.
-
-This package imports nothing at import time, so the client can use ``client`` alone.
+* the management client's methods for both are in ``runtara.client.triggers``.
 """
