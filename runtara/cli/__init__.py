@@ -20,6 +20,7 @@ from runtara.cli import (
     images,
     instances,
     instances_launch,  # noqa: F401 -- adds `instances start` and `instances logs`
+    lsp,
     run,
     server,
     tenants,
@@ -58,6 +59,7 @@ def _root(
 
 
 validate.register(app)
+lsp.register(app)
 run.register(app)
 build.register(app)
 server.register(app)
