@@ -21,6 +21,7 @@ from runtara.cli import (
     images,
     instances,
     instances_launch,
+    lsp,
     run,
     server,
     tenants,
@@ -62,6 +63,7 @@ def _root(
 
 
 validate.register(app)
+lsp.register(app)
 run.register(app)
 build.register(app)
 server.register(app)
