@@ -22,6 +22,7 @@ from runtara.cli import (
     images,
     instances,
     instances_launch,
+    lsp,
     run,
     schedules,
     server,
@@ -64,6 +65,7 @@ def _root(
 
 
 validate.register(app)
+lsp.register(app)
 run.register(app)
 build.register(app)
 server.register(app)
