@@ -17,6 +17,7 @@ from runtara.cli import (
     agents,
     build,
     connections,
+    graph,
     images,
     instances,
     instances_launch,  # noqa: F401 -- adds `instances start` and `instances logs`
@@ -59,6 +60,7 @@ def _root(
 
 validate.register(app)
 run.register(app)
+graph.register(app)
 build.register(app)
 server.register(app)
 app.add_typer(

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from runtara import __version__
+from runtara.console import app as console
 from runtara.runtime.api import (
     connections,
     images,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(metrics.router)
     app.include_router(images.router)
     app.include_router(launch.router)
+    console.install(app)
     return app
 
 

@@ -211,10 +211,15 @@ def list_instances(
     image_id: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    id_contains: str | None = None,
 ) -> list[Instance]:
-    """Newest first."""
+    """Newest first; ``id_contains`` keeps the ids holding that text (any case, no wildcards)."""
     sql = f"SELECT {_COLUMNS} {_FROM} WHERE i.tenant_id = ?"
     params: list[Any] = [tenant_id]
+    if id_contains:
+        escaped = id_contains.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        sql += " AND LOWER(i.id) LIKE LOWER(?) ESCAPE '!'"
+        params.append(f"%{escaped}%")
     if status is not None:
         sql += " AND i.status = ?"
         params.append(status)
