@@ -100,6 +100,10 @@ def step_states(
                     if states.get(ancestor) != "done":
                         states[ancestor] = "failed"
                 break
+    if instance.status in TERMINAL:  # nothing runs any more: what started, ran
+        for path, state in states.items():
+            if state == "running":
+                states[path] = "done"
     if instance.status == "completed":
         _finished(graph, states, results)
     elif instance.status not in TERMINAL:
