@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from runtara import __version__
 from runtara.console import app as console
+from runtara.runtime import tracing
 from runtara.runtime.api import (
     connections,
     images,
@@ -50,11 +52,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         app.state.scheduler = start_scheduler(
             app.state.store, getattr(app.state, "public_url", "http://127.0.0.1:8001"), scheduling
         )
+        if app.state.scheduler is not None and app.state.tracing is not None:
+            app.state.scheduler.on_ended = partial(tracing.instance_ended, app.state)
         try:
             yield
         finally:
             if app.state.scheduler is not None:
                 await app.state.scheduler.stop()
+            if app.state.tracing is not None:
+                app.state.tracing.shutdown()
             if owned:
                 app.state.store.close()
 
@@ -66,6 +72,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.state.metrics = metrics.Metrics()
+    app.state.tracing = tracing.Tracing.from_env()  # OTEL_EXPORTER_OTLP_ENDPOINT
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_state_bytes)
 
