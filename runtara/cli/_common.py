@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
+from runtara.errors import Error
+
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -28,7 +30,7 @@ FormatOption = typer.Option(
 )
 
 
-class CliError(Exception):
+class CliError(Error):
     """A user-facing error: printed as one line on stderr, never as a traceback."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:

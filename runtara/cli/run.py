@@ -12,7 +12,7 @@ from runtara.cli._common import fail, stderr
 
 if TYPE_CHECKING:
     from runtara.compiler.codegen import CodegenError
-    from runtara.runtime.local.launch import Outcome
+    from runtara.runtime.local.execute import Outcome
 
 Children = Annotated[
     list[Path] | None,
@@ -93,8 +93,8 @@ def run(
     3 paused or cancelled, 130 interrupted (rerun with the same --id to resume).
     """
     from runtara.compiler.codegen import CodegenError
-    from runtara.runtime.local.launch import run_workflow
-    from runtara.runtime.local.request import LaunchError, RunRequest
+    from runtara.runtime.local.execute import run_workflow
+    from runtara.runtime.local.request import RunError, RunRequest
 
     try:
         request = RunRequest.from_cli(
@@ -110,7 +110,7 @@ def run(
         )
     except CodegenError as exc:
         _refuse(exc)
-    except LaunchError as exc:
+    except RunError as exc:
         fail(str(exc), 1)
     # The embedded runtime imported FastAPI, SQLAlchemy and pydantic; collecting all of
     # that at exit takes 0.2-0.8 s, and nothing in it needs finalizing (the store is closed).

@@ -9,12 +9,13 @@ Filter conditions ``item``.
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runtara.compiler.codegen.errors import CodegenError
-from runtara.compiler.codegen.literals import py_literal
+from runtara.compiler.codegen.literals import Code, py_literal
 from runtara.dsl.conditions import OperationCondition, ValueCondition
 from runtara.dsl.mapping import (
     MAPPING_VALUE_TYPES,
@@ -76,7 +77,7 @@ class Expressions:
 
     # ------------------------------------------------------------------ references
 
-    def reference(self, path: str) -> str:
+    def reference(self, path: str) -> Code:
         """``steps.fetch.outputs.body`` -> ``flow.get(sc.steps, "fetch", "outputs", "body")``."""
         try:
             keys = parse_reference(path).segments
@@ -93,15 +94,18 @@ class Expressions:
             base = root
         else:
             raise CodegenError(f"unknown reference root in {path!r}", where=self.where, code="E011")
-        return _walk(base, rest)
+        return Code(_walk(base, rest))
 
     # ------------------------------------------------------------------ mapping values
 
-    def value(self, mv: MappingValue) -> str:
+    def value(self, mv: MappingValue) -> Code:
+        return Code(self._value(mv))
+
+    def _value(self, mv: MappingValue) -> str:
         if isinstance(mv, ImmediateValue):
             return py_literal(mv.value)
         if isinstance(mv, ReferenceValue):
-            expr = self.reference(mv.value)
+            expr: str = self.reference(mv.value)
             if mv.has_default and mv.default is not None:
                 expr = f"flow.or_default({expr}, {py_literal(mv.default)})"
             if mv.type is not None:
@@ -113,7 +117,7 @@ class Expressions:
             return "[" + ", ".join(self.value(item) for item in mv.value) + "]"
         return self.mapping(mv.value)
 
-    def mapping(self, mapping: Mapping[str, MappingValue] | None) -> str:
+    def mapping(self, mapping: Mapping[str, MappingValue] | None) -> Code:
         """An input mapping as a dict display; dotted keys build nested objects."""
         tree: dict[str, Any] = {}
         for key, mv in (mapping or {}).items():
@@ -127,25 +131,28 @@ class Expressions:
             if isinstance(node.get(parts[-1]), dict):
                 raise self.error(f"mapping key {key!r} would replace nested keys set elsewhere")
             node[parts[-1]] = _Leaf(self.value(mv))
-        return _dict_source(tree)
+        return Code(_dict_source(tree))
 
-    def embedded(self, value: Any) -> str:
+    def embedded(self, value: Any) -> Code:
         """JSON whose mapping values (objects with ``valueType``) are resolved (Switch)."""
+        return Code(self._embedded(value))
+
+    def _embedded(self, value: Any) -> str:
         if isinstance(value, dict):
             if value.get("valueType") in MAPPING_VALUE_TYPES and "value" in value:
                 try:
                     return self.value(parse_mapping_value(value))
                 except ValueError as exc:
                     raise self.error(f"invalid mapping value {value!r}: {exc}") from None
-            items = (f"{py_literal(str(k))}: {self.embedded(v)}" for k, v in value.items())
+            items = (f"{py_literal(str(k))}: {self._embedded(v)}" for k, v in value.items())
             return "{" + ", ".join(items) + "}"
         if isinstance(value, list):
-            return "[" + ", ".join(self.embedded(item) for item in value) + "]"
+            return "[" + ", ".join(self._embedded(item) for item in value) + "]"
         return py_literal(value)
 
     # ------------------------------------------------------------------ templates
 
-    def template(self, text: str) -> str:
+    def template(self, text: str) -> Code:
         """``"Hi {{ data.name | upper }}"`` -> ``"Hi " + flow.tpl.text(flow.tpl.upper(...))``."""
         if "{%" in text or "{#" in text:
             raise self.error("templates support only {{ path }} placeholders with filters")
@@ -157,26 +164,35 @@ class Expressions:
             py_literal(part) if isinstance(part, str) else self._placeholder(part)
             for part in parsed
         ]
-        return " + ".join(parts) if parts else '""'
+        return Code(" + ".join(parts) if parts else '""')
 
     def _placeholder(self, placeholder: TemplateExpression) -> str:
-        expr = self.reference(placeholder.path.text)
+        expr: str = self.reference(placeholder.path.text)
         for piece in placeholder.filters:
             match = _FILTER_CALL.match(piece)
             if not match or match.group(1) not in FILTERS:
                 known = ", ".join(sorted(FILTERS))
                 raise self.error(f"unknown template filter {piece!r} (known: {known})")
-            function = FILTERS[match.group(1)].__name__
+            name, function = match.group(1), FILTERS[match.group(1)]
             args = [expr, *_filter_args(match.group(2), self)]
-            expr = f"flow.tpl.{function}({', '.join(args)})"
+            try:
+                inspect.signature(function).bind(*args)
+            except TypeError:
+                params = list(inspect.signature(function).parameters.values())[1:]
+                takes = ", ".join(str(p) for p in params)
+                raise self.error(
+                    f"template filter {name} takes ({takes}), got {len(args) - 1}"
+                    f" argument(s) in {piece!r}"
+                ) from None
+            expr = f"flow.tpl.{function.__name__}({', '.join(args)})"
         return f"flow.tpl.text({expr})"
 
     # ------------------------------------------------------------------ conditions
 
-    def condition(self, cond: OperationCondition | ValueCondition) -> str:
+    def condition(self, cond: OperationCondition | ValueCondition) -> Code:
         """A condition as a Python expression of type ``bool``."""
         expr, is_bool = self._expression(cond)
-        return expr if is_bool else f"flow.truthy({expr})"
+        return Code(expr if is_bool else f"flow.truthy({expr})")
 
     def _expression(self, node: Any) -> tuple[str, bool]:
         """(source, whether it is already a bool) for a condition or an argument."""
@@ -207,11 +223,11 @@ class Expressions:
             return f"flow.truthy({expr})"
         return f"({expr})" if expr.startswith("not ") else expr
 
-    def match(self, match_type: str, value: str, match: Any) -> str:
+    def match(self, match_type: str, value: Code, match: Any) -> Code:
         """A Switch case test of ``value`` (already a name) against ``match``."""
         if match_type in _UNARY:
-            return f"flow.{_UNARY[match_type]}({value})"
-        return f"flow.{_MATCH[match_type]}({value}, {self.embedded(match)})"
+            return Code(f"flow.{_UNARY[match_type]}({value})")
+        return Code(f"flow.{_MATCH[match_type]}({value}, {self.embedded(match)})")
 
 
 class _Leaf(str):
@@ -237,6 +253,9 @@ def _filter_args(source: str | None, where: Expressions) -> list[str]:
         return []
     try:
         values = ast.literal_eval(f"({source},)")
-    except (ValueError, SyntaxError):
-        raise where.error(f"template filter arguments must be literals: ({source})") from None
-    return [py_literal(v) for v in values]
+        return [py_literal(v) for v in values]
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, CodegenError):
+        raise where.error(
+            f"template filter arguments must be literal strings, numbers, lists, True, False"
+            f" or None: ({source})"
+        ) from None

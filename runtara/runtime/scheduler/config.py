@@ -9,19 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-#: Server environment variables an instance process inherits; everything else (the
-#: database URL, secret and admin keys) stays with the server.
-PASSTHROUGH_ENV = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "TZ",
-    "TMPDIR",
-    "PYTHONPATH",
-    "VIRTUAL_ENV",
-    "RUNTARA_RETRY_SECONDS",
-)
+from runtara.runtime.runners import environment
 
 
 def _float(name: str, default: float) -> float:
@@ -120,4 +108,5 @@ class SchedulerConfig:
         return replace(self, data_dir=database_file.parent if database_file else Path(".data"))
 
     def instance_environment(self) -> dict[str, str]:
-        return {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
+        """What an instance inherits from this server's environment (an allow-list)."""
+        return environment.from_server()
