@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.support.servers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Screenshots land here (git-ignored; CI keeps the folder as an artifact).
@@ -106,14 +107,14 @@ def start(api: httpx.Client, image: str, data: Any, instance_id: str | None = No
 
 def wait_status(api: httpx.Client, instance_id: str, *wanted: str, timeout: float = 60) -> dict:
     """Poll the API until the instance is in one of ``wanted`` (fails on another end)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def reached() -> dict | None:
         state: dict = api.get(f"/v1/instances/{instance_id}").json()
-        if state["status"] in wanted:
-            return state
         assert state["status"] not in {"failed", "cancelled", "completed"} - set(wanted), state
-        assert time.monotonic() < deadline, f"still {state['status']}, wanted {wanted}: {state}"
-        time.sleep(0.05)
+        return state if state["status"] in wanted else None
+
+    found: dict = wait_for(reached, timeout, what=f"{instance_id} to become {wanted}")
+    return found
 
 
 def shoot(page: Any, name: str) -> Path:

@@ -11,16 +11,18 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.console.support import SLEEPER, WAITER, management, register, shoot, start, wait_status
-from tests.flow.processes import dev_server
+from tests.support.run_processes import dev_server
 
 
 def test_list_instance_pause_resume_completed(tmp_path: Path, page: Any) -> None:
     with dev_server(tmp_path) as url:
         api = management(url)
         register(api, "sleeper", SLEEPER)
+        register(api, "waiter", WAITER)
         other = start(api, "sleeper", {"ms": 0})
-        instance_id = start(api, "sleeper", {"ms": 2500})
         wait_status(api, other, "completed")
+        instance_id = start(api, "waiter", None)  # runs until it is sent a signal
+        wait_status(api, instance_id, "running")
 
         page.goto(f"{url}/ui/")
         rows = page.locator("#rows tr")
@@ -32,39 +34,60 @@ def test_list_instance_pause_resume_completed(tmp_path: Path, page: Any) -> None
         expect(page).to_have_url(re.compile(f"/ui/instances/{instance_id}$"))
         expect(page.get_by_test_id("instance-id")).to_have_text(instance_id)
         status = page.get_by_test_id("status")
-        expect(status).to_have_text("sleeping")
+        expect(status).to_have_text("running")
         graph = page.get_by_test_id("graph")
-        expect(graph.locator('g[data-step="greet"]')).to_have_attribute("data-state", "done")
-        expect(graph.locator('g[data-step="nap"]')).to_have_attribute("data-state", "waiting")
+        expect(graph.locator('g[data-step="approval"]')).to_have_attribute("data-state", "running")
         expect(graph.locator('g[data-step="done"]')).to_have_attribute("data-state", "pending")
-        shoot(page, "02-instance-sleeping")
+        shoot(page, "02-instance-running")
 
         page.get_by_role("button", name="Pause").click()
         expect(page.get_by_role("status")).to_contain_text("Pause requested")
-        expect(status).to_have_text("suspended")
         assert page.dialogs and instance_id in page.dialogs[-1]  # asked before acting
+        # it stops at its next check; the page follows by itself (live updates)
+        expect(status).to_have_text("suspended", timeout=60_000)
+        expect(graph.locator('g[data-step="approval"]')).to_have_attribute("data-state", "waiting")
         shoot(page, "03-instance-suspended")
 
         page.get_by_role("button", name="Resume").click()
         expect(page.get_by_role("status")).to_contain_text("Resumed")
-        # the page follows the instance by itself (live updates) until it completes
+        expect(status).to_have_text("running", timeout=60_000)
+        sent = api.post(
+            f"/v1/instances/{instance_id}/signals",
+            json={"checkpoint_id": "approval", "payload": {"approved": True}},
+        )
+        assert sent.status_code == 202, sent.text
         expect(status).to_have_text("completed", timeout=60_000)
         expect(graph.locator('g[data-step="done"]')).to_have_attribute("data-state", "done")
-        expect(page.get_by_test_id("output")).to_contain_text('"slept": 2500')
-        expect(page.locator(".waterfall")).to_contain_text("suspended")
-        expect(page.locator(".waterfall")).to_contain_text("resume requested")
-        expect(page.locator(".waterfall")).to_contain_text("going to sleep")
+        expect(page.get_by_test_id("output")).to_contain_text('"approved": true')
+        waterfall = page.locator(".waterfall")
+        for seen in ("pause requested", "suspended", "resume requested", "signal sent to approval"):
+            expect(waterfall).to_contain_text(seen)
         shoot(page, "04-instance-completed")
 
-        events = [
-            e["event_type"] for e in api.get(f"/v1/instances/{instance_id}/events").json()["events"]
-        ]
-        assert "pause_requested" in events or "suspended" in events
-        assert "resume_requested" in events
-
-        # filters: by status, and search by part of the id
+        # filters: by status, and search by part of the id (any case)
         page.goto(f"{url}/ui/?status=completed&q={instance_id[4:12].upper()}")
         expect(page.locator("#rows td.id")).to_have_text([instance_id])
+        page.goto(f"{url}/ui/?status=running")
+        expect(page.locator("#rows")).to_contain_text("No instances match these filters")
+
+
+def test_a_sleeping_instance_is_waiting_on_its_delay(tmp_path: Path, page: Any) -> None:
+    with dev_server(tmp_path) as url:
+        api = management(url)
+        register(api, "sleeper", SLEEPER)
+        instance_id = start(api, "sleeper", {"ms": 600_000})
+        wait_status(api, instance_id, "sleeping")
+        page.goto(f"{url}/ui/instances/{instance_id}")
+        graph = page.get_by_test_id("graph")
+        expect(graph.locator('g[data-step="greet"]')).to_have_attribute("data-state", "done")
+        expect(graph.locator('g[data-step="nap"]')).to_have_attribute("data-state", "waiting")
+        expect(graph.locator('g[data-step="done"]')).to_have_attribute("data-state", "pending")
+        expect(page.locator(".waterfall")).to_contain_text("going to sleep")
+        expect(page.locator(".waterfall li.k-sleep")).to_contain_text("durable sleep")
+        shoot(page, "08-instance-sleeping")
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_test_id("status")).to_have_text("cancelled")
+        assert page.dialogs and "cannot be undone" in page.dialogs[-1]
 
 
 def test_send_a_signal_with_a_payload(tmp_path: Path, page: Any) -> None:

@@ -14,7 +14,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.console.support import management, register, shoot, start, wait_status
-from tests.flow.processes import dev_server
+from tests.support.run_processes import dev_server
 
 ATTACKS = [
     "<script>window.__xss=1</script>",

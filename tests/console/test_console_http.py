@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.console.support import SLEEPER, management, register, start, wait_status
-from tests.flow.processes import dev_server
+from tests.support.run_processes import dev_server
 
 ADMIN_KEY = "admin-key-for-console-tests"
 

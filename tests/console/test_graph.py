@@ -18,7 +18,7 @@ from runtara.console.layout import Layout, layout
 from runtara.console.queries import CheckpointHead
 from runtara.console.views import step_states
 from runtara.runtime.store.instances import Instance
-from tests.flow.processes import EXAMPLES, runtara
+from tests.support.run_processes import EXAMPLES, runtara
 
 SVG = "{http://www.w3.org/2000/svg}"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))

@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from runtara.runtime.tracing import enabled_by_env, trace_ids
 from tests.console.support import management, reference, register, start, wait_status
-from tests.flow.processes import dev_server
+from tests.support.run_processes import dev_server
 
 SECRET = "s3cr3t-token-never-exported"
 
