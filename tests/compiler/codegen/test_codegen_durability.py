@@ -29,6 +29,7 @@ from tests.support.flow_harness import (
     ref,
     start_runtime,
 )
+from tests.support.polling import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -303,10 +304,7 @@ def _in_background(
 
 
 def _until(check: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+    wait_for(check, timeout, interval=0.02)
 
 
 APPROVAL = chain(
