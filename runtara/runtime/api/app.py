@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         app.state.scheduler = start_scheduler(
             app.state.store, getattr(app.state, "public_url", "http://127.0.0.1:8001"), scheduling
         )
+        scheduler = app.state.scheduler
+        app.state.metrics.watch_scheduler(lambda: None if scheduler is None else scheduler.passes)
         try:
             yield
         finally:
