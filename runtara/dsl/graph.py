@@ -7,21 +7,13 @@ A file holds either a bare ``ExecutionGraph`` or the wrapper
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import Field, ModelWrapValidatorHandler, NonNegativeInt, PrivateAttr, model_validator
 
 from runtara.dsl._base import DslModel
 from runtara.dsl.conditions import Condition
-from runtara.dsl.steps import (
-    SUBGRAPH_FIELDS,
-    SplitStep,
-    Step,
-    StepBase,
-    WaitForSignalStep,
-    WhileStep,
-)
+from runtara.dsl.steps import SplitStep, Step, WaitForSignalStep, WhileStep
 
 EdgeLabel = Literal["", "next", "true", "false", "onError"]
 EdgeKind = Literal["next", "true", "false", "onError"]
@@ -112,26 +104,6 @@ class ExecutionGraph(DslModel):
     """Editor layout (ignored)."""
     edges: Any = Field(default=None, exclude=True)
     """Editor layout (ignored; control flow is ``executionPlan``)."""
-
-    def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
-        """Edges leaving ``step_id``, optionally only those of one ``Edge.kind``."""
-        return [
-            edge
-            for edge in self.execution_plan
-            if edge.from_step == step_id and (kind is None or edge.kind == kind)
-        ]
-
-    def edges_to(self, step_id: str) -> list[Edge]:
-        return [edge for edge in self.execution_plan if edge.to_step == step_id]
-
-    def subgraphs(self) -> Iterator[tuple[StepBase, str, ExecutionGraph]]:
-        """(owner step, attribute name, subgraph) for each direct subgraph."""
-        for step in self.steps.values():
-            attribute = SUBGRAPH_FIELDS.get(type(step))
-            if attribute is not None:
-                subgraph = getattr(step, attribute)
-                if subgraph is not None:
-                    yield step, attribute, subgraph
 
 
 class Workflow(DslModel):

@@ -15,7 +15,7 @@ from runtara.agents.catalog import catalog
 from runtara.compiler.codegen.errors import CodegenError
 from runtara.compiler.codegen.expressions import Expressions
 from runtara.compiler.codegen.literals import Code, Names, identifier, py_literal, text
-from runtara.compiler.codegen.plan import Branch, Node, Planner, Route, Run
+from runtara.compiler.codegen.plan import Branch, Exit, Node, Planner, Route, Run
 from runtara.dsl.graph import ExecutionGraph, Workflow
 from runtara.dsl.references import ReferenceSyntaxError, parse_reference
 from runtara.dsl.steps import (
@@ -106,6 +106,8 @@ def _always_returns(nodes: list[dict[str, Any]]) -> bool:
     if not nodes:
         return False
     last = nodes[-1]
+    if last["kind"] == "exit":
+        return False
     if last["kind"] == "run":
         returns = last["call"].startswith("return ")
         return returns and (last["handler"] is None or _always_returns(last["handler"]))
@@ -166,17 +168,16 @@ class Emitter:
             )
             by_id[step_id] = step_code
             code.steps.append(step_code)
+        planner = Planner(graph, where)
         for step_code in code.steps:
-            step_code.handled = any(
-                e.kind == "onError" for e in graph.edges_from(step_code.step.id)
-            )
+            step_code.handled = bool(planner.edges_from(step_code.step.id, "onError"))
             try:
                 self.step(step_code, prefix=prefix + identifier(step_code.step.id) + "__")
             except CodegenError as exc:
                 if exc.where is not None:
                     raise
                 raise CodegenError(exc.message, where=step_code.where, code=exc.code) from None
-        code.body = self.body(Planner(graph, where).plan(), by_id)
+        code.body = self.body(planner.plan(), by_id)
         return function
 
     def body(self, nodes: list[Node], steps: dict[str, StepCode]) -> list[dict[str, Any]]:
@@ -203,6 +204,11 @@ class Emitter:
                         "when_false": self.body(node.when_false, steps),
                     }
                 )
+            elif isinstance(node, Exit):
+                target = steps[node.step_id]
+                call = Code(f"{target.function}(run, sc)")
+                test = call if node.leave_when else Code(f"not {call}")
+                out.append({"kind": "exit", "test": test})
             elif isinstance(node, Route):
                 source = steps[node.source]
                 exprs = Expressions(f"edges from {source.where}")
