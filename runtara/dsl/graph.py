@@ -103,6 +103,23 @@ class ExecutionGraph(DslModel):
     edges: Any = Field(default=None, exclude=True)
     """Editor layout (ignored; control flow is ``executionPlan``)."""
 
+    _outgoing: tuple[int, int, dict[str, list[Edge]]] | None = PrivateAttr(default=None)
+
+    def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
+        """Edges leaving ``step_id`` in plan order, optionally of one ``Edge.kind``.
+
+        Indexed once (rebuilt if ``execution_plan`` is replaced or grows): codegen and
+        the validator ask for every step, and a scan each time was quadratic.
+        """
+        plan = self.execution_plan
+        if self._outgoing is None or self._outgoing[:2] != (id(plan), len(plan)):
+            index: dict[str, list[Edge]] = {}
+            for edge in plan:
+                index.setdefault(edge.from_step, []).append(edge)
+            self._outgoing = (id(plan), len(plan), index)
+        edges = self._outgoing[2].get(step_id, [])
+        return list(edges) if kind is None else [e for e in edges if e.kind == kind]
+
     @model_validator(mode="after")
     def _infer_entry_point(self) -> ExecutionGraph:
         """``entryPoint: null`` (Runtara allows it): the one step no edge leads to."""

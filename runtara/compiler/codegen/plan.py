@@ -72,14 +72,10 @@ class Planner:
     def __init__(self, graph: ExecutionGraph, where: str) -> None:
         self.graph = graph
         self.where = where
-        self._outgoing: dict[str, list[Edge]] = {}
-        for edge in graph.execution_plan:
-            self._outgoing.setdefault(edge.from_step, []).append(edge)
 
     def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
-        """Edges leaving ``step_id`` in plan order (indexed: the plan is walked often)."""
-        edges = self._outgoing.get(step_id, [])
-        return edges if kind is None else [e for e in edges if e.kind == kind]
+        """Edges leaving ``step_id`` in plan order (the graph keeps them indexed)."""
+        return self.graph.edges_from(step_id, kind)
 
     def plan(self) -> list[Node]:
         self._active: set[str] = set()
@@ -152,8 +148,8 @@ class Planner:
                 nodes.append(
                     Route(
                         current,
-                        [(cond, self.sequence(target, merge, active)) for cond, target in labelled],
-                        self.sequence(fallback, merge, active),
+                        [(cond, self.sequence(target, merge)) for cond, target in labelled],
+                        self.sequence(fallback, merge),
                     )
                 )
                 current = merge
