@@ -35,3 +35,23 @@ def test_a_template_printing_raw_text_fails_generation() -> None:
     assert template.render(value=Code("f(1)")) == "x = f(1)\n"
     with pytest.raises(CodegenError, match="not Code"):
         template.render(value='"; import os; "')
+
+
+def test_the_language_tables_agree_with_the_dsl() -> None:
+    """The DSL's literal types (for the schema) and the image-side tables generated code
+    calls name the same operators, match types, log levels, categories and coercions."""
+    from runtara.agents.errors import Category
+    from runtara.dsl.conditions import QUERY_ONLY_OPS, ConditionOp
+    from runtara.dsl.mapping import ReferenceType
+    from runtara.dsl.steps import ErrorCategory, LogLevel, MatchType
+    from runtara.sdk.flow import conditions
+    from runtara.sdk.flow.coerce import COERCE
+    from runtara.sdk.flow.steps import LOG_LEVELS
+
+    args = typing.get_args
+    operators = {*conditions.BINARY, *conditions.UNARY, "AND", "OR", "NOT", *QUERY_ONLY_OPS}
+    assert set(args(ConditionOp)) == operators
+    assert set(args(MatchType)) == {*conditions.MATCH, *conditions.UNARY} - {"LENGTH"}
+    assert set(args(LogLevel)) == set(LOG_LEVELS)
+    assert set(args(ErrorCategory)) == set(args(Category))
+    assert set(args(ReferenceType)) == set(COERCE)
