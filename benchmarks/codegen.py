@@ -1,7 +1,12 @@
 """Codegen speed and the run-time cost of generated code.
 
-    python benchmarks/codegen.py [--steps 1000] [--rounds 3]
+    python benchmarks/codegen.py [--steps 1000] [--rounds 3] [--large 10000]
 
+0. Scaling (issue 20 item 1, no quadratic work): validate, load, generate and compile
+   to bytecode a LARGE-step workflow and one a quarter its size; the ratio is ~4 when
+   the work is linear (16 would be quadratic). Beside them, baselines in the same run:
+   ``json.loads`` of the same document and compiling LARGE one-line functions.
+   Goal: each phase < 1 s at 10,000 steps on an idle machine.
 1. Codegen time for a generated workflow of N steps (a mix of Agent, Conditional,
    Switch, Log and Finish), with and without ``ruff format``. Goal: < 1 s for 1,000.
 2. Per-step overhead of generated code over the bare checkpoint round trip, both
@@ -19,6 +24,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import tempfile
@@ -32,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runtara.compiler.codegen import generate
 from runtara.dsl import Workflow
+from runtara.dsl.validation import validate
 from runtara.runtime.embedded import EmbeddedRuntime
 from runtara.sdk import Runtara, flow
 
@@ -124,6 +131,39 @@ def codegen_times(n: int, rounds: int) -> tuple[float, float, float]:
     return parse, raw, formatted
 
 
+def phase_times(n: int, rounds: int, folder: Path) -> dict[str, float]:
+    """Seconds (best of ``rounds``) of each phase for the n-step mixed workflow."""
+    document = mixed_workflow(n)
+    path = folder / f"w{n}.json"
+    raw_text = json.dumps(document)
+    path.write_text(raw_text)
+    workflow = Workflow.model_validate(document)
+    source = generate(workflow, format=False)
+    baseline = "".join(f"def f{i}(run, sc):\n    return g(run, sc, {i})\n" for i in range(n))
+    return {
+        "json.loads (baseline)": best(rounds, lambda: json.loads(raw_text)),
+        "runtara validate": best(rounds, lambda: validate(path)),
+        "model load": best(rounds, lambda: Workflow.model_validate(document)),
+        "generate (no formatting)": best(rounds, lambda: generate(workflow, format=False)),
+        f"compile {n} functions (baseline)": best(
+            rounds, lambda: compile(baseline, "<baseline>", "exec")
+        ),
+        "compile to bytecode": best(rounds, lambda: compile(source, "<workflow>", "exec")),
+    }
+
+
+def scaling(large: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        small_times = phase_times(large // 4, rounds, Path(tmp))
+        large_times = phase_times(large, rounds, Path(tmp))
+    print(f"scaling, {large // 4:,} vs {large:,} steps (best of {rounds}; ratio ~4 = linear)")
+    print(f"  {'':<34}{large // 4:>10,}{large:>10,}{'ratio':>8}")
+    for (name, small), big in zip(small_times.items(), large_times.values(), strict=True):
+        name = name.replace(f"compile {large // 4} ", "compile N ")
+        print(f"  {name:<34}{small * 1000:>8.0f}ms{big * 1000:>8.0f}ms{big / small:>8.1f}")
+    print()
+
+
 class _Reply:
     existing_state = None
     should_cancel = should_pause = False
@@ -190,8 +230,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--large", type=int, default=10_000)
     args = parser.parse_args()
     n = args.steps
+
+    gc.collect()
+    scaling(args.large, max(1, min(args.rounds, 3)))
 
     parse, raw, formatted = codegen_times(n, args.rounds)
     print(f"codegen, {n}-step workflow (best of {args.rounds})")

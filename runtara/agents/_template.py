@@ -5,6 +5,10 @@ Supported: ``{{ expr }}`` with filters (``{{ name | upper }}``, ``{{ x | default
 ``loop.index``, ``loop.index0``, ``loop.first``, ``loop.last``) and ``{# comments #}``.
 Expressions are paths (``a.b[0]['c d']``), literals, ``not``, ``and``, ``or`` and the
 comparisons ``== != < <= > >= in``. Nothing is ever evaluated as Python.
+
+Filters, text conversion, truthiness and comparisons are the workflow language's own
+(``runtara.sdk.flow.templates`` and ``.conditions``): a ``{{ x | length }}`` means the
+same here as in a workflow's template mapping value.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtara.agents.errors import PermanentError
+from runtara.sdk.flow import conditions
+from runtara.sdk.flow.errors import FlowError
+from runtara.sdk.flow.templates import FILTERS, MAX_TEXT_CHARS
+from runtara.sdk.flow.templates import text as _to_text
 
 _TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
 _TOKEN = re.compile(
     r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)"""
     r"""|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>==|!=|<=|>=|[<>.\[\](),|]))"""
 )
-MAX_OUTPUT_CHARS = 10_000_000
+MAX_OUTPUT_CHARS = MAX_TEXT_CHARS
 MAX_LOOP_ITERATIONS = 1_000_000
 
 
@@ -191,62 +199,32 @@ def _evaluate(tree: Any, scopes: list[dict[str, Any]]) -> Any:
     if kind == "cmp":
         return _compare(tree[1], _evaluate(tree[2], scopes), _evaluate(tree[3], scopes))
     _, name, operand, args = tree
-    function = _FILTERS.get(name)
+    function = FILTERS.get(name)
     if function is None:
-        raise TemplateError(f"unknown filter {name!r}; known: {', '.join(sorted(_FILTERS))}")
+        raise TemplateError(f"unknown filter {name!r}; known: {', '.join(sorted(FILTERS))}")
     try:
         return function(_evaluate(operand, scopes), *[_evaluate(a, scopes) for a in args])
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, FlowError) as exc:
         raise TemplateError(f"filter {name!r}: {exc}") from None
 
 
-def _compare(op: str, left: Any, right: Any) -> bool:
-    if op == "==":
-        return bool(left == right)
-    if op == "!=":
-        return bool(left != right)
-    if op == "in":
-        return isinstance(right, list | str | dict) and (
-            left in right if not isinstance(right, str) else str(left) in right
-        )
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
-    if not numbers and not (isinstance(left, str) and isinstance(right, str)):
-        return False
-    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
-
-
-def _truthy(value: Any) -> bool:
-    return value not in (None, False, 0, "", [], {}) or value is True
-
-
-def _to_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-_FILTERS: dict[str, Callable[..., Any]] = {
-    "upper": lambda v: _to_text(v).upper(),
-    "lower": lambda v: _to_text(v).lower(),
-    "title": lambda v: _to_text(v).title(),
-    "capitalize": lambda v: _to_text(v).capitalize(),
-    "trim": lambda v: _to_text(v).strip(),
-    "string": _to_text,
-    "length": lambda v: len(v) if isinstance(v, list | dict | str) else 0,
-    "default": lambda v, fallback="": fallback if v is None else v,
-    "join": lambda v, sep="": sep.join(_to_text(x) for x in v) if isinstance(v, list) else v,
-    "tojson": lambda v: json.dumps(v, ensure_ascii=False),
-    "round": lambda v, digits=0: round(float(v), int(digits)),
-    "int": lambda v: int(float(v)),
-    "float": float,
-    "first": lambda v: v[0] if isinstance(v, list | str) and v else None,
-    "last": lambda v: v[-1] if isinstance(v, list | str) and v else None,
-    "replace": lambda v, old, new: _to_text(v).replace(_to_text(old), _to_text(new)),
+#: Comparison operator -> the condition operator of the workflow language.
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": conditions.eq,
+    "!=": conditions.ne,
+    "<": conditions.lt,
+    "<=": conditions.lte,
+    ">": conditions.gt,
+    ">=": conditions.gte,
+    "in": conditions.in_,
 }
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    return _COMPARE[op](left, right)
+
+
+_truthy = conditions.truthy
 
 
 # --------------------------------------------------------------------------- statements

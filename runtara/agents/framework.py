@@ -42,9 +42,6 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
-#: Field types of the catalog (the JSON-ish vocabulary shared with the DSL validator).
-FIELD_TYPES = ("string", "integer", "number", "boolean", "array", "object", "file", "any")
-
 
 @dataclass(frozen=True)
 class Doc:

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from runtara.dsl.graph import ExecutionGraph, Workflow
-from runtara.dsl.steps import SUBGRAPH_FIELDS, StepBase
+from runtara.dsl.steps import StepBase
+from runtara.dsl.walk import subgraph_of
 
 Path = tuple[str, ...]
 
@@ -81,8 +82,7 @@ def _of_graph(graph: ExecutionGraph, prefix: Path) -> Graph:
 
 def _node(step: StepBase, prefix: Path) -> Node:
     path = (*prefix, step.id)
-    attribute = SUBGRAPH_FIELDS.get(type(step))
-    inner = getattr(step, attribute, None) if attribute else None
+    inner = subgraph_of(step)
     return Node(
         id=step.id,
         type=str(getattr(step, "step_type", type(step).__name__)),

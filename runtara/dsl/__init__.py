@@ -66,7 +66,6 @@ from runtara.dsl.references import (
 )
 from runtara.dsl.source_map import Position, SourceMap, pointer
 from runtara.dsl.steps import (
-    STEP_TYPES,
     AgentStep,
     ConditionalStep,
     ConnectionStep,
@@ -107,7 +106,6 @@ __all__ = [
     "CONDITION_OPS",
     "MEMORY_TIER_BYTES",
     "ROOTS",
-    "STEP_TYPES",
     "AgentStep",
     "CompositeValue",
     "Condition",

@@ -7,7 +7,6 @@ A file holds either a bare ``ExecutionGraph`` or the wrapper
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import Field, ModelWrapValidatorHandler, NonNegativeInt, PrivateAttr, model_validator
@@ -15,14 +14,7 @@ from pydantic import Field, ModelWrapValidatorHandler, NonNegativeInt, PrivateAt
 from runtara.dsl._base import DslModel
 from runtara.dsl.conditions import Condition
 from runtara.dsl.fields import SchemaField
-from runtara.dsl.steps import (
-    SUBGRAPH_FIELDS,
-    SplitStep,
-    Step,
-    StepBase,
-    WaitForSignalStep,
-    WhileStep,
-)
+from runtara.dsl.steps import SplitStep, Step, WaitForSignalStep, WhileStep
 
 EdgeLabel = str
 """Free-form: besides the labels below, a Switch route (``cases[].route``, ``default``)."""
@@ -111,6 +103,23 @@ class ExecutionGraph(DslModel):
     edges: Any = Field(default=None, exclude=True)
     """Editor layout (ignored; control flow is ``executionPlan``)."""
 
+    _outgoing: tuple[int, int, dict[str, list[Edge]]] | None = PrivateAttr(default=None)
+
+    def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
+        """Edges leaving ``step_id`` in plan order, optionally of one ``Edge.kind``.
+
+        Indexed once (rebuilt if ``execution_plan`` is replaced or grows): codegen and
+        the validator ask for every step, and a scan each time was quadratic.
+        """
+        plan = self.execution_plan
+        if self._outgoing is None or self._outgoing[:2] != (id(plan), len(plan)):
+            index: dict[str, list[Edge]] = {}
+            for edge in plan:
+                index.setdefault(edge.from_step, []).append(edge)
+            self._outgoing = (id(plan), len(plan), index)
+        edges = self._outgoing[2].get(step_id, [])
+        return list(edges) if kind is None else [e for e in edges if e.kind == kind]
+
     @model_validator(mode="after")
     def _infer_entry_point(self) -> ExecutionGraph:
         """``entryPoint: null`` (Runtara allows it): the one step no edge leads to."""
@@ -120,26 +129,6 @@ class ExecutionGraph(DslModel):
             if len(starts) == 1:
                 self.entry_point = starts[0]
         return self
-
-    def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
-        """Edges leaving ``step_id``, optionally only those of one ``Edge.kind``."""
-        return [
-            edge
-            for edge in self.execution_plan
-            if edge.from_step == step_id and (kind is None or edge.kind == kind)
-        ]
-
-    def edges_to(self, step_id: str) -> list[Edge]:
-        return [edge for edge in self.execution_plan if edge.to_step == step_id]
-
-    def subgraphs(self) -> Iterator[tuple[StepBase, str, ExecutionGraph]]:
-        """(owner step, attribute name, subgraph) for each direct subgraph."""
-        for step in self.steps.values():
-            attribute = SUBGRAPH_FIELDS.get(type(step))
-            if attribute is not None:
-                subgraph = getattr(step, attribute)
-                if subgraph is not None:
-                    yield step, attribute, subgraph
 
 
 class Workflow(DslModel):

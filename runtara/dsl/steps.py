@@ -323,28 +323,3 @@ Step = Annotated[
     TaggedUnionSchema("stepType"),
 ]
 """Any step, told apart by ``stepType``."""
-
-STEP_TYPES: tuple[str, ...] = (
-    "Agent",
-    "Conditional",
-    "Switch",
-    "Split",
-    "While",
-    "Filter",
-    "GroupBy",
-    "Delay",
-    "WaitForSignal",
-    "EmbedWorkflow",
-    "StartScenario",
-    "Log",
-    "Error",
-    "Connection",
-    "Finish",
-)
-
-#: Steps that own a subgraph, and the attribute holding it.
-SUBGRAPH_FIELDS: dict[type[StepBase], str] = {
-    SplitStep: "subgraph",
-    WhileStep: "subgraph",
-    WaitForSignalStep: "on_wait",
-}

@@ -75,6 +75,12 @@ _SUBGRAPH_KINDS: dict[type[StepBase], tuple[str, str, ScopeKind]] = {
 }
 
 
+def subgraph_of(step: StepBase) -> ExecutionGraph | None:
+    """The subgraph a Split, While or WaitForSignal (onWait) step owns, else None."""
+    kind = _SUBGRAPH_KINDS.get(type(step))
+    return getattr(step, kind[0]) if kind is not None else None
+
+
 def iter_graphs(workflow: Workflow) -> Iterator[GraphScope]:
     """Every graph of the document, the top graph first, then subgraphs depth-first."""
     stack = [GraphScope(workflow.graph, workflow.graph_pointer, "workflow")]

@@ -17,6 +17,7 @@ from runtara.console.graph import Graph, item_index, node_path, of_records, of_w
 from runtara.console.layout import Layout, layout
 from runtara.console.queries import CheckpointHead
 from runtara.console.views import step_states
+from runtara.dsl.walk import subgraph_of
 from runtara.runtime.store.instances import Instance
 from tests.support.run_processes import EXAMPLES, runtara
 
@@ -29,8 +30,10 @@ def _step_ids(graph: dsl.ExecutionGraph, prefix: tuple[str, ...] = ()) -> set[tu
     found = set()
     for step in graph.steps.values():
         found.add((*prefix, step.id))
-    for owner, _, subgraph in graph.subgraphs():
-        found |= _step_ids(subgraph, (*prefix, owner.id))
+    for owner in graph.steps.values():
+        subgraph = subgraph_of(owner)
+        if subgraph is not None:
+            found |= _step_ids(subgraph, (*prefix, owner.id))
     return found
 
 

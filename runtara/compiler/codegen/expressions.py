@@ -11,7 +11,8 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
 from typing import Any
 
 from runtara.compiler.codegen.errors import CodegenError
@@ -32,7 +33,9 @@ from runtara.dsl.references import (
     parse_reference,
     parse_template,
 )
-from runtara.sdk.flow.templates import FILTERS
+from runtara.sdk import flow
+from runtara.sdk.flow import conditions, templates
+from runtara.sdk.flow.coerce import COERCE
 
 MappingValue = ImmediateValue | ReferenceValue | TemplateValue | CompositeValue
 
@@ -48,27 +51,25 @@ _ROOTS = {
 }
 _INPUTS_ROOTS = ("workflow", "scenario")
 
-_BINARY = {
-    "EQ": "eq",
-    "NE": "ne",
-    "GT": "gt",
-    "GTE": "gte",
-    "LT": "lt",
-    "LTE": "lte",
-    "STARTS_WITH": "starts_with",
-    "ENDS_WITH": "ends_with",
-    "CONTAINS": "contains",
-    "IN": "in_",
-    "NOT_IN": "not_in",
-}
-_UNARY = {
-    "LENGTH": "length",
-    "IS_DEFINED": "is_defined",
-    "IS_EMPTY": "is_empty",
-    "IS_NOT_EMPTY": "is_not_empty",
-}
+
+def _exported(prefix: str, module: ModuleType, function: Callable[..., Any]) -> str:
+    """``prefix.name`` for an sdk function, checked to be what generated code will find
+    under that name (so codegen never names a function the sdk does not export)."""
+    if getattr(module, function.__name__, None) is not function:
+        raise RuntimeError(f"{module.__name__} does not export {function.__name__}")
+    return f"{prefix}.{function.__name__}"
+
+
+_BINARY = {op: _exported("flow", flow, f) for op, f in conditions.BINARY.items()}
+_UNARY = {op: _exported("flow", flow, f) for op, f in conditions.UNARY.items()}
 #: Switch match types beyond the binary operators.
-_MATCH = {**_BINARY, "BETWEEN": "between", "RANGE": "in_range"}
+_MATCH = {op: _exported("flow", flow, f) for op, f in conditions.MATCH.items()}
+_FILTERS = {name: _exported("flow.tpl", templates, f) for name, f in templates.FILTERS.items()}
+_COERCE = {kind: _exported("flow", flow, f) for kind, f in COERCE.items()}
+_GET = _exported("flow", flow, flow.get)
+_OR_DEFAULT = _exported("flow", flow, flow.or_default)
+_TRUTHY = _exported("flow", flow, flow.truthy)
+_TEXT = _exported("flow.tpl", templates, templates.text)
 
 _FILTER_CALL = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.S)
 
@@ -121,9 +122,9 @@ class Expressions:
         if isinstance(mv, ReferenceValue):
             expr: str = self.reference(mv.value)
             if mv.has_default and mv.default is not None:
-                expr = f"flow.or_default({expr}, {py_literal(mv.default)})"
+                expr = f"{_OR_DEFAULT}({expr}, {py_literal(mv.default)})"
             if mv.type is not None:
-                expr = f"flow.to_{mv.type}({expr})"
+                expr = f"{_COERCE[mv.type]}({expr})"
             return expr
         if isinstance(mv, TemplateValue):
             return self.template(mv.value)
@@ -184,10 +185,10 @@ class Expressions:
         expr: str = self.reference(placeholder.path.text)
         for piece in placeholder.filters:
             match = _FILTER_CALL.match(piece)
-            if not match or match.group(1) not in FILTERS:
-                known = ", ".join(sorted(FILTERS))
+            if not match or match.group(1) not in templates.FILTERS:
+                known = ", ".join(sorted(templates.FILTERS))
                 raise self.error(f"unknown template filter {piece!r} (known: {known})")
-            name, function = match.group(1), FILTERS[match.group(1)]
+            name, function = match.group(1), templates.FILTERS[match.group(1)]
             args = [expr, *_filter_args(match.group(2), self)]
             try:
                 inspect.signature(function).bind(*args)
@@ -198,15 +199,15 @@ class Expressions:
                     f"template filter {name} takes ({takes}), got {len(args) - 1}"
                     f" argument(s) in {piece!r}"
                 ) from None
-            expr = f"flow.tpl.{function.__name__}({', '.join(args)})"
-        return f"flow.tpl.text({expr})"
+            expr = f"{_FILTERS[name]}({', '.join(args)})"
+        return f"{_TEXT}({expr})"
 
     # ------------------------------------------------------------------ conditions
 
     def condition(self, cond: OperationCondition | ValueCondition) -> Code:
         """A condition as a Python expression of type ``bool``."""
         expr, is_bool = self._expression(cond)
-        return Code(expr if is_bool else f"flow.truthy({expr})")
+        return Code(expr if is_bool else f"{_TRUTHY}({expr})")
 
     def _expression(self, node: Any) -> tuple[str, bool]:
         """(source, whether it is already a bool) for a condition or an argument."""
@@ -225,23 +226,23 @@ class Expressions:
         if op in _UNARY:
             if not args:
                 return "False", True
-            return f"flow.{_UNARY[op]}({self._expression(args[0])[0]})", op != "LENGTH"
+            return f"{_UNARY[op]}({self._expression(args[0])[0]})", op != "LENGTH"
         if len(args) < 2:
             return "False", True
         left, right = self._expression(args[0])[0], self._expression(args[1])[0]
-        return f"flow.{_BINARY[op]}({left}, {right})", True
+        return f"{_BINARY[op]}({left}, {right})", True
 
     def _boolean(self, node: Any) -> str:
         expr, is_bool = self._expression(node)
         if not is_bool:
-            return f"flow.truthy({expr})"
+            return f"{_TRUTHY}({expr})"
         return f"({expr})" if expr.startswith("not ") else expr
 
     def match(self, match_type: str, value: Code, match: Any) -> Code:
         """A Switch case test of ``value`` (already a name) against ``match``."""
         if match_type in _UNARY:
-            return Code(f"flow.{_UNARY[match_type]}({value})")
-        return Code(f"flow.{_MATCH[match_type]}({value}, {self.embedded(match)})")
+            return Code(f"{_UNARY[match_type]}({value})")
+        return Code(f"{_MATCH[match_type]}({value}, {self.embedded(match)})")
 
 
 class _Leaf(str):
@@ -259,7 +260,7 @@ def _dict_source(tree: dict[str, Any]) -> str:
 def _walk(base: str, keys: tuple[Segment, ...]) -> str:
     if not keys:
         return base
-    return f"flow.get({base}, {', '.join(py_literal(k) for k in keys)})"
+    return f"{_GET}({base}, {', '.join(py_literal(k) for k in keys)})"
 
 
 def _filter_args(source: str | None, where: Expressions) -> list[str]:

@@ -55,33 +55,52 @@ class Route:
     otherwise: list[Node] = field(default_factory=list)
 
 
-Node = Run | Branch | Route
+@dataclass
+class Exit:
+    """A Conditional whose one side ends the graph, in tail position: evaluate it and
+    return when it went that way (``leave_when``); the other side follows flat, so a
+    chain of one-sided checks does not nest one ``if`` per step."""
+
+    step_id: str
+    leave_when: bool
+
+
+Node = Run | Branch | Route | Exit
 
 
 class Planner:
     def __init__(self, graph: ExecutionGraph, where: str) -> None:
         self.graph = graph
         self.where = where
-        self._outgoing: dict[str, list[Edge]] = {}
-        for edge in graph.execution_plan:
-            self._outgoing.setdefault(edge.from_step, []).append(edge)
 
     def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
-        """Edges leaving ``step_id`` in plan order (indexed: the plan is walked often)."""
-        edges = self._outgoing.get(step_id, [])
-        return edges if kind is None else [e for e in edges if e.kind == kind]
+        """Edges leaving ``step_id`` in plan order (the graph keeps them indexed)."""
+        return self.graph.edges_from(step_id, kind)
 
     def plan(self) -> list[Node]:
-        return self.sequence(self.graph.entry_point, stop_at=None, active=frozenset())
+        self._active: set[str] = set()
+        return self.sequence(self.graph.entry_point, stop_at=None, tail=True)
 
-    def sequence(
-        self, start: str | None, stop_at: str | None, active: frozenset[str]
+    def sequence(self, start: str | None, stop_at: str | None, *, tail: bool = False) -> list[Node]:
+        """Steps from ``start`` until ``stop_at``, a Finish, or the end of the path.
+
+        ``tail``: nothing runs after this sequence (the graph returns when it ends).
+        Steps on the current path are in ``_active`` while it is planned (a cycle check
+        without a copy per step).
+        """
+        entered: list[str] = []
+        try:
+            return self._sequence(start, stop_at, tail, entered)
+        finally:
+            self._active.difference_update(entered)
+
+    def _sequence(
+        self, start: str | None, stop_at: str | None, tail: bool, entered: list[str]
     ) -> list[Node]:
-        """Steps from ``start`` until ``stop_at``, a Finish, or the end of the path."""
         nodes: list[Node] = []
         current = start
         while current is not None and current != stop_at:
-            if current in active:
+            if current in self._active:
                 raise CodegenError(
                     f"cycle through step {current!r} (loops need a While step)",
                     where=self.where,
@@ -91,19 +110,26 @@ class Planner:
                 raise CodegenError(
                     f"edge to unknown step {current!r}", where=self.where, code="E003"
                 )
-            active = active | {current}
+            self._active.add(current)
+            entered.append(current)
             step = self.graph.steps[current]
             following = self._plain_successors(current)
-            handler = self._handler(current, following, active)
+            handler = self._handler(current, following)
             if isinstance(step, ConditionalStep):
                 when_true = self._target(current, "true")
                 when_false = self._target(current, "false")
+                one_sided = (when_true is None) != (when_false is None)
+                if tail and one_sided and handler is None:
+                    nodes.append(Exit(current, leave_when=when_true is None))
+                    current = when_true if when_false is None else when_false
+                    continue
                 merge = self.merge_point([when_true, when_false])
+                inner_tail = tail and merge is None
                 nodes.append(
                     Branch(
                         current,
-                        self.sequence(when_true, merge, active),
-                        self.sequence(when_false, merge, active),
+                        self.sequence(when_true, merge, tail=inner_tail),
+                        self.sequence(when_false, merge, tail=inner_tail),
                         handler,
                     )
                 )
@@ -122,8 +148,8 @@ class Planner:
                 nodes.append(
                     Route(
                         current,
-                        [(cond, self.sequence(target, merge, active)) for cond, target in labelled],
-                        self.sequence(fallback, merge, active),
+                        [(cond, self.sequence(target, merge)) for cond, target in labelled],
+                        self.sequence(fallback, merge),
                     )
                 )
                 current = merge
@@ -134,29 +160,27 @@ class Planner:
                 nodes.append(
                     Route(
                         current,
-                        [(e.condition, self.sequence(e.to_step, merge, active)) for e in routed],  # type: ignore[misc]
-                        self.sequence(fallback, merge, active),
+                        [(e.condition, self.sequence(e.to_step, merge)) for e in routed],  # type: ignore[misc]
+                        self.sequence(fallback, merge),
                     )
                 )
                 current = merge
             elif len(following) > 1:
                 merge = self.merge_point(following)
                 for target in following:
-                    nodes.extend(self.sequence(target, merge, active))
+                    nodes.extend(self.sequence(target, merge))
                 current = merge
             else:
                 current = following[0] if following else None
         return nodes
 
-    def _handler(
-        self, step_id: str, following: list[str], active: frozenset[str]
-    ) -> list[Node] | None:
+    def _handler(self, step_id: str, following: list[str]) -> list[Node] | None:
         targets = [e.to_step for e in self.edges_from(step_id, "onError")]
         if not targets:
             return None
         resume = following[0] if following else None
         merge = self.merge_point([targets[0], resume]) if resume else None
-        return self.sequence(targets[0], merge, active)
+        return self.sequence(targets[0], merge)
 
     def _switch_routes(self, step_id: str) -> tuple[list[tuple[Condition, str]], str | None] | None:
         """A routing Switch's edges: (its ``route`` equals the label, target) for each route

@@ -65,7 +65,7 @@ def to_integer(value: Any) -> int | None:
             return int(value)
         raise _fail(value, "integer", "it has a fractional part")
     if isinstance(value, str):
-        number = _parse_number(value)
+        number = parse_number(value)
         if isinstance(number, int):
             return number
         if number is not None and number.is_integer():
@@ -85,7 +85,7 @@ def to_number(value: Any) -> int | float | None:
             return value
         raise _fail(value, "number", "not finite")
     if isinstance(value, str):
-        number = _parse_number(value)
+        number = parse_number(value)
         if number is not None:
             return number
     raise _fail(value, "number")
@@ -136,9 +136,10 @@ def _check_base64(text: str) -> None:
         raise _fail(text, "file", "content is not valid base64") from None
 
 
-def _parse_number(text: str) -> int | float | None:
+def parse_number(text: str) -> int | float | None:
     """The number written in ``text`` (trimmed): an int when it is one, so big integers
-    keep every digit; a finite float otherwise; None for anything else."""
+    keep every digit; a finite float otherwise; None for anything else. The one number
+    parser of the workflow language: coercions, comparisons and template filters."""
     text = text.strip()
     try:
         return int(text)

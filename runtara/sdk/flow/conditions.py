@@ -16,7 +16,10 @@ CONTAINS with the arguments swapped; LENGTH is the length of a string, array or 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
+
+from runtara.sdk.flow.coerce import parse_number
 
 
 def truthy(value: Any) -> bool:
@@ -48,11 +51,7 @@ def as_number(value: Any) -> float | int | None:
     if isinstance(value, int | float):
         return value if not (isinstance(value, float) and math.isnan(value)) else None
     if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
+        return parse_number(value)
     return None
 
 
@@ -143,3 +142,29 @@ def in_range(value: Any, bounds: Any) -> bool:
         return False
     checks = {"gte": gte, "gt": gt, "lte": lte, "lt": lt}
     return all(check(value, bounds[name]) for name, check in checks.items() if name in bounds)
+
+
+#: Condition operators of two arguments (the DSL's ``op``) -> function; AND, OR and NOT
+#: are Python's own operators in generated code. Codegen reads these tables.
+BINARY: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": eq,
+    "NE": ne,
+    "GT": gt,
+    "GTE": gte,
+    "LT": lt,
+    "LTE": lte,
+    "STARTS_WITH": starts_with,
+    "ENDS_WITH": ends_with,
+    "CONTAINS": contains,
+    "IN": in_,
+    "NOT_IN": not_in,
+}
+#: Condition operators of one argument; LENGTH is a number, the others are tests.
+UNARY: dict[str, Callable[[Any], Any]] = {
+    "LENGTH": length,
+    "IS_DEFINED": is_defined,
+    "IS_EMPTY": is_empty,
+    "IS_NOT_EMPTY": is_not_empty,
+}
+#: Switch match types: the binary operators plus two range tests (unary ones test alone).
+MATCH: dict[str, Callable[[Any, Any], bool]] = {**BINARY, "BETWEEN": between, "RANGE": in_range}

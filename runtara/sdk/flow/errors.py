@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from runtara.agents.errors import InstanceError
-
-Category = Literal["transient", "permanent"]
+from runtara.agents.errors import Category, InstanceError
 
 
 class FlowError(InstanceError):

@@ -13,8 +13,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from runtara.sdk.flow.coerce import as_text
-from runtara.sdk.flow.conditions import length as _length
+from runtara.sdk.flow.coerce import as_text, parse_number
+from runtara.sdk.flow.conditions import length
 from runtara.sdk.flow.errors import FlowError
 
 #: The longest text a filter may build (a chain of ``replace`` grows geometrically:
@@ -68,18 +68,21 @@ def tojson(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _number(filter_name: str, value: Any) -> int | float:
+    """A filter's operand as a number (text is parsed; an empty text is 0)."""
+    written = text(value)
+    number = parse_number(written) if written.strip() else 0
+    if number is None:
+        raise FlowError(f"template filter {filter_name}: {written!r} is not a number")
+    return number
+
+
 def to_int(value: Any) -> int:
-    try:
-        return int(float(text(value).strip() or "0"))
-    except ValueError:
-        raise FlowError(f"template filter int: {text(value)!r} is not a number") from None
+    return int(_number("int", value))
 
 
 def to_float(value: Any) -> float:
-    try:
-        return float(text(value).strip() or "0")
-    except ValueError:
-        raise FlowError(f"template filter float: {text(value)!r} is not a number") from None
+    return float(_number("float", value))
 
 
 def round_(value: Any, digits: int = 0) -> float:
@@ -123,7 +126,8 @@ def urlencode(value: Any) -> str:
     return urllib.parse.quote(text(value), safe="")
 
 
-#: filter name (as written in templates) -> function; codegen emits these by name.
+#: filter name (as written in templates) -> function. Codegen emits ``flow.tpl.<function
+#: name>``, checking at import that this module exports each function under that name.
 FILTERS: dict[str, Callable[..., Any]] = {
     "upper": upper,
     "lower": lower,
@@ -138,8 +142,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "int": to_int,
     "float": to_float,
     "round": round_,
-    "length": _length,
-    "count": _length,
+    "length": length,
+    "count": length,
     "join": join,
     "first": first,
     "last": last,

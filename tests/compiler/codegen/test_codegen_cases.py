@@ -744,7 +744,25 @@ STEPS: list[Case] = [
     ),
 ]
 
+
+def _one_sided(label: str) -> dict[str, Any]:
+    """Conditional checks in a chain, each with only a ``label`` edge: the other way ends
+    the workflow (output null); the generated code returns there instead of nesting."""
+    check = {"type": "value", **ref("data.flag")}
+    return graph(
+        {"stepType": "Conditional", "id": "c1", "condition": check},
+        echo("a", imm(1)),
+        {"stepType": "Conditional", "id": "c2", "condition": check},
+        finish(r=ref("steps.a.outputs")),
+        edges=[("c1", "a", label), ("a", "c2"), ("c2", "done", label)],
+    )
+
+
 EDGES: list[Case] = [
+    ("edge-one-sided-true-taken", _one_sided("true"), {"flag": True}, {"output": {"r": 1}}),
+    ("edge-one-sided-true-ends", _one_sided("true"), {"flag": False}, {"output": None}),
+    ("edge-one-sided-false-taken", _one_sided("false"), {"flag": False}, {"output": {"r": 1}}),
+    ("edge-one-sided-false-ends", _one_sided("false"), {"flag": True}, {"output": None}),
     (
         "edge-label-next-and-empty",
         graph(
