@@ -12,6 +12,7 @@ from starlette.responses import Response
 from runtara.runtime.api import image_policy
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.management import iso
+from runtara.runtime.api.storable import StoredObject
 from runtara.runtime.scheduler import registration
 from runtara.runtime.store import Store, images
 
@@ -43,7 +44,7 @@ class ImageIn(BaseModel):
     command: (
         Annotated[str, Field(pattern=TEXT)] | list[Annotated[str, Field(pattern=TEXT)]] | None
     ) = Field(None, description='program and arguments: "python3 job.py --fast" or a list')
-    workflow: dict[str, Any] | None = Field(None, description="a JSON workflow document")
+    workflow: StoredObject | None = Field(None, description="a JSON workflow document")
     oci: str | None = Field(
         None,
         max_length=4096,

@@ -1,14 +1,12 @@
 """Request limits: bodies over the configured size get a 413 problem before they are
-buffered; JSON values nested deeper than the API can show again get a 422."""
+buffered. (Which JSON values are stored at all: ``storable.py``.)"""
 
 from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Annotated, Any
 
 from fastapi.exceptions import HTTPException
-from pydantic import AfterValidator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -92,28 +90,3 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-#: Deepest nesting of a stored JSON value. The responses that show it again (pydantic's
-#: serializer stops at 255 levels, counting the response's own) must be able to.
-MAX_JSON_DEPTH = 200
-
-
-def _shallow_enough(value: Any) -> Any:
-    """``value`` unchanged, or ``ValueError`` when its arrays and objects nest deeper
-    than ``MAX_JSON_DEPTH`` (``[]`` is one level)."""
-    level = [value]
-    for _ in range(MAX_JSON_DEPTH + 1):
-        containers = [node for node in level if isinstance(node, dict | list)]
-        if not containers:
-            return value
-        level = [
-            item
-            for node in containers
-            for item in (node.values() if isinstance(node, dict) else node)
-        ]
-    raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
-
-
-#: Any JSON value a request stores (input, output, error, event or signal payload).
-StoredJson = Annotated[Any, AfterValidator(_shallow_enough)]

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from runtara.runtime.api.fields import NO_NUL
+from runtara.runtime.api.storable import MAX_JSON_DEPTH
 from runtara.runtime.errors import RuntaraError
 
 log = logging.getLogger("runtara.api")
@@ -53,7 +54,11 @@ def _validation_error(err: dict[str, Any]) -> dict[str, str]:
     message = err.get("msg", "invalid")
     if err.get("type") == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_WORDS:
         message = PATTERN_WORDS[ctx["pattern"]]
-    return {"location": _location(err.get("loc", ())), "message": message}
+    location = _location(err.get("loc", ()))
+    json_path = ctx.get("json_path")  # where inside a JSON value (storable.py)
+    if isinstance(json_path, str) and json_path != "$":
+        location = json_path[1:] if location == "body" else location + json_path[1:]
+    return {"location": location, "message": message}
 
 
 def install(app: FastAPI) -> None:
@@ -63,6 +68,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        unreadable = _unreadable_body(exc)
+        if unreadable is not None:
+            return problem(
+                422,
+                "Invalid request",
+                f"body: {unreadable}",
+                errors=[{"location": "body", "message": unreadable}],
+            )
         return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -75,6 +88,19 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal server error", f"{type(exc).__name__}: see the server log")
+
+
+def _unreadable_body(exc: HTTPException) -> str | None:
+    """Why FastAPI could not parse a JSON body it answers with a bare 400, in words
+    (it is the request's content at fault: 422 like every other invalid request)."""
+    if exc.status_code != 400:
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        return f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"not UTF-8 (byte {cause.start})"
+    return None
 
 
 def _title(status: int) -> str:
