@@ -13,7 +13,7 @@ import pytest
 
 from runtara.runtime.embedded import EmbeddedRuntime
 from runtara.runtime.store import events, instances, open_store
-from tests.runtime.databases import DIALECTS, database_url
+from tests.support.databases import DIALECTS, database_url
 
 PROBLEM = "application/problem+json"
 JSON = {"content-type": "application/json"}

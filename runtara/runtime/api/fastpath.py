@@ -20,8 +20,9 @@ from urllib.parse import unquote
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
+from runtara.errors import ServiceError
 from runtara.runtime.api import storable
-from runtara.runtime.errors import InvalidInput, PayloadTooLarge, RuntaraError
+from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.store import Store, checkpoints
 from runtara.runtime.store.access import Caller
 from runtara.runtime.store.checkpoints import CheckpointResult
@@ -164,7 +165,7 @@ class CheckpointFastPath:
                 instance_id,
             )
             return
-        except RuntaraError as exc:
+        except ServiceError as exc:
             body = _problem(exc.status, exc.title, exc.detail, **exc.extra)
             await _send(send, exc.status, body, problem=True)
             return

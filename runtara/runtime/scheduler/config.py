@@ -54,6 +54,9 @@ class SchedulerConfig:
     docker_network: str = "host"
 
     def __post_init__(self) -> None:
+        if self.data_dir is not None and not self.data_dir.is_absolute():
+            # Resolved once, here: an instance's working folder is not the server's.
+            object.__setattr__(self, "data_dir", self.data_dir.absolute())
         positive = {
             "RUNTARA_LEASE_SECONDS": self.lease_s,
             "RUNTARA_POLL_SECONDS": self.poll_s,
@@ -105,7 +108,9 @@ class SchedulerConfig:
         """The data directory made definite (one directory holds a SQLite server)."""
         if self.data_dir is not None:
             return self
-        return replace(self, data_dir=database_file.parent if database_file else Path(".data"))
+        return replace(
+            self, data_dir=(database_file.parent if database_file else Path(".data")).absolute()
+        )
 
     def instance_environment(self) -> dict[str, str]:
         """What an instance inherits from this server's environment (an allow-list)."""
