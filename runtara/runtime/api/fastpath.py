@@ -22,6 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from runtara.errors import ServiceError
 from runtara.runtime.api import storable
+from runtara.runtime.api.request_limits import body_timeout
 from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.store import Store, checkpoints
 from runtara.runtime.store.access import Caller
@@ -124,7 +125,14 @@ class CheckpointFastPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
+        if scope["type"] == "http":
+            seconds = self.app.state.settings.body_timeout_s
+            await body_timeout(self._dispatch, scope, receive, send, seconds)
+            return
+        await self.app(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "POST":
             target = match(scope.get("raw_path") or scope["path"].encode())
             if target is not None:
                 await self._checkpoint(scope, receive, send, *target)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from runtara.runtime.api.auth import Authenticated
+from runtara.runtime.api.fastpath import is_json
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.storable import StoredJson, readable
 from runtara.runtime.status import Status
@@ -22,6 +23,8 @@ from runtara.runtime.store import Store, checkpoints, events, instances, signals
 router = APIRouter(prefix="/v1", tags=["management"])
 
 InstanceId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
+#: Checkpoint keys are as long as the instance protocol takes them.
+CheckpointKey = Annotated[str, Path(min_length=1, max_length=1000, pattern=NO_NUL)]
 #: Most items one page of a list answers (``limit``).
 MAX_PAGE = 1000
 
@@ -291,17 +294,31 @@ async def list_checkpoints(
     "/instances/{instance_id}/checkpoints/{key:path}",
     response_class=Response,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "the stored state"}
+        200: {
+            "content": {"application/json": {}, "application/octet-stream": {}},
+            "description": "the stored state: JSON when it was saved as JSON, else bytes; "
+            "`X-Runtara-Content-Type` is the type the instance gave",
+        }
     },
 )
 async def read_checkpoint(
-    request: Request, who: Authenticated, instance_id: InstanceId, key: InstanceId
+    request: Request, who: Authenticated, instance_id: InstanceId, key: CheckpointKey
 ) -> Response:
-    """The stored state of one checkpoint, with the content type it was saved with."""
+    """The stored state of one checkpoint: as JSON, or as ``application/octet-stream``
+    (never with the type the instance chose: a state is data, not a page to render)."""
     state, content_type = await _store(request).arun(
         checkpoints.read_checkpoint, who.tenant_id, instance_id, key
     )
-    return Response(state, media_type=content_type)
+    served = "application/json" if is_json(content_type) else "application/octet-stream"
+    return Response(
+        state,
+        media_type=served,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": "attachment",
+            "X-Runtara-Content-Type": content_type,
+        },
+    )
 
 
 @router.get("/instances/{instance_id}/output", response_model=OutputOut)
