@@ -52,7 +52,7 @@ def test_every_operation_documents_its_problem_answers(db_url: str) -> None:
     import httpx
 
     with EmbeddedRuntime(db_url, secret_key="fuzz") as runtime:
-        document = httpx.get(f"{runtime.url}/openapi.json").json()
+        document = httpx.get(f"{runtime.url}/openapi.json", timeout=120).json()
     assert "Problem" in document["components"]["schemas"]
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
