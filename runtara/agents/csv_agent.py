@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -84,6 +85,13 @@ def to_csv(
         Literal["bytes", "text", "base64", "file"],
         Doc("bytes: array of byte values; text: a string; base64; file: a file value."),
     ] = "bytes",
+    neutralize_formulas: Annotated[
+        bool,
+        Doc(
+            "Prefix text cells that a spreadsheet would run as a formula (starting with "
+            "=, +, -, @, tab or CR) with a single quote; numbers are left alone."
+        ),
+    ] = True,
 ) -> Any:
     """Convert JSON data to CSV."""
     buffer = io.StringIO()
@@ -96,6 +104,9 @@ def to_csv(
         lineterminator="\r\n",
     )
     header, rows = _table(value)
+    if neutralize_formulas:
+        header = [_inert(cell) for cell in header]
+        rows = [[_inert(cell) for cell in row] for row in rows]
     try:
         if use_header and header:
             writer.writerow(header)
@@ -209,6 +220,18 @@ def _table(value: Any) -> tuple[list[str], list[list[str]]]:
             "value must be an array of objects, an array of arrays, or scalars", field="value"
         )
     return ["value"], [[_cell(item)] for item in items]
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _inert(cell: str) -> str:
+    """``cell``, with a leading ``'`` when a spreadsheet would evaluate it."""
+    if cell.startswith(_FORMULA_START) and not _NUMBER.match(cell):
+        return "'" + cell
+    return cell
 
 
 def _cell(value: Any) -> str:

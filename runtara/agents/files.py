@@ -15,6 +15,25 @@ from typing import Any
 
 from runtara.agents.errors import InputError, PermanentError
 
+#: What a step may read into memory at once (an http response, an sftp download).
+#: The default's base64 fits the runtime's default 16 MiB checkpoint with room to
+#: spare (every step's output is checkpointed); no step may ask for more than the max.
+DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024
+MAX_READ_BYTES = 64 * 1024 * 1024
+
+
+def read_ceiling(value: int, field: str) -> int:
+    """``value`` within (0, :data:`MAX_READ_BYTES`]; InputError naming ``field`` if not."""
+    if value <= 0:
+        raise InputError(f"{field} must be positive", field=field)
+    if value > MAX_READ_BYTES:
+        raise InputError(
+            f"{field} {value} is above the ceiling of {MAX_READ_BYTES} bytes (64 MiB): a step "
+            "holds what it reads in memory and checkpoints it; read large files in parts",
+            field=field,
+        )
+    return value
+
 
 def to_bytes(value: Any, *, field: str = "data") -> bytes:
     """Decode any accepted file form to bytes; bad input raises InputError naming ``field``."""

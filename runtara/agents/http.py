@@ -19,7 +19,12 @@ from typing import Annotated, Any, Literal
 from runtara.agents import _http_transport as transport
 from runtara.agents.connections import connection_parameters
 from runtara.agents.errors import AgentError, InputError, PermanentError, TransientError
-from runtara.agents.files import to_bytes
+from runtara.agents.files import (
+    DEFAULT_MAX_READ_BYTES,
+    MAX_READ_BYTES,
+    read_ceiling,
+    to_bytes,
+)
 from runtara.agents.framework import Doc, agent
 
 http_agent = agent(
@@ -31,11 +36,9 @@ http_agent = agent(
 
 Method = Literal["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
-#: A response body is held whole; its base64 (binary) must fit the runtime's default
-#: 16 MiB checkpoint limit with room to spare.
-DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-#: The most any step may ask for.
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: A response body is held whole (see ``files.read_ceiling``).
+DEFAULT_MAX_RESPONSE_BYTES = DEFAULT_MAX_READ_BYTES
+MAX_RESPONSE_BYTES = MAX_READ_BYTES
 
 
 @http_agent.capability(
@@ -96,7 +99,7 @@ def http_request(
     limits = transport.Limits(
         timeout_s=_positive(timeout_ms, "timeout_ms") / 1000,
         max_redirects=max(max_redirects, 0),
-        max_response_bytes=_response_ceiling(max_response_bytes),
+        max_response_bytes=read_ceiling(max_response_bytes, "max_response_bytes"),
         follow_redirects=follow_redirects,
     )
     context = transport.tls_context(verify_tls, ca_cert or None)
@@ -377,19 +380,6 @@ def _text(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     return json.dumps(value, ensure_ascii=False)
-
-
-def _response_ceiling(value: int) -> int:
-    """``max_response_bytes`` within (0, ``MAX_RESPONSE_BYTES``]: a body is held whole
-    in memory (and again as text or base64), so no step may ask for more."""
-    _positive(value, "max_response_bytes")
-    if value > MAX_RESPONSE_BYTES:
-        raise InputError(
-            f"max_response_bytes {value} is above the ceiling of {MAX_RESPONSE_BYTES} bytes "
-            "(64 MiB): fetch large files with the sftp agent or in ranges",
-            field="max_response_bytes",
-        )
-    return value
 
 
 def _positive(value: int, name: str) -> int:

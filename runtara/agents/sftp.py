@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from runtara.agents._sftp_session import open_sftp
 from runtara.agents.errors import AgentError, InputError, PermanentError, TransientError
-from runtara.agents.files import decode_base64, file_value, to_bytes
+from runtara.agents.files import (
+    DEFAULT_MAX_READ_BYTES,
+    decode_base64,
+    file_value,
+    read_ceiling,
+    to_bytes,
+)
 from runtara.agents.framework import Doc, agent
 
 if TYPE_CHECKING:
@@ -67,10 +73,17 @@ def sftp_download_file(
     response_format: Annotated[
         Literal["text", "base64"], Doc("text (UTF-8) or base64 for binary files.")
     ] = "text",
-    max_bytes: Annotated[int, Doc("Largest file accepted (default 100 MiB).")] = 100 * 1024 * 1024,
+    max_bytes: Annotated[
+        int,
+        Doc(
+            "Largest file accepted (default 10 MiB, at most 64 MiB): the step's output is "
+            "checkpointed, and the runtime takes 16 MiB per checkpoint by default."
+        ),
+    ] = DEFAULT_MAX_READ_BYTES,
     _connection: Connection = None,
 ) -> str:
     """Download a file."""
+    read_ceiling(max_bytes, "max_bytes")
     remote = safe_path(path)
     with _session(_connection, "sftp-download-file", remote) as client:
         size = client.stat(remote).st_size or 0

@@ -29,7 +29,10 @@ xml_agent = agent(
 
 ATTRIBUTES_KEY = "@attributes"
 TEXT_KEY = "@text"
-MAX_DEPTH = 1_000
+#: Deepest element nesting parsed. Each level may take two JSON levels (an object, and
+#: an array when a tag repeats), and the runtime stores JSON up to 200 levels deep: a
+#: deeper document is refused here, with its own error, not later by the checkpoint.
+MAX_DEPTH = 64
 
 
 @xml_agent.capability(output="`{<root tag>: element}` (see the agent's description).")

@@ -136,11 +136,18 @@ class Runtara:
                 f"{' and '.join(missing)} not set: this program runs as a Runtara instance "
                 "(start it with `runtara run`, a runner, or set the RUNTARA_* variables)"
             )
-        raw_input = env.get("RUNTARA_INPUT")
+        raw_input, source = env.get("RUNTARA_INPUT"), "RUNTARA_INPUT"
+        if raw_input is None and env.get("RUNTARA_INPUT_FILE"):
+            source = f"RUNTARA_INPUT_FILE {env['RUNTARA_INPUT_FILE']}"
+            try:  # an input too large for the environment (`runtara run`)
+                with open(env["RUNTARA_INPUT_FILE"], encoding="utf-8") as file:
+                    raw_input = file.read()
+            except OSError as exc:
+                raise ConfigurationError(f"cannot read {source}: {exc.strerror}") from None
         try:
             parsed = None if raw_input is None else json.loads(raw_input)
         except ValueError as exc:
-            raise ConfigurationError(f"RUNTARA_INPUT is not valid JSON: {exc}") from None
+            raise ConfigurationError(f"{source} is not valid JSON: {exc}") from None
         return cls(
             env["RUNTARA_INSTANCE_ID"],
             env["RUNTARA_TENANT_ID"],

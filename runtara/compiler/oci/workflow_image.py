@@ -25,6 +25,7 @@ from runtara import __version__
 from runtara.compiler.oci.layer import FileTree, prune_layer_cache, write_layer_cached
 from runtara.compiler.oci.layout import ImageConfig, WrittenImage, write_image_archive
 from runtara.compiler.oci.rootfs import CA_BUNDLE_PATH, HOME, USER_ID, rootfs_tree
+from runtara.dsl import MEMORY_TIER_BYTES
 
 #: Where the runtime and the workflow live inside the image.
 APP_DIR = "/opt/runtara"
@@ -38,8 +39,8 @@ LABEL_RUNTARA_VERSION = "dev.runtara.version"
 LABEL_INPUT_SCHEMA_DIGEST = "dev.runtara.input-schema.digest"
 LABEL_MEMORY_TIER = "dev.runtara.memory-tier"
 
-#: Memory tiers of DSL.md and the limit each sets, in bytes.
-MEMORY_TIERS = {"S": 8 << 20, "M": 64 << 20, "L": 128 << 20, "XL": 256 << 20}
+#: Memory tiers of DSL.md and the limit each sets, in bytes (the DSL's one table).
+MEMORY_TIERS = MEMORY_TIER_BYTES
 
 #: The environment of every workflow container. ``LANG=C``: the image ships no locale
 #: files, and a UTF-8 locale that is missing makes the native runtime abort silently.

@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         version=__version__,
         description="Instance protocol (checkpoints, sleeps, signals) and management API.",
         lifespan=lifespan,
+        responses=problems.RESPONSES,
     )
     app.state.settings = settings
     app.state.metrics = metrics.Metrics()

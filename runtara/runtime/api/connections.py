@@ -6,7 +6,7 @@ never come out of this API; only an instance of the same tenant receives them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
@@ -15,6 +15,7 @@ from runtara.runtime import connection_types
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
+from runtara.runtime.api.storable import StoredObject
 from runtara.runtime.store import Store, connections
 
 router = APIRouter(prefix="/v1/connections", tags=["connections"])
@@ -36,11 +37,11 @@ class ConnectionIn(BaseModel):
         description="connection type, e.g. http_bearer",
     )
     name: str | None = Field(None, max_length=200, pattern=NO_NUL)
-    parameters: dict[str, Any]
+    parameters: StoredObject
 
 
 class ParametersIn(BaseModel):
-    parameters: dict[str, Any]
+    parameters: StoredObject
 
 
 class ConnectionOut(BaseModel):

@@ -10,6 +10,7 @@ Both use :func:`save` and :func:`answer`, so there is one implementation.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -20,6 +21,8 @@ from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from runtara.errors import ServiceError
+from runtara.runtime.api import storable
+from runtara.runtime.api.request_limits import body_timeout
 from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.store import Store, checkpoints
 from runtara.runtime.store.access import Caller
@@ -40,7 +43,15 @@ async def save(
     content_type: str,
     request_id: str | None,
 ) -> CheckpointResult:
-    """Save through ``app_state.store``, counted in ``app_state.metrics``."""
+    """Save through ``app_state.store``, counted in ``app_state.metrics``.
+
+    A state saved as JSON must be JSON the runtime stores (``storable.py``): no lone
+    surrogate, ``NaN`` or ``Infinity``, nothing nested too deep (422 naming the path)."""
+    if is_json(content_type):
+        if len(state) > _INLINE_CHECK_BYTES:
+            await asyncio.to_thread(_check_state, key, state)
+        else:
+            _check_state(key, state)
     store: Store = app_state.store
     result = await store.arun(
         checkpoints.save_checkpoint, caller, key, state, content_type, request_id
@@ -50,6 +61,27 @@ async def save(
     if tracing is not None and not result.found:
         tracing.checkpoint(caller.tenant_id, caller.instance_id, key, state, content_type)
     return result
+
+
+#: Larger JSON states are checked on a thread, off the event loop.
+_INLINE_CHECK_BYTES = 64 * 1024
+
+
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _check_state(key: str, state: bytes) -> None:
+    try:
+        storable.check_json_state(state)
+    except storable.Unstorable as exc:
+        raise InvalidInput(
+            f"checkpoint {key!r} is saved as JSON, but at {exc.path}: {exc.reason}",
+            json_path=exc.path,
+        ) from None
+    except ValueError as exc:
+        raise InvalidInput(f"checkpoint {key!r} is saved as JSON, but is not JSON: {exc}") from None
 
 
 def answer(result: CheckpointResult) -> bytes:
@@ -96,7 +128,14 @@ class CheckpointFastPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
+        if scope["type"] == "http":
+            seconds = self.app.state.settings.body_timeout_s
+            await body_timeout(self._dispatch, scope, receive, send, seconds)
+            return
+        await self.app(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "POST":
             target = match(scope.get("raw_path") or scope["path"].encode())
             if target is not None:
                 await self._checkpoint(scope, receive, send, *target)

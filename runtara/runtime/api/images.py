@@ -12,6 +12,8 @@ from starlette.responses import Response
 from runtara.runtime.api import image_policy
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.management import iso
+from runtara.runtime.api.storable import StoredObject
+from runtara.runtime.runners.resources import MAX_TIMEOUT_S
 from runtara.runtime.scheduler import registration
 from runtara.runtime.store import Store, images
 
@@ -43,7 +45,7 @@ class ImageIn(BaseModel):
     command: (
         Annotated[str, Field(pattern=TEXT)] | list[Annotated[str, Field(pattern=TEXT)]] | None
     ) = Field(None, description='program and arguments: "python3 job.py --fast" or a list')
-    workflow: dict[str, Any] | None = Field(None, description="a JSON workflow document")
+    workflow: StoredObject | None = Field(None, description="a JSON workflow document")
     oci: str | None = Field(
         None,
         max_length=4096,
@@ -66,7 +68,9 @@ class ImageIn(BaseModel):
         None, max_length=32, pattern=TEXT, description="memory limit, e.g. 256M"
     )
     cpus: float | None = Field(None, gt=0, le=1024, description="CPU share, e.g. 0.5")
-    timeout: float | None = Field(None, gt=0, description="seconds an instance may run")
+    timeout: float | None = Field(
+        None, gt=0, le=MAX_TIMEOUT_S, description="seconds an instance may run (at most a year)"
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> ImageIn:

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from runtara.runtime import connection_types, tracing
 from runtara.runtime.api import fastpath
 from runtara.runtime.api.fields import NO_NUL
-from runtara.runtime.api.request_limits import StoredJson
+from runtara.runtime.api.storable import StoredJson
 from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store import Store, checkpoints, connections, events, instances, signals
 from runtara.runtime.store.access import Caller
@@ -126,7 +126,7 @@ class Accepted(BaseModel):
 class RetryRequest(BaseModel):
     key: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
     attempt: int = Field(ge=1, le=1_000_000)
-    error: str | None = None
+    error: str | None = Field(None, pattern=NO_NUL)
 
 
 class AckRequest(BaseModel):

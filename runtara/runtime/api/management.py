@@ -15,14 +15,19 @@ from starlette.responses import Response
 
 from runtara.runtime import tracing
 from runtara.runtime.api.auth import Authenticated
+from runtara.runtime.api.fastpath import is_json
 from runtara.runtime.api.fields import NO_NUL
-from runtara.runtime.api.request_limits import StoredJson
+from runtara.runtime.api.storable import StoredJson, readable
 from runtara.runtime.status import Status
 from runtara.runtime.store import Store, checkpoints, events, instances, signals
 
 router = APIRouter(prefix="/v1", tags=["management"])
 
 InstanceId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
+#: Checkpoint keys are as long as the instance protocol takes them.
+CheckpointKey = Annotated[str, Path(min_length=1, max_length=1000, pattern=NO_NUL)]
+#: Most items one page of a list answers (``limit``).
+MAX_PAGE = 1000
 
 
 def _store(request: Request) -> Store:
@@ -64,15 +69,16 @@ class InstanceOut(BaseModel):
     hook: str | None = Field(None, description="the webhook whose delivery started it")
 
     @classmethod
-    def of(cls, i: instances.Instance) -> InstanceOut:
+    def of(cls, i: instances.Instance, *, values: bool = True) -> InstanceOut:
+        """``values``: show input, output and error (a bad stored one is shown repaired)."""
         return cls(
             id=i.id,
             tenant_id=i.tenant_id,
             image_id=i.image_id,
             status=i.status,
-            input=i.input,
-            output=i.output,
-            error=i.error,
+            input=readable(i.input) if values else None,
+            output=readable(i.output) if values else None,
+            error=readable(i.error) if values else None,
             attempts=i.attempts,
             max_attempts=i.max_attempts,
             pending_signal=i.pending_signal,
@@ -89,8 +95,33 @@ class InstanceOut(BaseModel):
         )
 
 
+class InstanceSummary(BaseModel):
+    """An instance in a list: everything but its input, output and error (which may be
+    megabytes each; ``GET /v1/instances/{id}`` and ``.../output`` answer them)."""
+
+    id: str
+    tenant_id: str
+    image_id: str | None
+    status: str
+    attempts: int
+    max_attempts: int
+    pending_signal: str | None
+    last_checkpoint_id: str | None
+    created_at: str | None
+    updated_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    heartbeat_at: str | None
+    wake_at: str | None
+
+    @classmethod
+    def of(cls, i: instances.Instance) -> InstanceSummary:
+        full = InstanceOut.of(i, values=False)
+        return cls(**{name: getattr(full, name) for name in cls.model_fields})
+
+
 class InstanceList(BaseModel):
-    instances: list[InstanceOut]
+    instances: list[InstanceSummary]
     limit: int
     offset: int
 
@@ -143,10 +174,13 @@ async def list_instances(
     image_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     schedule: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
     hook: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")
+    ] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> InstanceList:
-    """Instances of the tenant, newest first."""
+    """Instances of the tenant, newest first, as summaries (no input, output or error:
+    read those from ``GET /v1/instances/{instance_id}`` or ``.../output``)."""
     found = await _store(request).arun(
         instances.list_instances,
         who.tenant_id,
@@ -156,8 +190,11 @@ async def list_instances(
         hook=hook,
         limit=limit,
         offset=offset,
+        summary=True,
     )
-    return InstanceList(instances=[InstanceOut.of(i) for i in found], limit=limit, offset=offset)
+    return InstanceList(
+        instances=[InstanceSummary.of(i) for i in found], limit=limit, offset=offset
+    )
 
 
 @router.get("/instances/{instance_id}", response_model=InstanceOut)
@@ -231,7 +268,7 @@ async def list_events(
                 seq=e.seq,
                 event_type=e.event_type,
                 subtype=e.subtype,
-                payload=e.payload,
+                payload=readable(e.payload),
                 created_at=iso(e.created_at),
             )
             for e in found
@@ -270,21 +307,35 @@ async def list_checkpoints(
     "/instances/{instance_id}/checkpoints/{key:path}",
     response_class=Response,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "the stored state"}
+        200: {
+            "content": {"application/json": {}, "application/octet-stream": {}},
+            "description": "the stored state: JSON when it was saved as JSON, else bytes; "
+            "`X-Runtara-Content-Type` is the type the instance gave",
+        }
     },
 )
 async def read_checkpoint(
-    request: Request, who: Authenticated, instance_id: InstanceId, key: InstanceId
+    request: Request, who: Authenticated, instance_id: InstanceId, key: CheckpointKey
 ) -> Response:
-    """The stored state of one checkpoint, with the content type it was saved with."""
+    """The stored state of one checkpoint: as JSON, or as ``application/octet-stream``
+    (never with the type the instance chose: a state is data, not a page to render)."""
     state, content_type = await _store(request).arun(
         checkpoints.read_checkpoint, who.tenant_id, instance_id, key
     )
-    return Response(state, media_type=content_type)
+    served = "application/json" if is_json(content_type) else "application/octet-stream"
+    return Response(
+        state,
+        media_type=served,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": "attachment",
+            "X-Runtara-Content-Type": content_type,
+        },
+    )
 
 
 @router.get("/instances/{instance_id}/output", response_model=OutputOut)
 async def get_output(request: Request, who: Authenticated, instance_id: InstanceId) -> OutputOut:
     """How the instance ended (or ``null`` output while it runs)."""
     i = await _store(request).arun(instances.get_instance, who.tenant_id, instance_id)
-    return OutputOut(id=i.id, status=i.status, output=i.output, error=i.error)
+    return OutputOut(id=i.id, status=i.status, output=readable(i.output), error=readable(i.error))

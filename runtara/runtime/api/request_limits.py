@@ -1,14 +1,15 @@
 """Request limits: bodies over the configured size get a 413 problem before they are
-buffered; JSON values nested deeper than the API can show again get a 422."""
+buffered; a body that stalls gets a 408 and its connection closed. (Which JSON values
+are stored at all: ``storable.py``.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Annotated, Any
 
 from fastapi.exceptions import HTTPException
-from pydantic import AfterValidator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -94,26 +95,65 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-#: Deepest nesting of a stored JSON value. The responses that show it again (pydantic's
-#: serializer stops at 255 levels, counting the response's own) must be able to.
-MAX_JSON_DEPTH = 200
+async def body_timeout(
+    app: Callable[[Scope, Receive, Send], Awaitable[None]],
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    seconds: float,
+) -> None:
+    """Run ``app`` with a ``receive`` that waits at most ``seconds`` for each piece of
+    the request body. A client that stops sending mid-body (or never sends the body
+    its headers announce) would otherwise hold its connection and a worker forever: the
+    app then sees it as gone, and the client gets a 408 with the connection closed."""
+    complete = False
+    stalled = False
+    started = False
 
+    async def timed_receive() -> Message:
+        nonlocal complete, stalled
+        if complete:
+            return await receive()  # e.g. waiting for a disconnect: no deadline
+        try:
+            message = await asyncio.wait_for(receive(), seconds)
+        except TimeoutError:
+            stalled = True
+            return {"type": "http.disconnect"}
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            complete = True
+        return message
 
-def _shallow_enough(value: Any) -> Any:
-    """``value`` unchanged, or ``ValueError`` when its arrays and objects nest deeper
-    than ``MAX_JSON_DEPTH`` (``[]`` is one level)."""
-    level = [value]
-    for _ in range(MAX_JSON_DEPTH + 1):
-        containers = [node for node in level if isinstance(node, dict | list)]
-        if not containers:
-            return value
-        level = [
-            item
-            for node in containers
-            for item in (node.values() if isinstance(node, dict) else node)
-        ]
-    raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        if stalled and not started:
+            return  # the app's answer to a body that never came: the 408 replaces it
+        started = started or message["type"] == "http.response.start"
+        await send(message)
 
-
-#: Any JSON value a request stores (input, output, error, event or signal payload).
-StoredJson = Annotated[Any, AfterValidator(_shallow_enough)]
+    try:
+        await app(scope, timed_receive, tracking_send)
+    except Exception:
+        if not stalled:
+            raise
+    if stalled and not started:
+        body = json.dumps(
+            {
+                "type": "about:blank",
+                "title": HTTPStatus.REQUEST_TIMEOUT.phrase,
+                "status": 408,
+                "detail": f"the request body did not arrive within {seconds:g} s "
+                "(server setting RUNTARA_BODY_TIMEOUT_SECONDS)",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 408,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

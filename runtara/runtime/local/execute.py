@@ -29,6 +29,9 @@ from runtara.client import ApiError, Client
 from runtara.compiler.codegen.documents import load_children, read_workflow
 from runtara.compiler.codegen.render import generate
 from runtara.runtime.local.request import RunError, RunRequest
+from runtara.runtime.runners import environment as instance_environment
+from runtara.runtime.runners import tiers
+from runtara.runtime.scheduler.specs import MAX_ENV_INPUT_BYTES
 
 DATA_DIR = Path(".data")
 #: The child's exit status when it reported ``failed`` itself (``flow.main``).
@@ -54,25 +57,39 @@ def run_workflow(request: RunRequest, progress: Progress, report: Callable[[Outc
     ``report`` gets the outcome as soon as it is known, before the embedded runtime
     shuts down (uvicorn's shutdown takes 0.1-0.2 s), so the output shows at once.
     """
-    source = None if request.workflow.is_dir() else _generate(request)
+    generated = None if request.workflow.is_dir() else _generate(request)
     with _run_directory(request) as run_dir:
-        if source is None:
-            command = _compiled_binary(request.workflow)
+        if generated is None:
+            command, tier = _compiled_binary(request.workflow)
         else:
+            source, tier = generated
             command = [sys.executable, str(_write(run_dir / "workflow.py", source))]
+        child = Child(command, run_dir, tiers.check_tier(tier))
         with _runtime(request.server) as url, _management(url, request.tenant) as api:
             for connection_id, body in request.connections.items():
                 _store_connection(api, connection_id, body)
-            outcome = _drive(request, api, command, progress)
+            outcome = _drive(request, api, child, progress)
             report(outcome)
     return outcome.exit_code
 
 
-def _generate(request: RunRequest) -> str:
+@dataclass(frozen=True)
+class Child:
+    """How the instance process runs: its command, its folder, the workflow's memory
+    tier (enforced as the address-space and stack rlimits)."""
+
+    command: list[str]
+    run_dir: Path
+    memory_tier: str
+
+
+def _generate(request: RunRequest) -> tuple[str, str]:
+    """The generated module and the workflow's memory tier."""
     workflow = read_workflow(request.workflow, request.children)
-    return generate(
+    source = generate(
         workflow, children=load_children(request.children), source=str(request.workflow)
     )
+    return source, workflow.memory_tier
 
 
 @contextlib.contextmanager
@@ -110,8 +127,8 @@ def _write(module: Path, source: str) -> Path:
     return module
 
 
-def _compiled_binary(directory: Path) -> list[str]:
-    """The native binary of a ``runtara compile`` output directory."""
+def _compiled_binary(directory: Path) -> tuple[list[str], str]:
+    """The native binary of a ``runtara compile`` output directory, and its memory tier."""
     try:
         from runtara.compiler.native.workflow import CompileError, read_build
     except ImportError as exc:
@@ -123,10 +140,10 @@ def _compiled_binary(directory: Path) -> list[str]:
     binary = directory / build.binary
     if not os.access(binary, os.X_OK):
         raise RunError(f"{directory}: the binary {build.binary} is missing or not executable")
-    return [str(binary.resolve())]
+    return [str(binary.resolve())], build.memory_tier
 
 
-def _drive(request: RunRequest, api: Client, command: list[str], progress: Progress) -> Outcome:
+def _drive(request: RunRequest, api: Client, child: Child, progress: Progress) -> Outcome:
     """Run the instance process once and report how the instance stands afterwards."""
     known = _instance(api, request.instance_id)
     if known is not None and known["status"] in ("completed", "failed", "cancelled"):
@@ -134,15 +151,17 @@ def _drive(request: RunRequest, api: Client, command: list[str], progress: Progr
         return _outcome(known, request.instance_id, reported=False)
     progress(f"instance {request.instance_id} on {api.url} (rerun with --id to resume)")
     environment = {
-        **os.environ,
+        **instance_environment.from_server(),
         "RUNTARA_URL": api.url,
         "RUNTARA_INSTANCE_ID": request.instance_id,
         "RUNTARA_TENANT_ID": request.tenant,
         "RUNTARA_INSTANCE_TOKEN": "",
-        "RUNTARA_INPUT": json.dumps(request.input),
+        "PYTHONUNBUFFERED": "1",
+        **tiers.ALLOCATOR_ENVIRONMENT,
+        **_input_environment(request.input, child.run_dir),
     }
     try:
-        code = _run_child(command, environment)
+        code = _run_child(child, environment)
     except KeyboardInterrupt:
         return Outcome(130, message=f"interrupted; rerun with --id {request.instance_id} to resume")
     state = _instance(api, request.instance_id)
@@ -173,27 +192,46 @@ def _outcome(state: dict[str, Any], instance_id: str, *, reported: bool) -> Outc
     return Outcome(3, message=f"instance {instance_id} was {status}")
 
 
-def _run_child(command: list[str], environment: dict[str, str]) -> int:
+def _input_environment(value: Any, run_dir: Path) -> dict[str, str]:
+    """The input in ``RUNTARA_INPUT``, or in a file named by ``RUNTARA_INPUT_FILE`` when
+    it is too large for the environment (the kernel takes at most 128 KiB per variable)."""
+    encoded = json.dumps(value, separators=(",", ":"))
+    if len(encoded.encode()) <= MAX_ENV_INPUT_BYTES:
+        return {"RUNTARA_INPUT": encoded}
+    path = run_dir / "input.json"
+    try:
+        path.write_text(encoded, encoding="utf-8")
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc.strerror}") from None
+    return {"RUNTARA_INPUT_FILE": str(path.resolve())}
+
+
+def _run_child(child: Child, environment: dict[str, str]) -> int:
     """Run the instance; its stdout joins our stderr (our stdout is the workflow output).
 
     It runs in its own session, so a Ctrl-C reaches only us; we stop it with SIGTERM.
+    It gets the allow-listed environment only, and its memory tier as its ceiling.
     """
-    child = subprocess.Popen(
-        command,
-        env=environment,
-        stdout=sys.stderr.fileno(),
-        start_new_session=True,
-    )
+    try:
+        process = subprocess.Popen(
+            child.command,
+            env=environment,
+            stdout=sys.stderr.fileno(),
+            start_new_session=True,
+            preexec_fn=tiers.memory_limits(child.memory_tier),
+        )
+    except OSError as exc:
+        raise RunError(f"cannot start {child.command[0]}: {exc.strerror}") from None
     try:
         with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
-            return child.wait()
+            return process.wait()
     except KeyboardInterrupt:
         with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
         try:
-            child.wait(timeout=5)
+            process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            child.kill()
+            process.kill()
         raise
 
 

@@ -194,7 +194,12 @@ class DockerRunner(Runner):
             "cap_drop": ["ALL"],
             "pids_limit": limits.pids,
             "ulimits": [
-                docker.types.Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files)
+                docker.types.Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+                *(
+                    [docker.types.Ulimit(name="stack", soft=stack, hard=stack)]
+                    if (stack := limits.stack_bytes)
+                    else []
+                ),
             ],
             "detach": True,
         }
@@ -282,8 +287,9 @@ class DockerRunner(Runner):
 
 def resolve_oci(
     source: str, runner: DockerRunner | None = None, *, archives: bool = True
-) -> tuple[str, str]:
-    """An image archive (path) or reference -> ``(reference, image id)`` on the engine.
+) -> tuple[str, str, dict[str, str]]:
+    """An image archive (path) or reference -> ``(reference, image id, labels)`` on the
+    engine (the labels say, e.g., the workflow's memory tier).
 
     An archive (``docker save`` or OCI layout tar, e.g. from ``runtara compile``) is
     loaded into the engine; a reference must already be there or be pullable (there
@@ -306,10 +312,10 @@ def resolve_oci(
         ) from None
     except (docker.errors.DockerException, requests.RequestException, ValueError) as exc:
         raise LaunchError(f"image {source!r}: {exc}") from None
-    return source, image.id
+    return source, image.id, dict(image.labels or {})
 
 
-def _load_archive(client: Any, path: str) -> tuple[str, str]:
+def _load_archive(client: Any, path: str) -> tuple[str, str, dict[str, str]]:
     try:
         with open(path, "rb") as archive:
             loaded = client.images.load(archive)
@@ -318,4 +324,4 @@ def _load_archive(client: Any, path: str) -> tuple[str, str]:
     if not loaded:
         raise LaunchError(f"{path} holds no image")
     image = loaded[0]
-    return (image.tags[0] if image.tags else image.id), image.id
+    return (image.tags[0] if image.tags else image.id), image.id, dict(image.labels or {})

@@ -94,6 +94,8 @@ def _rlimits(limits: Limits) -> list[tuple[int, int]]:
     found = [(resource.RLIMIT_NOFILE, limits.open_files)]
     if limits.memory_bytes is not None:
         found.append((resource.RLIMIT_AS, limits.memory_bytes))
+    if limits.stack_bytes is not None:
+        found.append((resource.RLIMIT_STACK, limits.stack_bytes))
     if limits.timeout_s is not None:
         # A backstop under the wall-clock timeout: CPU seconds of all its threads.
         threads = limits.cpus or os.cpu_count() or 1

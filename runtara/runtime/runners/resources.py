@@ -15,6 +15,9 @@ _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 DEFAULT_OPEN_FILES = 1024
 #: Processes/threads a container may start (fork bombs stop here).
 DEFAULT_PIDS = 256
+#: The longest ``timeout`` an image may set (a year); longer is no limit at all, and an
+#: infinite one could not be scheduled.
+MAX_TIMEOUT_S = 365 * 24 * 3600.0
 
 
 class InvalidLimit(Error, ValueError):
@@ -42,12 +45,17 @@ class Limits:
     timeout_s: float | None = None
     open_files: int = DEFAULT_OPEN_FILES
     pids: int = DEFAULT_PIDS
+    #: Stack of the main thread, and of every thread it starts (a memory tier sets it).
+    stack_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.cpus is not None and not 0.01 <= self.cpus <= 1024:
             raise InvalidLimit(f"cpus {self.cpus}: expected a number between 0.01 and 1024")
-        if self.timeout_s is not None and self.timeout_s <= 0:
-            raise InvalidLimit(f"timeout {self.timeout_s}: expected a positive number of seconds")
+        if self.timeout_s is not None and not 0 < self.timeout_s <= MAX_TIMEOUT_S:
+            raise InvalidLimit(
+                f"timeout {self.timeout_s}: expected a positive number of seconds, "
+                f"at most {MAX_TIMEOUT_S:.0f} (a year)"
+            )
 
     @classmethod
     def from_options(

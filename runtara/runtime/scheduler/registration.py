@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtara.runtime.errors import InvalidInput
+from runtara.runtime.runners import tiers
 from runtara.runtime.runners.base import LaunchError
 from runtara.runtime.runners.resources import InvalidLimit, Limits
 
@@ -67,6 +68,13 @@ def command_image(
     return Registration(runner, shlex.join(argv), None, metadata)
 
 
+def _tiered(limits: Limits, tier: str) -> Limits:
+    try:
+        return tiers.within_tier(limits, tier)
+    except tiers.TierError as exc:
+        raise InvalidInput(str(exc), field="memory") from None
+
+
 def workflow_image(document: Any, limits: Limits, *, name: str) -> Registration:
     """Validate the workflow and generate its module (the compiler runs here, once)."""
     from runtara import dsl
@@ -81,6 +89,7 @@ def workflow_image(document: Any, limits: Limits, *, name: str) -> Registration:
         raise InvalidInput(f"workflow of image {name}: {exc}") from None
     except CodegenError as exc:
         raise InvalidInput(f"workflow of image {name} cannot be generated: {exc}") from None
+    limits = _tiered(limits, workflow.memory_tier)
     metadata = {
         "kind": "workflow",
         "workflow": document,
@@ -94,11 +103,15 @@ def oci_image(source: str, limits: Limits, *, archives: bool = True) -> Registra
     """Load or find the image on the Docker engine (blocking: call from a thread).
 
     ``archives`` False: ``source`` is only ever an image reference, never a file read."""
+    from runtara.compiler.oci.workflow_image import LABEL_MEMORY_TIER
     from runtara.runtime.runners.docker import resolve_oci
 
     try:
-        reference, image_id = resolve_oci(source, archives=archives)
+        reference, image_id, labels = resolve_oci(source, archives=archives)
     except LaunchError as exc:
         raise InvalidInput(str(exc)) from None
+    tier = labels.get(LABEL_MEMORY_TIER)
+    if tier is not None:
+        limits = _tiered(limits, tier)
     metadata = {"kind": "oci", "source": source, "limits": limits.to_dict()}
     return Registration("docker", reference, image_id, metadata)

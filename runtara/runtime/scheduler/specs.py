@@ -18,6 +18,7 @@ from typing import Any
 
 from runtara.runtime.runners.base import LaunchError, LaunchSpec
 from runtara.runtime.runners.resources import Limits
+from runtara.runtime.runners.tiers import ALLOCATOR_ENVIRONMENT
 from runtara.runtime.store.images import Image
 
 #: An input larger than this is not put in the environment; the SDK then reads it
@@ -57,6 +58,7 @@ def instance_environment(
             "RUNTARA_TENANT_ID": tenant_id,
             "RUNTARA_INSTANCE_TOKEN": token,
             "PYTHONUNBUFFERED": "1",
+            **ALLOCATOR_ENVIRONMENT,
         }
     )
     encoded = json.dumps(input, separators=(",", ":"))

@@ -26,6 +26,9 @@ _COLUMNS = (
     " AND c.instance_id = i.id ORDER BY c.seq DESC LIMIT 1) AS last_checkpoint_id,"
     " i.heartbeat_at, i.wake_at, s.kind AS pending_signal, i.schedule, i.scheduled_at, i.hook"
 )
+_SUMMARY_COLUMNS = _COLUMNS.replace(
+    "i.input, i.output, i.error,", "NULL AS input, NULL AS output, NULL AS error,"
+)
 _FROM = "FROM instances i LEFT JOIN signals s ON s.tenant_id = i.tenant_id AND s.instance_id = i.id"
 
 
@@ -229,10 +232,14 @@ def list_instances(
     limit: int = 50,
     offset: int = 0,
     id_contains: str | None = None,
+    summary: bool = False,
 ) -> list[Instance]:
     """Newest first; each filter given keeps only the instances that match it;
-    ``id_contains`` keeps the ids holding that text (any case, no wildcards)."""
-    sql = f"SELECT {_COLUMNS} {_FROM} WHERE i.tenant_id = ?"
+    ``id_contains`` keeps the ids holding that text (any case, no wildcards).
+    ``summary``: without input, output and error (``None``), which the database then
+    never reads: a page of summaries stays small whatever the inputs."""
+    columns = _SUMMARY_COLUMNS if summary else _COLUMNS
+    sql = f"SELECT {columns} {_FROM} WHERE i.tenant_id = ?"
     params: list[Any] = [tenant_id]
     if id_contains:
         escaped = id_contains.replace("!", "!!").replace("%", "!%").replace("_", "!_")

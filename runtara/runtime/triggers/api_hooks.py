@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
-from runtara.runtime.api.request_limits import StoredJson
+from runtara.runtime.api.storable import StoredJson
 from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.settings import Settings
 from runtara.runtime.store import Store

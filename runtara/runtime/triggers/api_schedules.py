@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
-from runtara.runtime.api.request_limits import StoredJson
+from runtara.runtime.api.storable import StoredJson
 from runtara.runtime.errors import Conflict, InvalidInput
 from runtara.runtime.store import Store
 from runtara.runtime.store.database import now_ms

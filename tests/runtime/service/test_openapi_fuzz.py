@@ -1,5 +1,5 @@
 """Schemathesis against the environment's endpoints (images, start, logs, process):
-no input makes them fail with 5xx, and documented answers match their schemas."""
+no input makes them fail with 5xx, and every answer is documented (status, content type, schema)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from runtara.runtime.embedded import EmbeddedRuntime
 
@@ -25,10 +30,19 @@ def api_schema(
         yield schemathesis.openapi.from_url(f"{runtime.url}/openapi.json")
 
 
+#: No 5xx; every status and content type an answer has is documented for its operation
+#: (errors are ``application/problem+json``).
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
 schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex=MINE)
 
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_breaks_the_environment_endpoints(case: schemathesis.Case) -> None:
-    case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+    case.call_and_validate(checks=CHECKS)
