@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from runtara.errors import Error
+
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -52,7 +54,7 @@ def print_table(table: Table) -> None:
         stdout.width = width
 
 
-class CliError(Exception):
+class CliError(Error):
     """A user-facing error: printed as one line on stderr, never as a traceback."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:

@@ -52,8 +52,8 @@ def show(
     format: Format = OutputFormat.text,
 ) -> None:
     """Show one agent, one capability with its typed inputs and output, or a connection type."""
+    from runtara.agents.catalog import closest
     from runtara.agents.framework import AgentSpec
-    from runtara.agents.registry import closest
 
     catalog = _catalog()
     try:
@@ -138,7 +138,7 @@ def _type_text(spec: dict[str, Any]) -> str:
 
 
 def _catalog() -> Any:
-    from runtara.agents.registry import AgentLoadError, catalog
+    from runtara.agents.catalog import AgentLoadError, catalog
 
     try:
         return catalog()

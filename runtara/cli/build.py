@@ -152,8 +152,8 @@ def push(
     from runtara.compiler.native.cache import cache_dir
     from runtara.compiler.oci.blob_index import BlobIndex
     from runtara.compiler.oci.credentials import Credentials
+    from runtara.compiler.oci.push import BlobPush, ImageFormatError, RegistryError, push_image
     from runtara.compiler.oci.reference import InvalidReference
-    from runtara.compiler.registry import BlobPush, ImageFormatError, RegistryError, push_image
 
     if password_stdin and not username:
         fail("--password-stdin needs --username", Exit.USAGE)

@@ -13,7 +13,7 @@ from runtara.cli.exits import Exit
 
 if TYPE_CHECKING:
     from runtara.compiler.codegen import CodegenError
-    from runtara.runtime.local.launch import Outcome
+    from runtara.runtime.local.execute import Outcome
 
 Children = Annotated[
     list[Path] | None,
@@ -94,8 +94,8 @@ def run(
     3 paused or cancelled, 130 interrupted (rerun with the same --id to resume).
     """
     from runtara.compiler.codegen import CodegenError
-    from runtara.runtime.local.launch import run_workflow
-    from runtara.runtime.local.request import LaunchError, RunRequest
+    from runtara.runtime.local.execute import run_workflow
+    from runtara.runtime.local.request import RunError, RunRequest
 
     try:
         request = RunRequest.from_cli(
@@ -106,7 +106,7 @@ def run(
             instance_id=instance_id,
             children=child or [],
         )
-    except LaunchError as exc:  # a bad --input, --connection, --server, --child
+    except RunError as exc:  # a bad --input, --connection, --server, --child
         fail(str(exc), Exit.USAGE)
     try:
         exit_code = run_workflow(
@@ -114,7 +114,7 @@ def run(
         )
     except CodegenError as exc:
         _refuse(exc)
-    except LaunchError as exc:
+    except RunError as exc:
         fail(str(exc), Exit.FAILED)
     # The embedded runtime imported FastAPI, SQLAlchemy and pydantic; collecting all of
     # that at exit takes 0.2-0.8 s, and nothing in it needs finalizing (the store is closed).

@@ -14,7 +14,7 @@ import typer
 from runtara.cli._common import Format, OutputFormat, fail, print_json, stderr
 
 if TYPE_CHECKING:
-    from runtara.agents.registry import Catalog
+    from runtara.agents.catalog import Catalog
     from runtara.dsl.diagnostics import Diagnostic
 
 
@@ -178,7 +178,7 @@ def schema(
 
 def _load_catalog(*, exit_code: int) -> Catalog:
     """The agent catalog; an installed agent package that fails to import is one line."""
-    from runtara.agents.registry import AgentLoadError, catalog
+    from runtara.agents.catalog import AgentLoadError, catalog
 
     try:
         return catalog()

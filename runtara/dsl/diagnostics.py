@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from runtara.agents.registry import closest
+from runtara.agents.catalog import closest
 
 Severity = Literal["error", "warning"]
 

@@ -19,9 +19,10 @@ import pydantic
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.graph import Workflow
 from runtara.dsl.source_map import Position, SourceMap, json_path, pointer
+from runtara.errors import Error
 
 
-class DocumentError(Exception):
+class DocumentError(Error):
     """A document that cannot be used; ``diagnostics`` say what and where."""
 
     def __init__(self, filename: str, diagnostics: list[Diagnostic], *, readable: bool) -> None:

@@ -12,13 +12,15 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from runtara.errors import Error
+
 Segment = str | int
 
 #: Roots a path may start from (``scenario`` is Runtara's older name of ``workflow``).
 ROOTS: tuple[str, ...] = ("data", "variables", "steps", "workflow", "scenario", "loop", "item")
 
 
-class ReferenceSyntaxError(ValueError):
+class ReferenceSyntaxError(Error, ValueError):
     """A malformed path; ``offset`` is the character where the problem starts."""
 
     def __init__(self, message: str, path: str, offset: int) -> None:

@@ -29,8 +29,8 @@ from runtara.dsl._base import DslModel
 from runtara.dsl.graph import ExecutionGraph, Workflow
 
 if TYPE_CHECKING:
+    from runtara.agents.catalog import Catalog
     from runtara.agents.framework import CapabilitySpec, InputSpec
-    from runtara.agents.registry import Catalog
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: Where the committed schema lives (``runtara schema -o`` regenerates it).
@@ -74,7 +74,7 @@ def workflow_schema(catalog: Catalog | None = None) -> dict[str, Any]:
     """The published schema: structure plus what the catalog knows about agents."""
     schema = copy.deepcopy(structural_schema())
     if catalog is None:
-        from runtara.agents.registry import catalog as load_catalog
+        from runtara.agents.catalog import catalog as load_catalog
 
         catalog = load_catalog()
     _add_agents(_step_schema(schema, "Agent"), catalog)

@@ -3,9 +3,11 @@ they unwind the stack to the entry point, which reports the instance accordingly
 
 from __future__ import annotations
 
+from runtara.agents.errors import InstanceError
 
-class RuntaraError(Exception):
-    """Base of every SDK error."""
+
+class RuntaraError(InstanceError):
+    """Base of every SDK error (the image-side tree is drawn in ``runtara.agents.errors``)."""
 
 
 class ConfigurationError(RuntaraError):

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from runtara.client import Client
-from tests.sdk.processes import free_port, ledger_lines, start_example, start_server, wait_for_lines
+from tests.support.crash_processes import (
+    free_port,
+    ledger_lines,
+    start_example,
+    start_server,
+    wait_for_lines,
+)
 
 ALL_ORDERS = list(range(1, 1001))
 

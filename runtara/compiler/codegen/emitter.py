@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtara.agents.registry import catalog
+from runtara.agents.catalog import catalog
 from runtara.compiler.codegen.errors import CodegenError
 from runtara.compiler.codegen.expressions import Expressions
 from runtara.compiler.codegen.literals import Names, identifier, py_literal

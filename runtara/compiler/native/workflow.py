@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from runtara import __version__
-from runtara.compiler.image import WorkflowMetadata, build_image, input_schema_digest
 from runtara.compiler.native.build import build_native
 from runtara.compiler.native.cache import cache_dir
 from runtara.compiler.native.launcher import Progress
 from runtara.compiler.oci.layout import WrittenImage
+from runtara.compiler.oci.workflow_image import WorkflowMetadata, build_image, input_schema_digest
+from runtara.errors import Error
 
 BUILD_FILE = "build.json"
 _TAG = re.compile(
@@ -30,7 +31,7 @@ _TAG = re.compile(
 )
 
 
-class CompileError(Exception):
+class CompileError(Error):
     """The workflow cannot be compiled; ``lines`` are the problems, one per line."""
 
     def __init__(

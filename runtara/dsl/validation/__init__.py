@@ -128,7 +128,7 @@ def semantic_diagnostics(
     workflow: Workflow, source_map: SourceMap, *, children: Collection[str] | None = None
 ) -> list[Diagnostic]:
     """The checks of DSL.md on a structurally valid model."""
-    from runtara.agents.registry import catalog
+    from runtara.agents.catalog import catalog
 
     ctx = CheckContext(workflow, source_map, catalog(), children)
     top_variables = set(workflow.graph.variables)

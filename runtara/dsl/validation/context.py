@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from runtara.agents.registry import Catalog
+from runtara.agents.catalog import Catalog
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.graph import Workflow
 from runtara.dsl.source_map import SourceMap

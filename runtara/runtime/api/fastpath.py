@@ -19,7 +19,8 @@ from urllib.parse import unquote
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
-from runtara.runtime.errors import InvalidInput, PayloadTooLarge, RuntaraError
+from runtara.errors import ServiceError
+from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.store import Store, checkpoints
 from runtara.runtime.store.access import Caller
 from runtara.runtime.store.checkpoints import CheckpointResult
@@ -133,7 +134,7 @@ class CheckpointFastPath:
                 instance_id,
             )
             return
-        except RuntaraError as exc:
+        except ServiceError as exc:
             await _send(send, exc.status, _problem(exc.status, exc.title, exc.detail), problem=True)
             return
         except Exception as exc:

@@ -28,7 +28,7 @@ from typing import Any
 
 from runtara.runtime.runners.base import Exited, Launched, LaunchError, LaunchSpec, LogLines, Runner
 from runtara.runtime.runners.cgroups import Cgroups, InstanceCgroup
-from runtara.runtime.runners.limits import Limits
+from runtara.runtime.runners.resources import Limits
 
 #: How often an adopted process (not our child: no wait()) is checked for life.
 ADOPTED_POLL_SECONDS = 0.2

@@ -14,7 +14,7 @@ from typing import Any
 
 from runtara.runtime.errors import InvalidInput
 from runtara.runtime.runners.base import LaunchError
-from runtara.runtime.runners.limits import InvalidLimit, Limits
+from runtara.runtime.runners.resources import InvalidLimit, Limits
 
 RUNNERS = ("process", "docker")
 

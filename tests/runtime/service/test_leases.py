@@ -10,7 +10,7 @@ import pytest
 
 from runtara.runtime.store import Store, images, instances, open_store, scheduling
 from runtara.runtime.store.scheduling import Backoff, ProcessExit
-from tests.runtime.databases import postgres_schema_url
+from tests.support.databases import postgres_schema_url
 
 LEASE_MS = 10_000
 BACKOFF = Backoff(base_ms=100, max_ms=1000)

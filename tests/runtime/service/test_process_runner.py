@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from runtara.runtime.runners.base import LaunchSpec
-from runtara.runtime.runners.limits import Limits
 from runtara.runtime.runners.process import ProcessRunner
+from runtara.runtime.runners.resources import Limits
 
 
 def spec(code: str, limits: Limits | None = None) -> LaunchSpec:

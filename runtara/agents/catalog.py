@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import entry_points
 
+from runtara.agents.errors import InstanceError
 from runtara.agents.framework import (
     AgentSpec,
     CapabilitySpec,
@@ -42,7 +43,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
 ENTRY_POINT_GROUP = "runtara.agents"
 
 
-class AgentLoadError(RuntimeError):
+class AgentLoadError(InstanceError, RuntimeError):
     """An installed package declares agents that cannot be imported."""
 
 

@@ -16,12 +16,13 @@ from urllib.parse import quote
 
 import httpx
 
-from runtara.runtime.client_images import ImagesClientMixin
+from runtara.client.images import ImagesClientMixin
+from runtara.errors import Error
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 
 
-class ApiError(Exception):
+class ApiError(Error):
     """The runtime answered a problem document (4xx/5xx)."""
 
     def __init__(self, status: int, title: str, detail: str) -> None:

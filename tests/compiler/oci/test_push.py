@@ -19,23 +19,23 @@ import trustme
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from runtara.compiler.image import WorkflowMetadata, build_image, input_schema_digest
 from runtara.compiler.oci.blob_index import BlobIndex
 from runtara.compiler.oci.credentials import Credentials
 from runtara.compiler.oci.layout import OciImage
+from runtara.compiler.oci.push import PushResult, Registry, RegistryError
 from runtara.compiler.oci.reference import parse_reference
-from runtara.compiler.registry import PushResult, Registry, RegistryError
-from tests.compiler.registry_server import (
+from runtara.compiler.oci.workflow_image import WorkflowMetadata, build_image, input_schema_digest
+from tests.support.registry_server import (
     PASSWORD,
     USERNAME,
     LocalRegistry,
     htpasswd_file,
     run_registry,
 )
-from tests.compiler.token_server import ISSUER, SERVICE, token_server
+from tests.support.token_server import ISSUER, SERVICE, token_server
 
 GOOD = Credentials(USERNAME, PASSWORD)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.environment.servers import Server, wait_status
+from tests.support.servers import Server, wait_status
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
+EXAMPLES = Path(__file__).parents[3] / "examples"
 
 
 def runtara(server: Server, *args: str) -> subprocess.CompletedProcess[str]:

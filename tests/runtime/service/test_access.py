@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runtara.client import ApiError
-from tests.environment.servers import WORKER, Server, wait_status
+from tests.support.servers import WORKER, Server, wait_status
 
 ADMIN_KEY = "admin-key-for-tests"
 

@@ -13,7 +13,7 @@ from typing import Any
 import docker
 import pytest
 
-from tests.environment.servers import Server, wait_for, wait_status
+from tests.support.servers import Server, wait_for, wait_status
 
 pytestmark = pytest.mark.docker
 
@@ -23,7 +23,7 @@ SERVER_ID = f"d-{uuid.uuid4().hex[:8]}"
 
 @pytest.fixture(scope="session")
 def base_image() -> str:
-    from tests.environment.docker_image import build_test_image
+    from tests.support.docker_image import build_test_image
 
     return build_test_image()
 

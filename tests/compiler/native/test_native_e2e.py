@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 
 from runtara.compiler.native.workflow import read_build
-from tests.environment.servers import Server, instance_pids, wait_for, wait_status
+from tests.support.servers import Server, instance_pids, wait_for, wait_status
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _mapping(kind: str, value: Any) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import httpx
 from runtara.client import ApiError, Client
 from runtara.compiler.codegen.documents import load_children, read_workflow
 from runtara.compiler.codegen.render import generate
-from runtara.runtime.local.request import LaunchError, RunRequest
+from runtara.runtime.local.request import RunError, RunRequest
 
 DATA_DIR = Path(".data")
 #: The child's exit status when it reported ``failed`` itself (``flow.main``).
@@ -89,12 +89,12 @@ def _run_directory(request: RunRequest) -> Iterator[Path]:
         run_dir.mkdir(parents=True, exist_ok=True)
         lock = (run_dir / ".lock").open("w")
     except OSError as exc:
-        raise LaunchError(f"cannot write in {run_dir}: {exc.strerror}") from None
+        raise RunError(f"cannot write in {run_dir}: {exc.strerror}") from None
     with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LaunchError(
+            raise RunError(
                 f"instance {request.instance_id} is being run by another `runtara run` "
                 "here; wait for it or stop it first"
             ) from None
@@ -106,7 +106,7 @@ def _write(module: Path, source: str) -> Path:
     try:
         module.write_text(source, encoding="utf-8")
     except OSError as exc:
-        raise LaunchError(f"cannot write {module}: {exc.strerror}") from None
+        raise RunError(f"cannot write {module}: {exc.strerror}") from None
     return module
 
 
@@ -115,14 +115,14 @@ def _compiled_binary(directory: Path) -> list[str]:
     try:
         from runtara.compiler.native.workflow import CompileError, read_build
     except ImportError as exc:
-        raise LaunchError(f"{directory}: native builds are not available ({exc})") from None
+        raise RunError(f"{directory}: native builds are not available ({exc})") from None
     try:
         build = read_build(directory)
     except CompileError as exc:
-        raise LaunchError(str(exc)) from None
+        raise RunError(str(exc)) from None
     binary = directory / build.binary
     if not os.access(binary, os.X_OK):
-        raise LaunchError(f"{directory}: the binary {build.binary} is missing or not executable")
+        raise RunError(f"{directory}: the binary {build.binary} is missing or not executable")
     return [str(binary.resolve())]
 
 
@@ -229,7 +229,7 @@ def _runtime(server: str | None) -> Iterator[str]:
         runtime.start()
     except StoreUnavailable as exc:
         runtime.stop()
-        raise LaunchError(str(exc)) from None
+        raise RunError(str(exc)) from None
     try:
         yield runtime.url
     finally:
@@ -257,7 +257,7 @@ def _instance(api: Client, instance_id: str) -> dict[str, Any] | None:
     except ApiError as exc:
         if exc.status == 404:
             return None
-        raise LaunchError(_refused(exc, api.url)) from None
+        raise RunError(_refused(exc, api.url)) from None
 
 
 def _store_connection(api: Client, connection_id: str, body: dict[str, Any]) -> None:
@@ -275,7 +275,7 @@ def _store_connection(api: Client, connection_id: str, body: dict[str, Any]) -> 
                 api.delete_connection(connection_id)
                 api.create_connection(connection_id, integration, parameters)
     except ApiError as exc:
-        raise LaunchError(f"--connection {connection_id}: {_refused(exc, api.url)}") from None
+        raise RunError(f"--connection {connection_id}: {_refused(exc, api.url)}") from None
 
 
 def _refused(exc: ApiError, url: str) -> str:

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from runtara.compiler.image import (
+from runtara.compiler.oci.layer import prune_layer_cache
+from runtara.compiler.oci.layout import OciImage, WrittenImage
+from runtara.compiler.oci.rootfs import shared_libraries
+from runtara.compiler.oci.workflow_image import (
     LABEL_INPUT_SCHEMA_DIGEST,
     LABEL_MEMORY_TIER,
     LABEL_WORKFLOW_NAME,
@@ -21,9 +24,6 @@ from runtara.compiler.image import (
     build_image,
     input_schema_digest,
 )
-from runtara.compiler.oci.layer import prune_layer_cache
-from runtara.compiler.oci.layout import OciImage, WrittenImage
-from runtara.compiler.oci.rootfs import shared_libraries
 
 HELLO_C = r"""
 #include <math.h>

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from runtara.compiler.native.workflow import read_build
-from tests.compiler.registry_server import free_port
+from tests.support.registry_server import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HELLO = ROOT / "examples" / "hello.json"
 HELLO_INPUT = {"name": "ada lovelace", "language": "fr"}
 

@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from runtara.errors import Error
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.I)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -15,7 +17,7 @@ DEFAULT_OPEN_FILES = 1024
 DEFAULT_PIDS = 256
 
 
-class InvalidLimit(ValueError):
+class InvalidLimit(Error, ValueError):
     """A limit that cannot be understood; the message names it."""
 
 

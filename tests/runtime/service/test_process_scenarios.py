@@ -1,5 +1,5 @@
 """The environment end to end: real `runtara server` processes running real instance
-processes (tests/environment/programs/worker.py), killed and restarted for real."""
+processes (tests/support/programs/worker.py), killed and restarted for real."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from runtara.client import ApiError
-from tests.environment.servers import (
+from tests.support.servers import (
     PROGRAMS,
     WORKER,
     Server,

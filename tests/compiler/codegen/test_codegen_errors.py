@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from runtara.compiler.codegen import CodegenError
-from tests.flow.harness import Runtime, agent, chain, echo, finish, graph, imm, ref, tpl
+from tests.support.flow_harness import Runtime, agent, chain, echo, finish, graph, imm, ref, tpl
 
 
 @pytest.mark.parametrize(

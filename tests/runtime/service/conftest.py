@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.environment.servers import Server
-from tests.runtime.databases import DIALECTS, database_url
+from tests.support.databases import DIALECTS, database_url
+from tests.support.servers import Server
 
 
 @pytest.fixture(params=DIALECTS)

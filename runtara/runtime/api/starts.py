@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from runtara.runtime.api.auth import Authenticated
-from runtara.runtime.api.limits import StoredJson
 from runtara.runtime.api.management import InstanceOut, iso
+from runtara.runtime.api.request_limits import StoredJson
 from runtara.runtime.store import Store, images, instances, logs, scheduling
 
 router = APIRouter(prefix="/v1/instances", tags=["instances"])

@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 
 from runtara.compiler.codegen import CodegenError
 from runtara.sdk import Runtara
-from tests.flow.harness import (
+from tests.support.flow_harness import (
     Outcome,
     Runtime,
     agent,

@@ -15,7 +15,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from runtara.compiler.image import WorkflowMetadata, build_image, input_schema_digest
 from runtara.compiler.native import (
     BINARY_NAME,
     MissingToolError,
@@ -32,8 +31,9 @@ from runtara.compiler.native.launcher import (
     read_image_side_sources,
 )
 from runtara.compiler.native.main_guard import expose_main_guard
+from runtara.compiler.oci.workflow_image import WorkflowMetadata, build_image, input_schema_digest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 #: A stand-in for a generated module: imports the agents, uses TLS and the C json scanner.
 STAND_IN = '''
@@ -44,7 +44,7 @@ import os
 import ssl
 import sys
 
-from runtara.agents import registry
+from runtara.agents.catalog import catalog
 
 
 def main() -> int:
@@ -53,7 +53,7 @@ def main() -> int:
         "marker": MARKER,
         "lang": os.environ.get("LANG"),
         "uid": os.getuid(),
-        "agents": sorted(spec.id for spec in registry.catalog().agents.values())[:1],
+        "agents": sorted(spec.id for spec in catalog().agents.values())[:1],
         "ca_certificates": len(context.get_ca_certs()) > 0,
         "json_scanner": json.scanner.make_scanner.__module__,
         "argv": sys.argv[1:],

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.environment.servers import WORKER, Server, effects, wait_status
-from tests.runtime.databases import postgres_schema_url
+from tests.support.databases import postgres_schema_url
+from tests.support.servers import WORKER, Server, effects, wait_status
 
 INSTANCES = 16
 

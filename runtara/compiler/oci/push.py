@@ -30,6 +30,7 @@ from runtara.compiler.oci.layout import (
     OciImage,
 )
 from runtara.compiler.oci.reference import ImageReference, parse_reference
+from runtara.errors import Error
 
 __all__ = [
     "AuthenticationError",
@@ -38,7 +39,7 @@ __all__ = [
     "PushResult",
     "Registry",
     "RegistryError",
-    "TransientError",
+    "TransientRegistryError",
     "push_image",
 ]
 
@@ -58,11 +59,11 @@ T = TypeVar("T")
 BlobAction = Literal["exists", "mounted", "uploaded"]
 
 
-class RegistryError(Exception):
+class RegistryError(Error):
     """A push or pull that failed for a reason the user can act on (one line)."""
 
 
-class TransientError(RegistryError):
+class TransientRegistryError(RegistryError):
     """A failure worth retrying: a 5xx or 429 answer, or a dropped connection."""
 
 
@@ -330,13 +331,13 @@ class Registry:
             problem = f"cannot reach registry {self.reference.registry}: {_describe(exc)}"
             if _is_tls_failure(exc):
                 raise RegistryError(problem) from exc
-            raise TransientError(problem) from exc
+            raise TransientRegistryError(problem) from exc
         if response.status_code in ok:
             return response
         message = _error_message(response)
         where = f"{method} {target.path}"
         if response.status_code in TRANSIENT_STATUS:
-            raise TransientError(f"registry {self.reference.registry}: {where}: {message}")
+            raise TransientRegistryError(f"registry {self.reference.registry}: {where}: {message}")
         raise RegistryError(f"registry {self.reference.registry}: {where}: {message}")
 
     def _retrying(self, operation: Callable[[], T], *, connect_retries: bool = True) -> T:
@@ -344,7 +345,7 @@ class Registry:
         for attempt in range(self.retries + 1):
             try:
                 return operation()
-            except TransientError as exc:
+            except TransientRegistryError as exc:
                 refused = isinstance(exc.__cause__, httpx.ConnectError)
                 if attempt == self.retries or (refused and not connect_retries):
                     raise

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.flow.harness import (
+from tests.support.flow_harness import (
     Runtime,
     agent,
     chain,
