@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
+
+from tests.support.services import skip_missing
 
 USERNAME = "pusher"
 PASSWORD = "s3cret-pass"
@@ -39,7 +40,7 @@ def free_port() -> int:
 
 def htpasswd_file(directory: Path) -> Path:
     if shutil.which("htpasswd") is None:
-        pytest.skip("htpasswd not installed (apache2-utils)")
+        skip_missing("Docker registry", "htpasswd not installed (apache2-utils)")
     line = subprocess.run(
         ["htpasswd", "-Bbn", USERNAME, PASSWORD], capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -61,7 +62,7 @@ def run_registry(
     """
     binary = shutil.which("docker-registry")
     if binary is None:
-        pytest.skip("docker-registry not installed")
+        skip_missing("Docker registry", "docker-registry not installed")
     port = free_port()
     tls_block = ""
     if tls is not None:

@@ -299,14 +299,14 @@ def test_cli_push_succeeds_and_a_wrong_password_fails_cleanly(
 
 def test_cli_push_of_a_missing_archive_fails_cleanly(tmp_path: Path) -> None:
     result = _cli("push", str(tmp_path / "nope.tar"), "127.0.0.1:5000/x:1", cache=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a missing file (the exit-code table)
     assert "nope.tar" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_cli_push_of_a_bad_reference_fails_cleanly(image_tar: Path, tmp_path: Path) -> None:
     result = _cli("push", str(image_tar), "127.0.0.1:5000/Bad Name:1", cache=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a bad argument
     assert "invalid repository name" in result.stderr
     assert "Traceback" not in result.stderr
 
