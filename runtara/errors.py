@@ -66,9 +66,11 @@ class ServiceError(Error):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        #: More members of the problem body, e.g. ``field``: the request field at fault.
+        self.extra = extra
 
 
 #: Where each re-exported class is defined (imported on first use).

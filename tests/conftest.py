@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.services import MISSING, PROVIDER
 
+pytest_plugins = ["tests.support.fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: marker -> environment variable that opts it out on a laptop (never in CI).

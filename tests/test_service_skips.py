@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.servers import free_port
+from tests.support.polling import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

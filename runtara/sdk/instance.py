@@ -211,7 +211,10 @@ class Runtara:
         try:
             self._transport.call_json("POST", f"{self._base}/{outcome}", document)
         except ProtocolError as exc:
-            # A retried request whose first delivery was applied answers 409; that is success.
+            # A retried request whose first delivery was applied: the instance has ended
+            # with this outcome (its token then stops working, 401 naming the status).
+            if exc.instance_status == outcome:
+                return
             if exc.status != 409 or self.status() != outcome:
                 raise
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.servers import free_port
+from tests.support.polling import free_port
 
 BAD = {
     "entryPoint": "nowhere",

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.support.databases import DIALECTS, postgres_schema_url
-from tests.support.servers import free_port, wait_for
+from tests.support.polling import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -46,6 +46,9 @@ async def save(
         checkpoints.save_checkpoint, caller, key, state, content_type, request_id
     )
     app_state.metrics.checkpoints.labels("found" if result.found else "saved").inc()
+    tracing = getattr(app_state, "tracing", None)
+    if tracing is not None and not result.found:
+        tracing.checkpoint(caller.tenant_id, caller.instance_id, key, state, content_type)
     return result
 
 
@@ -135,7 +138,8 @@ class CheckpointFastPath:
             )
             return
         except ServiceError as exc:
-            await _send(send, exc.status, _problem(exc.status, exc.title, exc.detail), problem=True)
+            body = _problem(exc.status, exc.title, exc.detail, **exc.extra)
+            await _send(send, exc.status, body, problem=True)
             return
         except Exception as exc:
             log.exception(
@@ -183,9 +187,9 @@ def _too_large(size: int, limit: int) -> PayloadTooLarge:
     )
 
 
-def _problem(status: int, title: str, detail: str) -> bytes:
+def _problem(status: int, title: str, detail: str, **extra: object) -> bytes:
     return json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     ).encode()
 
 

@@ -59,7 +59,7 @@ def _validation_error(err: dict[str, Any]) -> dict[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def runtara_error(request: Request, exc: ServiceError) -> Response:
-        return problem(exc.status, exc.title, exc.detail)
+        return problem(exc.status, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -93,12 +93,14 @@ def workflow_image(document: Any, limits: Limits, *, name: str) -> Registration:
     return Registration("process", f"workflow:{name}", None, metadata)
 
 
-def oci_image(source: str, limits: Limits) -> Registration:
-    """Load or find the image on the Docker engine (blocking: call from a thread)."""
+def oci_image(source: str, limits: Limits, *, archives: bool = True) -> Registration:
+    """Load or find the image on the Docker engine (blocking: call from a thread).
+
+    ``archives`` False: ``source`` is only ever an image reference, never a file read."""
     from runtara.runtime.runners.docker import resolve_oci
 
     try:
-        reference, image_id = resolve_oci(source)
+        reference, image_id = resolve_oci(source, archives=archives)
     except LaunchError as exc:
         raise InvalidInput(str(exc)) from None
     metadata = {"kind": "oci", "source": source, "limits": limits.to_dict()}
