@@ -26,6 +26,11 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1 -p 5432
+# The suite's database (tests/support/databases.py); each test makes a schema in it.
+if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1; then
+  echo "--- createdb test"
+  createdb -h 127.0.0.1 -U postgres test
+fi
 
 echo "--- docker"
 if ! docker info >/dev/null 2>&1; then

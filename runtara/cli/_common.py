@@ -69,8 +69,18 @@ def fail(message: str, exit_code: int = 1) -> NoReturn:
 
 def print_json(value: Any) -> None:
     """Write one JSON document to stdout (no colour, no wrapping)."""
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    from runtara.sdk.payload import encode  # bytes as {"$bytes": base64}, as the API has them
+
+    text = json.dumps(encode(value), indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def as_json(value: Any, **options: Any) -> str:
+    """``value`` as JSON text for a person to read; bytes shown as ``{"$bytes": ...}``."""
+    from runtara.sdk.payload import encode
+
+    return json.dumps(encode(value), ensure_ascii=False, **options)
 
 
 def json_option(text: str, option: str) -> Any:

@@ -18,8 +18,10 @@ from runtara.cli._common import (
     fail,
     print_json,
     print_table,
+    stderr,
     stdout,
 )
+from runtara.cli.exits import Exit
 from runtara.cli.remote import ApiKey, Tenant, Url, connect
 
 app = typer.Typer(no_args_is_help=True)
@@ -42,14 +44,20 @@ def _show(image: dict[str, Any], fmt: OutputFormat) -> None:
 
 
 def _workflow(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        fail(f"--workflow {path}: cannot read: {exc.strerror}", 2)
-    except json.JSONDecodeError as exc:
-        fail(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}", 2)
-    if not isinstance(document, dict):
-        fail(f"--workflow {path}: a workflow document is a JSON object", 2)
+    """The workflow document, validated here first: every problem is reported as
+    ``runtara validate`` words and locates it (``file:line:col: CODE message``)."""
+    from runtara.dsl.validation import validate
+
+    result = validate(path)
+    if not result.ok:
+        for diagnostic in result.errors:
+            stderr.print(diagnostic.format(str(path)), markup=False, highlight=False)
+        count = len(result.errors)
+        fail(
+            f"--workflow {path}: {count} error(s); nothing registered",
+            Exit.FAILED if result.readable else Exit.USAGE,
+        )
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return document
 
 

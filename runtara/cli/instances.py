@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import typer
@@ -13,6 +14,7 @@ from runtara.cli._common import (
     Limit,
     Offset,
     OutputFormat,
+    as_json,
     json_option,
     print_json,
     print_table,
@@ -45,7 +47,7 @@ def _show_instance(instance: dict[str, Any], fmt: OutputFormat) -> None:
             stdout.print(f"{name}: {instance[name]}")
     for name in ("output", "error"):
         if instance.get(name) is not None:
-            stdout.print(f"{name}: {json.dumps(instance[name], ensure_ascii=False)}")
+            stdout.print(f"{name}: {as_json(instance[name])}")
 
 
 @app.command("list")
@@ -223,11 +225,14 @@ def output(
     status = result["status"]
     if fmt == OutputFormat.json:
         print_json(result)
+    elif status == "completed" and isinstance(result["output"], bytes):
+        sys.stdout.buffer.write(result["output"])  # bytes out, exactly as the instance gave them
+        sys.stdout.flush()
     elif status == "completed":
-        stdout.print(json.dumps(result["output"], indent=2, ensure_ascii=False))
+        stdout.print(as_json(result["output"], indent=2))
     else:
         error = result.get("error")
-        detail = "" if error is None else f": {json.dumps(error, ensure_ascii=False)}"
+        detail = "" if error is None else f": {as_json(error)}"
         ended = status in ("failed", "cancelled")
         stderr.print(f"{instance_id} is {status}{detail}" + ("" if ended else ": no output yet"))
     if status in ("suspended", "cancelled"):

@@ -5,7 +5,8 @@
     print(client.get_instance("order-batch-001")["status"])
 
 Every method returns the decoded JSON answer; a refused request raises ``ApiError``
-carrying the problem document's status, title and detail.
+carrying the problem document's status, title and detail. Instance outputs, errors and
+signal payloads may be bytes (``runtara.sdk.payload``): they read back as bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import httpx
 from runtara.client.images import ImagesClientMixin
 from runtara.client.triggers import TriggersClientMixin
 from runtara.errors import Error
+from runtara.sdk import payload as payloads
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 
@@ -131,31 +133,28 @@ class Client(ImagesClientMixin, TriggersClientMixin):
         ):
             if value:
                 params[name] = value
-        found: list[dict[str, Any]] = self._json("GET", "/v1/instances", params=params)["instances"]
-        return found
+        found = self._json("GET", "/v1/instances", params=params)["instances"]
+        return [_with_bytes(instance) for instance in found]
 
     def get_instance(self, instance_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", self._instance(instance_id))
-        return result
+        return _with_bytes(self._json("GET", self._instance(instance_id)))
 
     def pause_instance(self, instance_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("POST", self._instance(instance_id) + "/pause")
-        return result
+        return _with_bytes(self._json("POST", self._instance(instance_id) + "/pause"))
 
     def resume_instance(self, instance_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("POST", self._instance(instance_id) + "/resume")
-        return result
+        return _with_bytes(self._json("POST", self._instance(instance_id) + "/resume"))
 
     def cancel_instance(self, instance_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("POST", self._instance(instance_id) + "/cancel")
-        return result
+        return _with_bytes(self._json("POST", self._instance(instance_id) + "/cancel"))
 
     def send_signal(self, instance_id: str, checkpoint_id: str, payload: Any = None) -> None:
-        """Send a custom signal to the instance's checkpoint/step ``checkpoint_id``."""
+        """Send a custom signal to the instance's checkpoint/step ``checkpoint_id``;
+        ``payload`` is bytes or any JSON value."""
         self._request(
             "POST",
             self._instance(instance_id) + "/signals",
-            json={"checkpoint_id": checkpoint_id, "payload": payload},
+            json={"checkpoint_id": checkpoint_id, "payload": payloads.encode(payload)},
         )
 
     def list_events(
@@ -192,8 +191,7 @@ class Client(ImagesClientMixin, TriggersClientMixin):
 
     def get_output(self, instance_id: str) -> dict[str, Any]:
         """``{id, status, output, error}``."""
-        result: dict[str, Any] = self._json("GET", self._instance(instance_id) + "/output")
-        return result
+        return _with_bytes(self._json("GET", self._instance(instance_id) + "/output"))
 
     # -- tenants and API keys (admin) ----------------------------------------------------
 
@@ -264,3 +262,11 @@ class Client(ImagesClientMixin, TriggersClientMixin):
 
     def delete_connection(self, connection_id: str) -> None:
         self._request("DELETE", f"/v1/connections/{quote(connection_id, safe='')}")
+
+
+def _with_bytes(instance: dict[str, Any]) -> dict[str, Any]:
+    """An instance view with its output and error read back as given (bytes included)."""
+    return {
+        **instance,
+        **{k: payloads.decode(instance[k]) for k in ("output", "error") if k in instance},
+    }

@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
+from runtara.sdk import payload
 from runtara.sdk.errors import Cancelled, ConfigurationError, Paused, ProtocolError
 from runtara.sdk.heartbeat import Heartbeat
 from runtara.sdk.redact import Redactor
@@ -67,7 +68,7 @@ class CheckpointResult:
 def _encode(state: Any) -> tuple[bytes, str]:
     if isinstance(state, bytes | bytearray | memoryview):
         return bytes(state), "application/octet-stream"
-    return json.dumps(state, separators=(",", ":")).encode(), JSON
+    return json.dumps(payload.encode(state), separators=(",", ":")).encode(), JSON
 
 
 def _decode(encoded: str | None, content_type: str | None) -> Any:
@@ -75,7 +76,7 @@ def _decode(encoded: str | None, content_type: str | None) -> Any:
         return None
     raw = base64.b64decode(encoded)
     if content_type is not None and "json" in content_type:
-        return json.loads(raw)
+        return payload.decode(json.loads(raw))
     return raw
 
 
@@ -198,13 +199,14 @@ class Runtara:
         return str(self._transport.call("GET", self._base)["status"])
 
     def completed(self, output: Any = None) -> None:
-        self._finish("completed", {"output": output})
+        """Report the outcome: ``output`` is bytes or any JSON value (read back as given)."""
+        self._finish("completed", {"output": payload.encode(output)})
 
     def failed(self, error: Any) -> None:
-        """Report failure: ``error`` is a message or a JSON object (secrets are redacted)."""
+        """Report failure: ``error`` is a message, bytes or a JSON value (secrets are redacted)."""
         if isinstance(error, BaseException):
             error = f"{type(error).__name__}: {error}"
-        self._finish("failed", {"error": self._redactor.scrub(error)})
+        self._finish("failed", {"error": payload.encode(self._redactor.scrub(error))})
 
     def suspended(self) -> None:
         """Report that this instance stopped because it was asked to pause."""
@@ -243,7 +245,7 @@ class Runtara:
         return CheckpointResult(
             _decode(answer.get("state"), answer.get("content_type")),
             signal,
-            answer.get("custom_signal"),
+            payload.decode(answer.get("custom_signal")),
         )
 
     def get_checkpoint(self, checkpoint_id: str) -> Any:
@@ -330,7 +332,7 @@ class Runtara:
             self._maybe_flush()
             answer = self._transport.call("POST", path)
             if answer["found"]:
-                return answer["payload"]
+                return payload.decode(answer["payload"])
             if answer["signal"] == "cancel":
                 self._acknowledge("cancel")
                 raise Cancelled(f"instance {self.instance_id} was cancelled while waiting")

@@ -11,13 +11,14 @@ import trustme
 from pytest_httpserver import HTTPServer
 
 from tests.support import sshd
+from tests.support.services import skip_missing
 
 
 @pytest.fixture(scope="session")
 def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sshd.SshServer]:
     reason = sshd.available()
     if reason:
-        pytest.skip(reason)
+        skip_missing("sshd", reason)
     with sshd.running_sshd(tmp_path_factory.mktemp("sshd")) as server:
         yield server
 

@@ -15,6 +15,7 @@ from werkzeug import Request, Response
 
 from tests.support.polling import wait_for
 from tests.support.run_processes import EXAMPLES, bearer, dev_server, runtara, start_run, write_json
+from tests.support.services import skip_missing
 
 TOKEN = "t0ken-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -228,7 +229,7 @@ def test_csv_batch(tmp_path: Path, httpserver: HTTPServer) -> None:
 
     reason = sshd.available()
     if reason:
-        pytest.skip(reason)
+        skip_missing("sshd", reason)
     (tmp_path / "sshd").mkdir()
     with sshd.running_sshd(tmp_path / "sshd") as server:
         _csv_batch(tmp_path, httpserver, server)

@@ -10,9 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.support.polling import answers, free_port, wait_for
+from tests.support.services import skip_missing
 
 USERNAME = "pusher"
 PASSWORD = "s3cret-pass"
@@ -32,7 +31,7 @@ class LocalRegistry:
 
 def htpasswd_file(directory: Path) -> Path:
     if shutil.which("htpasswd") is None:
-        pytest.skip("htpasswd not installed (apache2-utils)")
+        skip_missing("Docker registry", "htpasswd not installed (apache2-utils)")
     line = subprocess.run(
         ["htpasswd", "-Bbn", USERNAME, PASSWORD], capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -54,7 +53,7 @@ def run_registry(
     """
     binary = shutil.which("docker-registry")
     if binary is None:
-        pytest.skip("docker-registry not installed")
+        skip_missing("Docker registry", "docker-registry not installed")
     port = free_port()
     tls_block = ""
     if tls is not None:

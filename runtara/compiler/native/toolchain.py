@@ -29,7 +29,9 @@ def find_toolchain() -> Toolchain:
     try:
         nuitka_version = importlib.metadata.version("nuitka")
     except importlib.metadata.PackageNotFoundError:
-        raise MissingToolError("Nuitka is not installed: pip install 'runtara[native]'") from None
+        raise MissingToolError(
+            "Nuitka is not installed (a runtara dependency): pip install runtara"
+        ) from None
     candidates = [os.environ.get("CC", ""), "gcc", "cc", "clang"]
     compiler = next((path for name in candidates if name and (path := shutil.which(name))), None)
     if compiler is None:

@@ -40,7 +40,7 @@ class CompileError(Error):
     ) -> None:
         super().__init__(message)
         self.lines = list(lines)
-        #: The file is missing or not JSON (the CLI exits 2, as ``validate`` does).
+        #: The file is missing or not JSON, or an argument is malformed: the CLI exits 2.
         self.unreadable = unreadable
 
 
@@ -81,7 +81,8 @@ def parse_tag(tag: str) -> tuple[str, str]:
     match = _TAG.match(tag)
     if not match:
         raise CompileError(
-            f"--tag {tag!r}: expected NAME:VERSION (lowercase name, e.g. orders:1.0.0)"
+            f"--tag {tag!r}: expected NAME:VERSION (lowercase name, e.g. orders:1.0.0)",
+            unreadable=True,
         )
     return match["name"], match["version"]
 

@@ -77,16 +77,19 @@ def _tiered(limits: Limits, tier: str) -> Limits:
 
 def workflow_image(document: Any, limits: Limits, *, name: str) -> Registration:
     """Validate the workflow and generate its module (the compiler runs here, once)."""
-    from runtara import dsl
     from runtara.compiler.codegen import CodegenError, generate
 
     if not isinstance(document, dict):
         raise InvalidInput("workflow must be a JSON object (the workflow document)")
+    from runtara.dsl.validation import validate_text
+
+    filename = f"{name}.json"
+    result = validate_text(json.dumps(document, indent=2), filename)
+    if not result.ok or result.workflow is None:
+        problems = "; ".join(d.format(filename) for d in result.errors)
+        raise InvalidInput(f"workflow of image {name}: {len(result.errors)} error(s): {problems}")
     try:
-        workflow = dsl.loads(json.dumps(document), filename=f"{name}.json").workflow
-        module = generate(workflow, source=f"image {name}")
-    except dsl.DocumentError as exc:
-        raise InvalidInput(f"workflow of image {name}: {exc}") from None
+        module = generate(result.workflow, source=f"image {name}")
     except CodegenError as exc:
         raise InvalidInput(f"workflow of image {name} cannot be generated: {exc}") from None
     limits = _tiered(limits, workflow.memory_tier)

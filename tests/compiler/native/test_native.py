@@ -32,6 +32,7 @@ from runtara.compiler.native.launcher import (
 )
 from runtara.compiler.native.main_guard import expose_main_guard
 from runtara.compiler.oci.workflow_image import WorkflowMetadata, build_image, input_schema_digest
+from tests.support.services import skip_missing
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -70,7 +71,7 @@ def _build(native_cache: Path, output: Path, marker: str) -> NativeBuild:
     try:
         find_toolchain()
     except MissingToolError as exc:
-        pytest.skip(str(exc))
+        skip_missing("native toolchain", str(exc))
     return build_native(_stand_in(marker), output, cache=native_cache)
 
 
@@ -119,7 +120,7 @@ def test_imports_missing_from_the_launcher_are_refused_before_compiling(
     try:
         find_toolchain()
     except MissingToolError as exc:
-        pytest.skip(str(exc))
+        skip_missing("native toolchain", str(exc))
     with pytest.raises(UnavailableImportError, match=r"requests \(line 2\)"):
         build_native(source, tmp_path / "bin", cache=native_cache, filename="orders.py")
     assert not (tmp_path / "bin").exists()
@@ -193,7 +194,7 @@ def test_missing_c_compiler_is_a_clear_error(
 def test_missing_patchelf_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gcc = subprocess.run(["which", "gcc"], capture_output=True, text=True).stdout.strip()
     if not gcc:
-        pytest.skip("gcc not installed")
+        skip_missing("native toolchain", "gcc not installed")
     os.symlink(gcc, tmp_path / "gcc")
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MissingToolError, match="patchelf not found"):

@@ -15,6 +15,7 @@ import pytest
 
 from runtara.compiler.native.workflow import read_build
 from tests.support.servers import Server
+from tests.support.services import skip_missing
 
 ROOT = Path(__file__).resolve().parents[3]
 HELLO = ROOT / "examples" / "hello.json"
@@ -59,7 +60,7 @@ def compiled_hello(native_cache: Path, tmp_path_factory: pytest.TempPathFactory)
         "--format", "json", cache=native_cache, cwd=directory.parent,
     )  # fmt: skip
     if "Nuitka is not installed" in result.stderr or "no C compiler" in result.stderr:
-        pytest.skip(result.stderr.strip())
+        skip_missing("native toolchain", result.stderr.strip())
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["tag"] == "hello-test:1.0.0"
@@ -185,14 +186,14 @@ def test_compile_with_a_bad_tag_fails_cleanly(tmp_path: Path) -> None:
         "compile", str(HELLO), "-o", str(tmp_path / "out"), "--tag", "Hello World",
         cache=tmp_path, cwd=tmp_path,
     )  # fmt: skip
-    assert result.returncode == 1
+    assert result.returncode == 2  # a bad argument (the exit-code table)
     assert "expected NAME:VERSION" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_compile_of_a_missing_file_fails_cleanly(tmp_path: Path) -> None:
     result = _runtara("compile", str(tmp_path / "nope.json"), cache=tmp_path, cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a missing file, as in `runtara run` and `validate`
     assert "nope.json" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -25,6 +25,7 @@ import pytest
 
 from runtara.compiler.native.workflow import read_build
 from tests.support.servers import Server, instance_pids, wait_for, wait_status
+from tests.support.services import skip_missing
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -176,7 +177,7 @@ def compiled(native_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
         env={"RUNTARA_CACHE_DIR": str(native_cache)},
     )  # fmt: skip
     if "Nuitka is not installed" in result.stderr or "no C compiler" in result.stderr:
-        pytest.skip(result.stderr.strip())
+        skip_missing("native toolchain", result.stderr.strip())
     assert result.returncode == 0, result.stderr
     return directory / "out"
 

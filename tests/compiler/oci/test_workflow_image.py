@@ -24,6 +24,7 @@ from runtara.compiler.oci.workflow_image import (
     build_image,
     input_schema_digest,
 )
+from tests.support.services import skip_missing
 
 HELLO_C = r"""
 #include <math.h>
@@ -49,7 +50,7 @@ int main(int argc, char **argv) {
 def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 'runtime': one dynamically linked C program (libc, libm, the loader)."""
     if shutil.which("gcc") is None:
-        pytest.skip("gcc not installed")
+        skip_missing("native toolchain", "gcc not installed")
     root = tmp_path_factory.mktemp("runtime-src")
     (root / "hello.c").write_text(HELLO_C)
     runtime = root / "runtime"
