@@ -16,7 +16,7 @@ from typing import Any
 
 import pydantic
 
-from runtara.agents.registry import closest
+from runtara.agents.catalog import closest
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.graph import Workflow
 from runtara.dsl.source_map import Position, SourceMap, json_path, pointer

@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from runtara.agents.registry import closest
+from runtara.agents.catalog import closest
 from runtara.dsl.diagnostics import Diagnostic, did_you_mean
 from runtara.dsl.loader import JsonDocument
 from runtara.dsl.schema import structural_schema
