@@ -76,6 +76,10 @@ class StepCode:
             args.append(py_literal(self.step.name))
         if self.handled:
             args.append(Code("handled=True"))
+        if not self.step.durable:
+            args.append(Code("durable=False"))
+        if self.step.breakpoint:
+            args.append(Code("breakpoint=True"))
         return Code(", ".join(args))
 
 
@@ -259,9 +263,8 @@ class Emitter:
                 retries=config.max_retries,
                 retry_delay_ms=config.retry_delay,
                 timeout_ms=config.timeout,
+                **({"convert_single_value": True} if config.convert_single_value else {}),
             )
-            if config.convert_single_value:
-                f["options"] += ", convert_single_value=True"
         elif isinstance(step, WhileStep):
             f["condition"] = Expressions(
                 code.where, extra_roots={"loop": "loop", "iteration": "loop"}
@@ -272,11 +275,12 @@ class Emitter:
                 title=f"While '{step.id}' iteration",
                 prefix=prefix,
             )
+            variables = step.config.variables
             f["options"] = _options(
-                max_iterations=step.config.max_iterations, timeout_ms=step.config.timeout
+                max_iterations=step.config.max_iterations,
+                timeout_ms=step.config.timeout,
+                **({"variables": x.mapping(variables)} if variables else {}),
             )
-            if step.config.variables:
-                f["options"] += f", variables={x.mapping(step.config.variables)}"
         elif isinstance(step, FilterStep):
             f["items"] = x.value(step.config.value)
             f["condition"] = Expressions(code.where, extra_roots=("item",)).condition(
@@ -302,19 +306,18 @@ class Emitter:
                     prefix=prefix,
                 )
             timeout = step.timeout_ms
+            schema = {
+                name: field.model_dump(by_alias=True, exclude_unset=True)
+                for name, field in (step.response_schema or {}).items()
+            }
             f["options"] = _options(
                 on_wait=Code(on_wait),
                 timeout_ms=timeout
                 if timeout is None or isinstance(timeout, int)
                 else Code(x.value(timeout)),
                 poll_interval_ms=step.poll_interval_ms or 1000,
+                **({"response_schema": schema} if schema else {}),
             )
-            if step.response_schema:
-                schema = {
-                    name: field.model_dump(by_alias=True, exclude_unset=True)
-                    for name, field in step.response_schema.items()
-                }
-                f["options"] += f", response_schema={py_literal(schema)}"
         elif isinstance(step, EmbedWorkflowStep):
             child = self.child(step, code)
             f["child_id"] = py_literal(step.child_workflow_id)
