@@ -52,7 +52,11 @@ class StepBase(DslModel):
     name: str | None = None
     """Human name, unique in the whole document."""
     breakpoint: bool = False
-    """Pause here when debugging (ignored otherwise)."""
+    """With ``debugMode``, the instance suspends before this step; ``resume`` goes on
+    (ignored otherwise)."""
+    durable: bool = True
+    """False: the step is not checkpointed, so a resumed instance runs it again (for
+    cheap or side-effect-free steps; a Delay with ``durable: false`` sleeps in place)."""
 
 
 class RetryPolicy(DslModel):
@@ -206,7 +210,6 @@ class DelayStep(StepBase):
     step_type: Literal["Delay"]
     duration_ms: MappingValue
     """Milliseconds to wait."""
-    durable: bool = True
 
 
 class SignalAction(DslModel):

@@ -128,12 +128,22 @@ def test_child_workflows_come_from_the_run_and_child_option(tmp_path: Path) -> N
         "executionPlan": [{"fromStep": "embed", "toStep": "done"}],
     }
     path = write(tmp_path / "parent.json", parent)
-    alone = runtara("validate", str(path))
-    assert alone.returncode == 1
-    assert "E051 Step 'embed': unknown child workflow 'greeter'" in alone.stdout
+    # Alone, the children are not known at all (as in Runtara): nothing to say about them.
+    assert runtara("validate", str(path)).returncode == 0
+    write(tmp_path / "elsewhere" / "other.json", HELLO)
+    named = runtara("validate", str(path), "--child", str(tmp_path / "elsewhere"))
+    assert named.returncode == 1
+    assert "E051 Step 'embed': unknown child workflow 'greeter'" in named.stdout
     child = write(tmp_path / "children" / "greeter.json", HELLO)
     assert runtara("validate", str(path), "--child", str(child.parent)).returncode == 0
     assert runtara("validate", str(path), str(child)).returncode == 0
+    # A child's required input that the step does not map: E055.
+    strict = json.loads(json.dumps(HELLO))
+    strict["inputSchema"]["name"] = {"type": "string", "required": True}
+    write(child, strict)
+    missing = runtara("validate", str(path), "--child", str(child.parent))
+    assert missing.returncode == 1
+    assert "E055 Step 'embed': child workflow 'greeter' requires input 'name'" in missing.stdout
 
 
 def test_schema_command_prints_and_writes_the_committed_schema(tmp_path: Path) -> None:

@@ -290,3 +290,101 @@ def test_a_step_with_a_broken_structure_does_not_hide_problems_elsewhere() -> No
     # E020 of another step in the same run; nothing about the inside of the broken step
     # (steps.nope) and no W040, though the broken step is the connection's only user.
     assert sorted(found) == ["E020", "S001"]
+
+
+# --------------------------------------------------------------------------- Runtara's corpus rules
+
+
+def test_a_join_after_an_unconditional_fan_out_sees_every_branch() -> None:
+    document = graph(
+        log("start"),
+        log("left"),
+        log("right"),
+        finish(a=ref("steps.left.outputs"), b=ref("steps.right.outputs")),
+        edges=[("start", "left"), ("start", "right"), ("left", "done"), ("right", "done")],
+    )
+    assert codes(document) == []
+
+
+def test_error_handlers_read_the_error_under_runtaras_names() -> None:
+    call = {**log("call"), "message": "x"}
+    handler = finish(
+        "handled",
+        a=ref("steps.__error.code"),
+        b=ref("__error.message"),
+        c=ref("error.stepId"),
+        d=ref("steps.error.category"),
+    )
+    document = graph(
+        call, handler, finish(), edges=[("call", "done"), ("call", "handled", "onError")]
+    )
+    assert codes(document) == []
+    outside = graph(call, finish(a=ref("__error.message")), edges=[("call", "done")])
+    assert [code for code, _ in codes(outside)] == ["E010"]
+
+
+def test_item_loop_and_iteration_are_readable_inside_split_and_while_subgraphs() -> None:
+    split = {
+        "stepType": "Split",
+        "id": "each",
+        "config": {"value": ref("data.items")},
+        "subgraph": graph(
+            finish(
+                "f",
+                v=ref("item.value"),
+                i=ref("iteration.index"),
+                at=ref("variables._loop_indices"),
+                n=ref("variables._loop.index"),
+            ),
+            edges=[],
+        ),
+    }
+    loop = {
+        "stepType": "While",
+        "id": "again",
+        "condition": {
+            "type": "operation",
+            "op": "LT",
+            "arguments": [ref("iteration.index"), ref("data.n")],
+        },
+        "config": {"variables": {"base": ref("data.base")}},
+        "subgraph": graph(
+            finish("f", i=ref("loop.index"), base=ref("variables.base"), bad=ref("iteration.nope")),
+            edges=[],
+        ),
+    }
+    document = graph(split, loop, finish(), edges=[("each", "again"), ("again", "done")])
+    found = codes(document)
+    assert [code for code, _ in found] == ["E011"]
+    assert "'iteration' has only 'index', 'indices', 'item'" in found[0][1]
+
+
+def test_switch_routes_and_edge_priority_are_accepted() -> None:
+    switch = {
+        "stepType": "Switch",
+        "id": "route",
+        "config": {
+            "value": ref("data.s"),
+            "cases": [{"matchType": "EQ", "match": "a", "output": {}, "route": "first"}],
+            "default": {},
+        },
+    }
+    document = graph(
+        switch,
+        finish("one", r=ref("steps.route.route")),
+        finish("other"),
+        edges=[("route", "one", "first"), ("route", "other", "default")],
+    )
+    document["executionPlan"][0]["priority"] = 5
+    assert codes(document) == []
+
+
+def test_reading_data_without_a_declared_schema_is_only_a_warning() -> None:
+    document = graph(finish(a=ref("data.name")), edges=[])
+    result = dsl.validate_text(json.dumps(document), "doc.json")
+    assert result.ok and [d.code for d in result.diagnostics] == ["W052"]
+    document["inputSchema"] = {"name": {"type": "string"}}
+    assert dsl.validate_text(json.dumps(document), "doc.json").diagnostics == []
+    document["steps"]["done"]["inputMapping"] = {"a": ref("data.nmae")}
+    (warning,) = dsl.validate_text(json.dumps(document), "doc.json").diagnostics
+    assert warning.code == "W054" and "Did you mean 'name'?" in warning.message

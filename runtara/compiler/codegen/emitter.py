@@ -64,6 +64,10 @@ class StepCode:
             args.append(py_literal(self.step.name))
         if self.handled:
             args.append(Code("handled=True"))
+        if not self.step.durable:
+            args.append(Code("durable=False"))
+        if self.step.breakpoint:
+            args.append(Code("breakpoint=True"))
         return Code(", ".join(args))
 
 

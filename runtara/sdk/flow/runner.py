@@ -112,12 +112,14 @@ class Run:
         checkpointed too, so a resumed instance takes the same path as before.
         """
         key = sc.key(info.id)
-        saved = self.lookup(key)
+        saved = self.lookup(key) if info.durable else _MISSING
         if saved is not _MISSING:
             if FAILED in saved:
                 raise StepFailed.from_record(saved[FAILED])
             sc.steps[info.id] = saved
             return saved
+        if info.breakpoint and self.debug:
+            self.breakpoint(info, key, inputs)
         started = time.monotonic()
         if self.debug:
             self._debug("step_debug_start", info, key, {"inputs": inputs})
@@ -126,14 +128,28 @@ class Run:
         except StepFailed as failure:
             if self.debug:
                 self._debug_end(info, key, started, {"error": failure.record()})
-            if info.handled:
+            if info.handled and info.durable:
                 self.commit(key, {FAILED: failure.record()})
             raise
-        result = self.commit(key, result)
+        if info.durable:
+            result = self.commit(key, result)
         sc.steps[info.id] = result
         if self.debug:
             self._debug_end(info, key, started, {"outputs": result.get("outputs")})
         return result
+
+    def breakpoint(self, info: StepInfo, key: str, inputs: Any) -> None:
+        """Suspend before the step, once: a ``@breakpoint`` marker is saved first, so
+        the resumed instance (which replays to here) goes on into the step."""
+        marker = f"{key}/@breakpoint"
+        if self.lookup(marker) is not _MISSING:
+            return
+        progress(f"{info.label}: breakpoint; suspended (resume the instance to go on)")
+        self._debug("breakpoint_hit", info, key, {"inputs": inputs})
+        self._save(marker, {"breakpoint": True})
+        # From here on the checkpoints exist: a later pass must look before it runs.
+        self.replaying = True
+        raise WorkflowStopped("paused")
 
     def value(
         self,

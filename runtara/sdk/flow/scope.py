@@ -21,6 +21,11 @@ class StepInfo:
     handled: bool = False
     """An onError edge leaves this step: its failure is checkpointed, so a resumed
     instance goes down the handler again instead of trying the step anew."""
+    durable: bool = True
+    """False (``durable: false``): the step is not checkpointed; a resumed instance
+    runs it again."""
+    breakpoint: bool = False
+    """In ``debugMode``, the instance suspends before this step (``resume`` goes on)."""
 
     @property
     def label(self) -> str:

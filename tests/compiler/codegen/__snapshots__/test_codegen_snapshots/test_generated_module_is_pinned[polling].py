@@ -157,7 +157,7 @@ def graph_main(run: flow.Run, sc: flow.Scope) -> Any:
 
 # --- While 'poll' iteration --------------------------------------------------------------------
 
-POLL__PAUSE = flow.StepInfo("pause", "Delay", "Pause between polls")
+POLL__PAUSE = flow.StepInfo("pause", "Delay", "Pause between polls", durable=False)
 
 
 @flow.guard(POLL__PAUSE)
