@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from runtara.client import Client
@@ -120,6 +121,9 @@ def test_every_second_starts_one_instance_per_fire_and_pause_withholds_them(
         assert shown["fires"] == len(started) and shown["last_instance_id"] == started[-1]["id"]
         listed = cli(server, "schedules", "list", "--format", "json")
         assert [s["name"] for s in listed] == ["tick"]
+        counted = httpx.get(f"{server.url}/metrics").text
+        assert f'runtara_schedule_fires_total{{outcome="started"}} {len(started)}.0' in counted
+        assert f"runtara_schedule_fire_lateness_seconds_count {len(started)}.0" in counted
         fired = cli(server, "schedules", "trigger", "tick", "--format", "json")
         assert fired["outcome"] == "started"
         assert cli(server, "schedules", "delete", "tick", "--format", "json")["name"] == "tick"
