@@ -244,6 +244,7 @@ def test_a_schedule_past_its_end_has_ended(store: Store) -> None:
         "job",
         Timing(every_ms=MINUTE, start_ms=T0, end_ms=T0 + MINUTE),
         now=T0 - S,
+        overlap=Overlap.allow,
     )
     _fire(store, T0 + S)
     assert store.run(schedules.get_schedule, "t1", "once").state == "active"
