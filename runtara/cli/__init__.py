@@ -18,6 +18,7 @@ from runtara.cli import (
     agents,
     build,
     connections,
+    graph,
     hooks,
     images,
     instances,
@@ -67,6 +68,7 @@ def _root(
 validate.register(app)
 lsp.register(app)
 run.register(app)
+graph.register(app)
 build.register(app)
 server.register(app)
 instances_launch.register(instances.app)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from runtara import __version__
+from runtara.console import app as console
+from runtara.runtime import tracing
 from runtara.runtime.api import (
     connections,
     images,
@@ -61,6 +64,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 metrics=app.state.metrics,
             )
             app.state.ticker.start()
+        if app.state.scheduler is not None and app.state.tracing is not None:
+            app.state.scheduler.on_ended = partial(tracing.instance_ended, app.state)
         try:
             yield
         finally:
@@ -68,6 +73,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 await app.state.ticker.stop()
             if app.state.scheduler is not None:
                 await app.state.scheduler.stop()
+            if app.state.tracing is not None:
+                app.state.tracing.shutdown()
             if owned:
                 app.state.store.close()
 
@@ -79,6 +86,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.state.metrics = metrics.Metrics()
+    app.state.tracing = tracing.Tracing.from_env()  # OTEL_EXPORTER_OTLP_ENDPOINT
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_state_bytes)
 
@@ -101,6 +109,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(starts.router)
     app.include_router(api_schedules.router)
     app.include_router(api_hooks.router)
+    console.install(app)
     return app
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from runtara.runtime import tracing
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.request_limits import StoredJson
@@ -189,7 +190,9 @@ async def cancel_instance(
     request: Request, who: Authenticated, instance_id: InstanceId
 ) -> InstanceOut:
     """A running instance ends at its next checkpoint; any other live one ends now."""
-    return InstanceOut.of(await _store(request).arun(instances.cancel, who.tenant_id, instance_id))
+    cancelled = await _store(request).arun(instances.cancel, who.tenant_id, instance_id)
+    await tracing.instance_ended(request.app.state, who.tenant_id, instance_id)
+    return InstanceOut.of(cancelled)
 
 
 @router.post("/instances/{instance_id}/signals", status_code=202)

@@ -228,10 +228,16 @@ def list_instances(
     hook: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    id_contains: str | None = None,
 ) -> list[Instance]:
-    """Newest first; each filter given keeps only the instances that match it."""
+    """Newest first; each filter given keeps only the instances that match it;
+    ``id_contains`` keeps the ids holding that text (any case, no wildcards)."""
     sql = f"SELECT {_COLUMNS} {_FROM} WHERE i.tenant_id = ?"
     params: list[Any] = [tenant_id]
+    if id_contains:
+        escaped = id_contains.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        sql += " AND LOWER(i.id) LIKE LOWER(?) ESCAPE '!'"
+        params.append(f"%{escaped}%")
     for column, value in (
         ("status", status),
         ("image_id", image_id),
