@@ -20,9 +20,10 @@ def test_schedules_and_hooks_pages(tmp_path: Path) -> None:
         tmp_path / "data",
         server_id="c1",
         env={"RUNTARA_SCHEDULER": "off"},
-    ).start()
+    )
     url = server.url
     try:
+        server.start()
         api = management(url)  # the tenant a --dev console shows first
         register(api, "sleeper", SLEEPER)
         made = api.post(
