@@ -70,7 +70,10 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 def install(app: FastAPI) -> None:
     """Serve the console under ``/ui/`` on ``app``."""
+    from runtara.console import triggers  # its pages use this module's helpers
+
     app.include_router(router)
+    app.include_router(triggers.router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     @app.exception_handler(NotSignedIn)

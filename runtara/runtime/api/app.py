@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 poll_s=scheduling.poll_s,
                 grace_s=scheduling.schedule_grace_s,
                 on_fired=app.state.scheduler.nudge,
+                metrics=app.state.metrics,
             )
             app.state.ticker.start()
         if app.state.scheduler is not None and app.state.tracing is not None:

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter, Request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.responses import Response
@@ -48,6 +54,24 @@ class Metrics:
             "runtara_checkpoints",
             "Checkpoint save calls, by outcome (saved: new state; found: returned the stored one).",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.schedule_fires = Counter(
+            "runtara_schedule_fires",
+            "Schedule fires, by outcome (started, skipped, buffered, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.schedule_lateness = Histogram(
+            "runtara_schedule_fire_lateness_seconds",
+            "How long after its nominal time a fire's instance was started.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
+        self.hook_deliveries = Counter(
+            "runtara_hook_deliveries",
+            "Webhook deliveries, by HTTP status answered (202 started or replayed, 401, 413...).",
+            ["status"],
             registry=self.registry,
         )
 

@@ -92,7 +92,7 @@ def workflow_image(document: Any, limits: Limits, *, name: str) -> Registration:
         module = generate(result.workflow, source=f"image {name}")
     except CodegenError as exc:
         raise InvalidInput(f"workflow of image {name} cannot be generated: {exc}") from None
-    limits = _tiered(limits, workflow.memory_tier)
+    limits = _tiered(limits, result.workflow.memory_tier)
     metadata = {
         "kind": "workflow",
         "workflow": document,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from runtara.errors import ServiceError
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
@@ -258,6 +259,17 @@ async def deliver(request: Request, hook_id: HookRef) -> JSONResponse:
     """Start an instance with the JSON body as its input; 202 with its id. A hook with a
     secret needs ``X-Runtara-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` (401
     without it); the same ``Idempotency-Key`` within 24 h answers the first instance."""
+    counter = request.app.state.metrics.hook_deliveries
+    try:
+        answer = await _deliver(request, hook_id)
+    except ServiceError as exc:
+        counter.labels(str(exc.status)).inc()
+        raise
+    counter.labels(str(answer.status_code)).inc()
+    return answer
+
+
+async def _deliver(request: Request, hook_id: str) -> JSONResponse:
     store = _store(request)
     settings: Settings = request.app.state.settings
     hook, secret = await store.arun(hooks.hook_for_delivery, store.secrets, hook_id)

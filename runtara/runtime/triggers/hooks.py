@@ -178,7 +178,16 @@ def hook_for_delivery(tx: Tx, box: SecretBox, hook_id: str) -> tuple[Hook, str |
         raise NotFound(f"no hook at /v1/hooks/{hook_id}")
     data = dict(row)
     sealed = data.pop("secret")
-    return _hook(data), None if sealed is None else str(box.open(sealed.encode("ascii")))
+    hook = _hook(data)
+    if sealed is None:
+        return hook, None
+    try:
+        return hook, str(box.open(sealed.encode("ascii")))
+    except NotConfigured:
+        raise NotConfigured(
+            f"the secret of hook {hook.name!r} cannot be decrypted: RUNTARA_SECRET_KEY is"
+            " missing or differs from the key it was stored with"
+        ) from None
 
 
 @write_op

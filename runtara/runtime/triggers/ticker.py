@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from runtara.runtime.api.metrics import Metrics
 from runtara.runtime.store import Store
 from runtara.runtime.store.database import now_ms
 from runtara.runtime.triggers import hooks, schedules
@@ -38,12 +39,14 @@ class Ticker:
         grace_s: float,
         on_fired: Callable[[], None] = lambda: None,
         clock: Callable[[], int] = now_ms,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.poll_s = poll_s
         self.grace_ms = round(grace_s * 1000)
         self.on_fired = on_fired
         self.clock = clock
+        self.metrics = metrics
         self._nudge = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -107,5 +110,9 @@ class Ticker:
         for fire in fired:
             if fire.outcome == "failed":
                 log.warning("schedule %s/%s: %s", fire.tenant_id, fire.schedule, fire.error)
+            if self.metrics is not None:
+                self.metrics.schedule_fires.labels(fire.outcome).inc()
+                if fire.outcome == "started":
+                    self.metrics.schedule_lateness.observe(max(0, now - fire.scheduled_at) / 1000)
         # nothing taken: another server holds those schedules for a moment
         return 0.0 if fired else min(self.poll_s, 0.05)

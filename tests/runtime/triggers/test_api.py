@@ -107,6 +107,9 @@ def test_a_signed_delivery_starts_an_instance_and_a_bad_signature_is_401(
         "orders",
         "pending",
     )
+    counted = api.http.get("/metrics").text
+    assert 'runtara_hook_deliveries_total{status="401"} 4.0' in counted
+    assert 'runtara_hook_deliveries_total{status="202"} 1.0' in counted
     upper = api.http.post(  # hex digits in either case
         hook["path"], content=body, headers={"X-Runtara-Signature": sign(SECRET, body).upper()}
     )

@@ -233,3 +233,22 @@ def test_schedules_belong_to_a_tenant(store: Store) -> None:
     assert deleted.name == "tick"
     with pytest.raises(NotFound):
         store.run(schedules.get_schedule, "t1", "tick")
+
+
+def test_a_schedule_past_its_end_has_ended(store: Store) -> None:
+    _image(store)
+    store.run(
+        schedules.create_schedule,
+        "t1",
+        "once",
+        "job",
+        Timing(every_ms=MINUTE, start_ms=T0, end_ms=T0 + MINUTE),
+        now=T0 - S,
+        overlap=Overlap.allow,
+    )
+    _fire(store, T0 + S)
+    assert store.run(schedules.get_schedule, "t1", "once").state == "active"
+    _fire(store, T0 + MINUTE + S)
+    ended = store.run(schedules.get_schedule, "t1", "once")
+    assert (ended.state, ended.next_fire_at, ended.fires) == ("ended", None, 2)
+    assert _fire(store, T0 + 10 * MINUTE) == []

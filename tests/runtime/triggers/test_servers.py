@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from runtara.client import Client
@@ -27,9 +28,9 @@ S = 1000
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
-    running = Server(db_url, tmp_path / "data", server_id="s1").start()
+    running = Server(db_url, tmp_path / "data", server_id="s1")
     try:
-        yield running
+        yield running.start()
     finally:
         running.stop()
 
@@ -120,6 +121,9 @@ def test_every_second_starts_one_instance_per_fire_and_pause_withholds_them(
         assert shown["fires"] == len(started) and shown["last_instance_id"] == started[-1]["id"]
         listed = cli(server, "schedules", "list", "--format", "json")
         assert [s["name"] for s in listed] == ["tick"]
+        counted = httpx.get(f"{server.url}/metrics").text
+        assert f'runtara_schedule_fires_total{{outcome="started"}} {len(started)}.0' in counted
+        assert f"runtara_schedule_fire_lateness_seconds_count {len(started)}.0" in counted
         fired = cli(server, "schedules", "trigger", "tick", "--format", "json")
         assert fired["outcome"] == "started"
         assert cli(server, "schedules", "delete", "tick", "--format", "json")["name"] == "tick"
@@ -129,9 +133,11 @@ def test_every_second_starts_one_instance_per_fire_and_pause_withholds_them(
 def test_two_servers_on_one_postgresql_start_each_fire_once(tmp_path: Path) -> None:
     effects = tmp_path / "effects.txt"
     with postgres_schema_url() as url:
-        first = Server(url, tmp_path / "a", server_id="a").start()
-        second = Server(url, tmp_path / "b", server_id="b").start()
+        first = Server(url, tmp_path / "a", server_id="a")
+        second = Server(url, tmp_path / "b", server_id="b")
         try:
+            first.start()
+            second.start()
             with first.client() as client:
                 register_worker(client)
                 for name in ("p", "q"):
@@ -174,8 +180,9 @@ def test_fires_missed_while_the_server_was_stopped_follow_catchup(
 ) -> None:
     server = Server(
         db_url, tmp_path / "data", server_id="s1", env={"RUNTARA_SCHEDULE_GRACE_SECONDS": "1"}
-    ).start()
+    )
     try:
+        server.start()
         with server.client() as client:
             register_worker(client)
             for catchup in ("all", "latest", "none"):

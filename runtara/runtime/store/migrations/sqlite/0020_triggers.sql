@@ -40,6 +40,7 @@ CREATE TABLE schedules (
 );
 
 CREATE INDEX schedules_due ON schedules (paused, next_fire_at);
+CREATE INDEX schedules_buffered ON schedules (buffered_at);
 
 -- A webhook: POST /v1/hooks/{id} starts an instance of image in tenant_id. The id is
 -- random (it is the URL); secret is the HMAC key sealed with RUNTARA_SECRET_KEY.
