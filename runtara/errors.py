@@ -28,6 +28,7 @@ are re-exported here; this is the one place that lists them all::
     ├── ImageFormatError                    runtara.compiler.oci.layout
     ├── RootfsError                         runtara.compiler.oci.rootfs
     ├── AuthenticationError                 runtara.compiler.oci.auth
+    ├── CredentialHelperError               runtara.compiler.oci.credentials
     ├── RegistryError                       runtara.compiler.oci.push
     │   └── TransientRegistryError          (worth retrying: 5xx, 429, dropped connection)
     ├── InvalidReference (+ ValueError)     runtara.compiler.oci.reference
@@ -35,6 +36,8 @@ are re-exported here; this is the one place that lists them all::
     ├── InvalidLimit (+ ValueError)         runtara.runtime.runners.resources
     ├── LaunchError                         runtara.runtime.runners.base (cannot start)
     ├── RunError                            runtara.runtime.local.request (``runtara run``)
+    ├── NotSignedIn                         runtara.console.access (sent to the login page)
+    ├── CsrfRefused                         runtara.console.access
     └── CliError                            runtara.cli._common (one line, an exit code)
 
 Image-side code (``runtara.sdk``, ``runtara.agents``, generated modules) may import only
@@ -95,6 +98,7 @@ _HOMES = {
     "ImageFormatError": "runtara.compiler.oci.layout",
     "RootfsError": "runtara.compiler.oci.rootfs",
     "AuthenticationError": "runtara.compiler.oci.auth",
+    "CredentialHelperError": "runtara.compiler.oci.credentials",
     "RegistryError": "runtara.compiler.oci.push",
     "TransientRegistryError": "runtara.compiler.oci.push",
     "InvalidReference": "runtara.compiler.oci.reference",
@@ -102,6 +106,8 @@ _HOMES = {
     "InvalidLimit": "runtara.runtime.runners.resources",
     "LaunchError": "runtara.runtime.runners.base",
     "RunError": "runtara.runtime.local.request",
+    "NotSignedIn": "runtara.console.access",
+    "CsrfRefused": "runtara.console.access",
     "CliError": "runtara.cli._common",
 }
 

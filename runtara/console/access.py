@@ -26,6 +26,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from runtara.console import queries
+from runtara.errors import Error
 from runtara.runtime.settings import Settings
 from runtara.runtime.store import Store, tenants
 from runtara.runtime.store.secrets import token_hash
@@ -47,11 +48,11 @@ class Viewer:
     new_cookie: str | None = None
 
 
-class NotSignedIn(Exception):
+class NotSignedIn(Error):
     """No valid session on a server that needs one: the page sends people to log in."""
 
 
-class CsrfRefused(Exception):
+class CsrfRefused(Error):
     """An action without this session's CSRF token or from another origin."""
 
 
