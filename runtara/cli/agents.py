@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stdout
+from runtara.cli._common import Format, OutputFormat, fail, print_json, stdout
 
 if TYPE_CHECKING:
     from runtara.agents.framework import ConnectionTypeSpec
@@ -18,7 +18,7 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("list")
-def list_agents(format: OutputFormat = FormatOption) -> None:
+def list_agents(format: Format = OutputFormat.text) -> None:
     """List every agent and its capabilities."""
     agents = _catalog().agents.values()
     if format == OutputFormat.json:
@@ -49,7 +49,7 @@ def show(
         metavar="AGENT[:CAPABILITY]|CONNECTION_TYPE",
         help="e.g. http, http:http-request, http_bearer",
     ),
-    format: OutputFormat = FormatOption,
+    format: Format = OutputFormat.text,
 ) -> None:
     """Show one agent, one capability with its typed inputs and output, or a connection type."""
     from runtara.agents.catalog import closest

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from runtara.cli._common import fail, stderr
+from runtara.cli.exits import Exit
 
 if TYPE_CHECKING:
     from runtara.compiler.codegen import CodegenError
@@ -105,13 +106,16 @@ def run(
             instance_id=instance_id,
             children=child or [],
         )
+    except RunError as exc:  # a bad --input, --connection, --server, --child
+        fail(str(exc), Exit.USAGE)
+    try:
         exit_code = run_workflow(
             request, progress=lambda line: stderr.print(line, markup=False), report=_report
         )
     except CodegenError as exc:
         _refuse(exc)
     except RunError as exc:
-        fail(str(exc), 1)
+        fail(str(exc), Exit.FAILED)
     # The embedded runtime imported FastAPI, SQLAlchemy and pydantic; collecting all of
     # that at exit takes 0.2-0.8 s, and nothing in it needs finalizing (the store is closed).
     gc.freeze()

@@ -14,7 +14,6 @@ Two flavours:
 from __future__ import annotations
 
 import ast
-import copy
 import inspect
 import itertools
 import json
@@ -25,17 +24,24 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 
+from runtara import __version__
 from runtara.dsl._base import DslModel
+from runtara.dsl._editor_schema import editor_schema
 from runtara.dsl.graph import ExecutionGraph, Workflow
 
 if TYPE_CHECKING:
     from runtara.agents.catalog import Catalog
-    from runtara.agents.framework import CapabilitySpec, InputSpec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: Where the committed schema lives (``runtara schema -o`` regenerates it).
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "workflow.schema.json"
 REGENERATE_COMMAND = "runtara schema -o runtara/schemas/workflow.schema.json"
+#: The language version the schema describes.
+DSL_VERSION = "3.1"
+#: Versioned by the language and by this package (whose catalog of agents it lists).
+SCHEMA_ID = f"https://runtara.dev/schemas/workflow/{DSL_VERSION}/runtara-{__version__}.schema.json"
+#: The file-name convention editors and catalogs match workflow documents by.
+FILE_MATCH = ("*.workflow.json",)
 
 
 @lru_cache(maxsize=1)
@@ -71,15 +77,13 @@ def structural_schema() -> dict[str, Any]:
 
 
 def workflow_schema(catalog: Catalog | None = None) -> dict[str, Any]:
-    """The published schema: structure plus what the catalog knows about agents."""
-    schema = copy.deepcopy(structural_schema())
+    """The published schema: structure plus what the catalog knows about agents, shaped
+    for editors (see ``runtara.dsl._editor_schema``)."""
     if catalog is None:
         from runtara.agents.catalog import catalog as load_catalog
 
         catalog = load_catalog()
-    _add_agents(_step_schema(schema, "Agent"), catalog)
-    _add_integrations(_step_schema(schema, "Connection"), catalog)
-    return schema
+    return editor_schema(structural_schema(), catalog, SCHEMA_ID)
 
 
 def render(schema: dict[str, Any]) -> str:
@@ -170,129 +174,3 @@ def _strip_titles(node: Any) -> Any:
     if isinstance(node, list):
         return [_strip_titles(item) for item in node]
     return node
-
-
-def _step_schema(schema: dict[str, Any], step_type: str) -> dict[str, Any]:
-    """Find the object schema of one step type (pydantic may inline or ``$ref`` it)."""
-    found = _find(
-        schema,
-        lambda node: _const_of(node, "stepType") == step_type and len(node["properties"]) > 1,
-    )
-    if found is None:
-        raise LookupError(f"no schema for step type {step_type!r}")
-    return found
-
-
-def _const_of(node: dict[str, Any], key: str) -> Any:
-    prop = node.get("properties", {}).get(key)
-    return prop.get("const") if isinstance(prop, dict) else None
-
-
-def _find(node: Any, predicate: Any) -> dict[str, Any] | None:
-    if isinstance(node, dict):
-        if "properties" in node and predicate(node):
-            return node
-        children: Any = node.values()
-    elif isinstance(node, list):
-        children = node
-    else:
-        return None
-    for child in children:
-        found = _find(child, predicate)
-        if found is not None:
-            return found
-    return None
-
-
-_VALUE_TYPES: dict[str, dict[str, Any]] = {
-    "string": {"type": "string"},
-    "integer": {"type": "integer"},
-    "number": {"type": "number"},
-    "boolean": {"type": "boolean"},
-    "array": {"type": "array"},
-    "object": {"type": "object"},
-    "file": {"type": ["string", "object", "array"]},
-}
-
-
-def _add_agents(agent_step: dict[str, Any], catalog: Catalog) -> None:
-    properties = agent_step["properties"]
-    properties["agentId"]["enum"] = list(catalog.agents)
-    rules: list[dict[str, Any]] = []
-    for agent in catalog.agents.values():
-        rules.append(
-            {
-                "if": {"properties": {"agentId": {"const": agent.id}}, "required": ["agentId"]},
-                "then": {"properties": {"capabilityId": {"enum": list(agent.capabilities)}}},
-            }
-        )
-        for capability in agent.capabilities.values():
-            rules.append(
-                {
-                    "if": {
-                        "properties": {
-                            "agentId": {"const": agent.id},
-                            "capabilityId": {"const": capability.id},
-                        },
-                        "required": ["agentId", "capabilityId"],
-                    },
-                    "then": _capability_schema(capability),
-                }
-            )
-    agent_step["allOf"] = rules
-
-
-def _capability_schema(capability: CapabilitySpec) -> dict[str, Any]:
-    """An Agent step running ``capability``: its inputMapping keys (required ones too)."""
-    schema: dict[str, Any] = {"properties": {"inputMapping": _input_mapping_schema(capability)}}
-    if any(spec.required for spec in capability.inputs):
-        schema["required"] = ["inputMapping"]
-    return schema
-
-
-def _input_mapping_schema(capability: CapabilitySpec) -> dict[str, Any]:
-    """The keys a capability takes; any other is flagged (the validator's W020).
-
-    Also allowed, as the validator allows them: a dotted key setting part of a known
-    input (``headers.Accept``) and a key starting with ``_``.
-    """
-    names = "|".join(spec.name for spec in capability.inputs)  # identifiers: no escaping
-    schema: dict[str, Any] = {
-        "description": capability.description,
-        "properties": {spec.name: _input_schema(spec) for spec in capability.inputs},
-        "patternProperties": {f"^(?:_|(?:{names})\\.)" if names else "^_": {}},
-        "additionalProperties": False,
-    }
-    required = [spec.name for spec in capability.inputs if spec.required]
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def _input_schema(spec: InputSpec) -> dict[str, Any]:
-    """A capability input: any mapping value; an immediate one must fit type and enum."""
-    detail = [spec.type + (" (required)" if spec.required else "")]
-    if spec.has_default:
-        detail.append(f"default {json.dumps(spec.default)}")
-    description = spec.description or spec.name
-    schema: dict[str, Any] = {
-        "$ref": "#/$defs/MappingValue",
-        "description": f"{description} [{', '.join(detail)}]",
-    }
-    value: dict[str, Any] = dict(_VALUE_TYPES.get(spec.type, {}))
-    if spec.enum is not None:
-        value = {"enum": list(spec.enum)}
-    if value:
-        if spec.nullable or not spec.required:
-            value = {"anyOf": [value, {"type": "null"}]}
-        schema["if"] = {
-            "properties": {"valueType": {"const": "immediate"}},
-            "required": ["valueType"],
-        }
-        schema["then"] = {"properties": {"value": value}}
-    return schema
-
-
-def _add_integrations(connection_step: dict[str, Any], catalog: Catalog) -> None:
-    integration = connection_step["properties"]["integrationId"]
-    integration["enum"] = list(catalog.connection_types)

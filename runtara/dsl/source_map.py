@@ -142,6 +142,65 @@ class SourceMap:
                 return self.offset_to_position(match.start())
         return None
 
+    def value_offset(self, ptr: str) -> int | None:
+        """Character offset where the value at ``ptr`` starts (None when absent)."""
+        return self._value_offset(ptr)
+
+    def key_offset(self, ptr: str) -> int | None:
+        """Character offset of the key of the member at ``ptr`` (None when absent)."""
+        return self._offsets.keys.get(ptr)
+
+    def token_end(self, offset: int) -> int:
+        """End offset of the token starting at ``offset``; for ``{`` or ``[`` the end of
+        the whole object or array (editors' ranges: a step's extent, a string's)."""
+        match = _TOKEN.match(self._text, offset)
+        if match is None:
+            return offset
+        if match.group() not in ("{", "["):
+            return match.end()
+        depth = 0
+        for token in _TOKEN.finditer(self._text, offset):
+            first = token.group()[0]
+            if first in "{[":
+                depth += 1
+            elif first in "}]":
+                depth -= 1
+                if depth == 0:
+                    return token.end()
+        return len(self._text)
+
+    def token_at(self, offset: int) -> tuple[str, bool, int] | None:
+        """The key or scalar value whose token holds ``offset``: (pointer, is_key, start).
+
+        A position just after a string's closing quote still counts (the cursor of a
+        user who typed the last character); the lookup is a bisection over a table
+        built once per text.
+        """
+        starts, entries = self._tokens
+        index = bisect.bisect_right(starts, offset) - 1
+        if index < 0:
+            return None
+        ptr, is_key, start = entries[index]
+        return (ptr, is_key, start) if offset <= self.token_end(start) else None
+
+    @cached_property
+    def _tokens(self) -> tuple[list[int], list[tuple[str, bool, int]]]:
+        offsets = self._offsets
+        entries = [(start, ptr, True) for ptr, start in offsets.keys.items()]
+        entries += [
+            (start, ptr, False)
+            for ptr, start in offsets.values.items()
+            if self._text[start] not in "{["
+        ]
+        for parent, items in offsets.items.items():
+            entries += [
+                (start, f"{parent}/{index}", False)
+                for index, start in enumerate(items)
+                if self._text[start] not in "{["
+            ]
+        entries.sort()
+        return [e[0] for e in entries], [(ptr, is_key, start) for start, ptr, is_key in entries]
+
     def __contains__(self, ptr: str) -> bool:
         return self._value_offset(ptr) is not None
 

@@ -233,7 +233,11 @@ class Emitter:
             cases = []
             for case in step.config.cases:
                 cases.append(
-                    (x.match(case.match_type, Code("value"), case.match), x.embedded(case.output))
+                    (
+                        x.match(case.match_type, Code("value"), case.match),
+                        x.embedded(case.output),
+                        py_literal(case.route),
+                    )
                 )
             f["value"] = x.value(step.config.value)
             f["cases"] = cases
@@ -256,10 +260,12 @@ class Emitter:
                 retry_delay_ms=config.retry_delay,
                 timeout_ms=config.timeout,
             )
+            if config.convert_single_value:
+                f["options"] += ", convert_single_value=True"
         elif isinstance(step, WhileStep):
-            f["condition"] = Expressions(code.where, extra_roots=("loop",)).condition(
-                step.condition
-            )
+            f["condition"] = Expressions(
+                code.where, extra_roots={"loop": "loop", "iteration": "loop"}
+            ).condition(step.condition)
             f["graph"] = self.graph(
                 step.subgraph,
                 function=f"graph_{prefix}iteration",
@@ -269,6 +275,8 @@ class Emitter:
             f["options"] = _options(
                 max_iterations=step.config.max_iterations, timeout_ms=step.config.timeout
             )
+            if step.config.variables:
+                f["options"] += f", variables={x.mapping(step.config.variables)}"
         elif isinstance(step, FilterStep):
             f["items"] = x.value(step.config.value)
             f["condition"] = Expressions(code.where, extra_roots=("item",)).condition(
@@ -293,11 +301,20 @@ class Emitter:
                     title=f"WaitForSignal '{step.id}' onWait",
                     prefix=prefix,
                 )
+            timeout = step.timeout_ms
             f["options"] = _options(
                 on_wait=Code(on_wait),
-                timeout_ms=step.timeout_ms,
+                timeout_ms=timeout
+                if timeout is None or isinstance(timeout, int)
+                else Code(x.value(timeout)),
                 poll_interval_ms=step.poll_interval_ms or 1000,
             )
+            if step.response_schema:
+                schema = {
+                    name: field.model_dump(by_alias=True, exclude_unset=True)
+                    for name, field in step.response_schema.items()
+                }
+                f["options"] += f", response_schema={py_literal(schema)}"
         elif isinstance(step, EmbedWorkflowStep):
             child = self.child(step, code)
             f["child_id"] = py_literal(step.child_workflow_id)

@@ -36,8 +36,16 @@ from runtara.sdk.flow.templates import FILTERS
 
 MappingValue = ImmediateValue | ReferenceValue | TemplateValue | CompositeValue
 
-#: Reference roots and the expression each reads from.
-_ROOTS = {"data": "sc.data", "variables": "sc.variables", "steps": "sc.steps"}
+#: Reference roots and the expression each reads from (``item``/``loop``/``iteration``:
+#: the enclosing Split item or While iteration; a condition may bind them itself).
+_ROOTS = {
+    "data": "sc.data",
+    "variables": "sc.variables",
+    "steps": "sc.steps",
+    "item": "sc.item",
+    "loop": "sc.loop",
+    "iteration": "sc.iteration",
+}
 _INPUTS_ROOTS = ("workflow", "scenario")
 
 _BINARY = {
@@ -68,9 +76,15 @@ _FILTER_CALL = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.S)
 class Expressions:
     """Compiles expressions for one place in the document (``where`` names it in errors)."""
 
-    def __init__(self, where: str, *, extra_roots: Iterable[str] = ()) -> None:
+    def __init__(self, where: str, *, extra_roots: Iterable[str] | Mapping[str, str] = ()) -> None:
+        """``extra_roots``: roots bound by the generated code (a lambda's parameter), as
+        names, or as root -> the expression holding it."""
         self.where = where
-        self.extra_roots = frozenset(extra_roots)
+        self.extra_roots = (
+            dict(extra_roots)
+            if isinstance(extra_roots, Mapping)
+            else {root: root for root in extra_roots}
+        )
 
     def error(self, message: str) -> CodegenError:
         return CodegenError(message, where=self.where)
@@ -80,18 +94,18 @@ class Expressions:
     def reference(self, path: str) -> Code:
         """``steps.fetch.outputs.body`` -> ``flow.get(sc.steps, "fetch", "outputs", "body")``."""
         try:
-            keys = parse_reference(path).segments
+            keys = parse_reference(path).canonical().segments
         except ReferenceSyntaxError as exc:
             raise CodegenError(
                 f"{exc.message} in {path!r}", where=self.where, code="E011"
             ) from None
         root, rest = keys[0], keys[1:]
-        if root in _ROOTS:
+        if isinstance(root, str) and root in self.extra_roots:
+            base = self.extra_roots[root]
+        elif root in _ROOTS:
             base = _ROOTS[root]
         elif root in _INPUTS_ROOTS and rest[:1] == ("inputs",):
             base, rest = 'sc.workflow["inputs"]', rest[1:]
-        elif isinstance(root, str) and root in self.extra_roots:
-            base = root
         else:
             raise CodegenError(f"unknown reference root in {path!r}", where=self.where, code="E011")
         return Code(_walk(base, rest))

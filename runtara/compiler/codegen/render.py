@@ -1,11 +1,12 @@
-"""Render the emitter's context through the Jinja2 templates and format with ruff."""
+"""Render the emitter's context through the Jinja2 templates; format with ruff if present."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
-import sys
+import sysconfig
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -97,36 +98,40 @@ def _builtin(module: str) -> bool:
 
 
 def format_source(code: str) -> str:
-    """``ruff format`` the module (and fix import order); the source as is without ruff."""
-    ruff = shutil.which("ruff")
-    command = [ruff] if ruff else [sys.executable, "-m", "ruff"]
+    """The module checked to parse, then ``ruff format``-ed when ruff is installed.
+
+    Formatting is cosmetic: ruff is a developer tool (the ``dev`` extra), so a plain
+    install runs the module as rendered. The parse check does not depend on it, so a
+    codegen bug is reported the same way with or without ruff.
+    """
     try:
-        fixed = subprocess.run(
-            [
-                *command,
-                "check",
-                "--select",
-                "I,F401",
-                "--fix",
-                "--quiet",
-                "--exit-zero",
-                "--stdin-filename",
-                "workflow.py",
-                "-",
-            ],
-            input=code,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return subprocess.run(
-            [*command, "format", "--line-length", "100", "--stdin-filename", "workflow.py", "-"],
-            input=fixed or code,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except FileNotFoundError:
+        ast.parse(code, filename="workflow.py")
+    except SyntaxError as exc:
+        raise CodegenError(
+            f"generated code does not parse (a codegen bug): line {exc.lineno}: {exc.msg}"
+        ) from None
+    ruff = _ruff()
+    if ruff is None:
         return code
-    except subprocess.CalledProcessError as exc:
-        raise CodegenError(f"generated code does not parse (a codegen bug): {exc.stderr}") from None
+    try:
+        fixed = _run_ruff(
+            [ruff, "check", "--select", "I,F401", "--fix", "--quiet", "--exit-zero"], code
+        )
+        return _run_ruff([ruff, "format", "--line-length", "100"], fixed or code) or code
+    except (OSError, subprocess.CalledProcessError):
+        return code  # a broken ruff install: the module parses, run it unformatted
+
+
+def _ruff() -> str | None:
+    """The ruff executable on PATH or beside this interpreter, if any."""
+    return shutil.which("ruff") or shutil.which("ruff", path=sysconfig.get_path("scripts"))
+
+
+def _run_ruff(command: list[str], code: str) -> str:
+    return subprocess.run(
+        [*command, "--stdin-filename", "workflow.py", "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout

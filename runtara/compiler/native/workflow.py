@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,9 +35,13 @@ _TAG = re.compile(
 class CompileError(Error):
     """The workflow cannot be compiled; ``lines`` are the problems, one per line."""
 
-    def __init__(self, message: str, lines: Sequence[str] = ()) -> None:
+    def __init__(
+        self, message: str, lines: Sequence[str] = (), *, unreadable: bool = False
+    ) -> None:
         super().__init__(message)
         self.lines = list(lines)
+        #: The file is missing or not JSON (the CLI exits 2, as ``validate`` does).
+        self.unreadable = unreadable
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,35 @@ def compile_workflow(
     cache: Path | None = None,
     progress: Progress | None = None,
 ) -> CompiledWorkflow:
-    """Validate, generate, build natively and pack ``file``; write everything to ``output``."""
+    """Validate, generate, build natively and pack ``file``; write everything to ``output``.
+
+    ``build.json`` is written last and removed first: a directory holds one only when
+    its last compile finished, so ``runtara push`` and ``runtara run DIR`` never take
+    an earlier build for this one. A compile that fails leaves no directory behind that
+    it created itself.
+    """
+    (output / BUILD_FILE).unlink(missing_ok=True)
+    created = not output.exists()
+    try:
+        return _compile(
+            file, output, tag=tag, children=children, jobs=jobs, cache=cache, progress=progress
+        )
+    except BaseException:
+        if created:
+            shutil.rmtree(output, ignore_errors=True)
+        raise
+
+
+def _compile(
+    file: Path,
+    output: Path,
+    *,
+    tag: str | None,
+    children: Sequence[Path],
+    jobs: int | None,
+    cache: Path | None,
+    progress: Progress | None,
+) -> CompiledWorkflow:
     cache = cache or cache_dir()
     say = progress or (lambda _line: None)
     tagged = parse_tag(tag) if tag else None
@@ -109,7 +142,6 @@ def compile_workflow(
     name, version = tagged or (image_name(graph.name or file.stem), "latest")
 
     output.mkdir(parents=True, exist_ok=True)
-    (output / BUILD_FILE).unlink(missing_ok=True)  # written last: present means complete
     source_name = f"{image_name(graph.name or file.stem).replace('-', '_').replace('.', '_')}.py"
     (output / source_name).write_text(source, encoding="utf-8")
     native = build_native(
@@ -162,12 +194,15 @@ def _validated(file: Path, children: Sequence[Path]) -> Any:
         from runtara.dsl.validation import find_child_workflows, validate
     except ImportError as exc:  # the validator is another part of runtara
         raise CompileError(f"workflow validation is not available in this build ({exc})") from None
-    if not file.is_file():
-        raise CompileError(f"{file}: no such file")
-    result = validate(file, children=set(find_child_workflows(children)))
+    found = find_child_workflows(children)
+    result = validate(file, children=set(found), child_files=found)
     if not result.ok or result.workflow is None:
         lines = [d.format(str(file)) for d in result.errors] or [f"{file}: invalid workflow"]
-        raise CompileError(f"{file}: {len(lines)} error(s); nothing compiled", lines)
+        raise CompileError(
+            f"{file}: {len(lines)} error(s); nothing compiled",
+            lines,
+            unreadable=not result.readable,
+        )
     return result.workflow
 
 

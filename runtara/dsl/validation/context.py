@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from runtara.agents.catalog import Catalog
 from runtara.dsl.diagnostics import Diagnostic
@@ -20,6 +21,8 @@ class CheckContext:
     catalog: Catalog
     children: Collection[str] | None = None
     """Ids of the child workflows that exist; None: E051 is not checked."""
+    child_files: dict[str, Path] = field(default_factory=dict)
+    """Child id -> file, for checking what a step passes to it (E055, W054)."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def report(

@@ -59,6 +59,9 @@ class InstanceOut(BaseModel):
     finished_at: str | None
     heartbeat_at: str | None
     wake_at: str | None
+    schedule: str | None = Field(None, description="the schedule whose fire started it")
+    scheduled_at: str | None = Field(None, description="the nominal time of that fire")
+    hook: str | None = Field(None, description="the webhook whose delivery started it")
 
     @classmethod
     def of(cls, i: instances.Instance) -> InstanceOut:
@@ -80,6 +83,9 @@ class InstanceOut(BaseModel):
             finished_at=iso(i.finished_at),
             heartbeat_at=iso(i.heartbeat_at),
             wake_at=iso(i.wake_at),
+            schedule=i.schedule,
+            scheduled_at=iso(i.scheduled_at),
+            hook=i.hook,
         )
 
 
@@ -135,6 +141,8 @@ async def list_instances(
     who: Authenticated,
     status: Status | None = None,
     image_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    schedule: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    hook: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> InstanceList:
@@ -144,6 +152,8 @@ async def list_instances(
         who.tenant_id,
         status=status,
         image_id=image_id,
+        schedule=schedule,
+        hook=hook,
         limit=limit,
         offset=offset,
     )

@@ -417,7 +417,8 @@ def _while(condition: dict[str, Any], *sub_steps: dict[str, Any], **config: Any)
             "config": config,
             "subgraph": chain(*sub_steps),
         },
-        finish(r=ref("steps.loop.outputs"), n=ref("steps.loop.iterations")),
+        # While outputs {iterations, outputs} (Runtara's shape): the last iteration's output.
+        finish(r=ref("steps.loop.outputs.outputs"), n=ref("steps.loop.outputs.iterations")),
     )
 
 
@@ -588,7 +589,72 @@ STEPS: list[Case] = [
             finish(r=ref("steps.keep.outputs")),
         ),
         [{"n": 1}, {"n": 2}, {"n": 3}],
-        {"output": {"r": [{"n": 2}, {"n": 3}]}},
+        {"output": {"r": {"items": [{"n": 2}, {"n": 3}], "count": 2}}},
+    ),
+    (
+        "while-outputs-iterations-and-last-outputs",
+        chain(
+            {
+                "stepType": "While",
+                "id": "loop",
+                "condition": op("LT", ref("iteration.index"), imm(2)),
+                "config": {"variables": {"base": ref("data.base")}},
+                "subgraph": chain(
+                    finish(
+                        "f",
+                        i=ref("loop.index"),
+                        at=ref("iteration.indices"),
+                        base=ref("variables.base"),
+                        loop=ref("variables._loop.index"),
+                    )
+                ),
+            },
+            finish(r=ref("steps.loop.outputs")),
+        ),
+        {"base": 7},
+        {"output": {"r": {"iterations": 2, "outputs": {"i": 1, "at": [1], "base": 7, "loop": 1}}}},
+    ),
+    (
+        "split-item-and-iteration-roots",
+        chain(
+            {
+                "stepType": "Split",
+                "id": "each",
+                "config": {"value": ref("data")},
+                "subgraph": chain(
+                    finish(
+                        "f",
+                        v=ref("item.v"),
+                        i=ref("iteration.index"),
+                        at=ref("variables._loop_indices"),
+                    )
+                ),
+            },
+            finish(r=ref("steps.each.outputs")),
+        ),
+        [{"v": "a"}, {"v": "b"}],
+        {"output": {"r": [{"v": "a", "i": 0, "at": [0]}, {"v": "b", "i": 1, "at": [1]}]}},
+    ),
+    (
+        "switch-routes-follow-the-matching-case",
+        graph(
+            {
+                "stepType": "Switch",
+                "id": "route",
+                "config": {
+                    "value": ref("data.s"),
+                    "cases": [
+                        {"matchType": "EQ", "match": "a", "output": {"x": 1}, "route": "first"}
+                    ],
+                    "default": {"x": 0},
+                },
+            },
+            finish("one", r=ref("steps.route.route"), x=ref("steps.route.outputs.x")),
+            finish("other", r=ref("steps.route.route"), x=ref("steps.route.outputs.x")),
+            edges=[("route", "one", "first"), ("route", "other", "default")],
+        ),
+        {"s": "b"},
+        {"output": {"r": "default", "x": 0}},
     ),
     (
         "group-by-key-path",

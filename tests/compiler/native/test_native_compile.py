@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from runtara.compiler.native.workflow import read_build
-from tests.support.registry_server import free_port
+from tests.support.servers import Server
 
 ROOT = Path(__file__).resolve().parents[3]
 HELLO = ROOT / "examples" / "hello.json"
@@ -39,35 +38,17 @@ def _runtara(
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``runtara server --dev`` on a free port with its own SQLite database."""
     directory = tmp_path_factory.mktemp("server")
-    port = free_port()
-    env = {
-        **os.environ,
-        "RUNTARA_DATABASE_URL": f"sqlite:///{directory / 'runtara.db'}",
-        "PYTHONPATH": str(ROOT),  # the checkout under test, whatever is installed
-    }
-    with (directory / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "runtara", "server", "--dev", "--port", str(port)],
-            cwd=directory,
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
+    server = Server(
+        f"sqlite:///{directory / 'runtara.db'}",
+        directory,
+        server_id="native",
+        fast=False,
+        cwd=directory,
+    ).start(timeout=30)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"runtara server did not start: {(directory / 'server.log').read_text()}")
-        yield url
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +161,23 @@ def test_compile_of_an_invalid_workflow_lists_the_problems(tmp_path: Path) -> No
     assert "E002" in result.stderr
     assert "nothing compiled" in result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out" / "image.tar").exists()
+    assert not (tmp_path / "out").exists(), "a refused compile left a partial output folder"
+
+
+def test_a_refused_compile_over_an_earlier_build_leaves_it_unpushable(tmp_path: Path) -> None:
+    """The folder's last compile failed: its old image must not pass for the new one."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "image.tar").write_bytes(b"an earlier build")
+    (out / "build.json").write_text("{}")
+    invalid = ROOT / "tests" / "fixtures" / "invalid" / "E002_unreachable_step.json"
+    result = _runtara("compile", str(invalid), "-o", str(out), cache=tmp_path, cwd=tmp_path)
+    assert result.returncode == 1
+    assert not (out / "build.json").exists()
+    pushed = _runtara("push", str(out), "127.0.0.1:1/x:1", cache=tmp_path, cwd=tmp_path)
+    assert pushed.returncode == 2
+    assert "did not finish" in pushed.stderr
+    assert "Traceback" not in pushed.stderr
 
 
 def test_compile_with_a_bad_tag_fails_cleanly(tmp_path: Path) -> None:

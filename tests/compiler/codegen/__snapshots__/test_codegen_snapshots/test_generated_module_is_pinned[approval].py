@@ -87,24 +87,34 @@ def step_decision(run: flow.Run, sc: flow.Scope) -> None:
     """Switch 'decision': Read the decision"""
     value = flow.get(sc.steps, "wait_for_manager", "outputs", "decision")
 
-    def pick() -> Any:
+    def pick() -> dict[str, Any]:
         if flow.eq(value, "approve"):
-            return {
-                "approved": True,
-                "comment": flow.or_default(
-                    flow.get(sc.steps, "wait_for_manager", "outputs", "comment"), ""
-                ),
-            }
+            return flow.record(
+                DECISION,
+                {
+                    "approved": True,
+                    "comment": flow.or_default(
+                        flow.get(sc.steps, "wait_for_manager", "outputs", "comment"), ""
+                    ),
+                },
+                route=None,
+            )
         if flow.in_(value, ["reject", "deny"]):
-            return {
-                "approved": False,
-                "comment": flow.or_default(
-                    flow.get(sc.steps, "wait_for_manager", "outputs", "comment"), ""
-                ),
-            }
-        return {"approved": False, "comment": "unrecognised decision"}
+            return flow.record(
+                DECISION,
+                {
+                    "approved": False,
+                    "comment": flow.or_default(
+                        flow.get(sc.steps, "wait_for_manager", "outputs", "comment"), ""
+                    ),
+                },
+                route=None,
+            )
+        return flow.record(
+            DECISION, {"approved": False, "comment": "unrecognised decision"}, route="default"
+        )
 
-    run.step(sc, DECISION, pick, inputs=value)
+    run.durable(sc, DECISION, pick, inputs=value)
 
 
 RECORD = flow.StepInfo("record", "Agent", "Record the decision")

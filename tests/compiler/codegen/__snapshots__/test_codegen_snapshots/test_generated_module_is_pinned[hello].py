@@ -36,16 +36,16 @@ def step_pick_greeting(run: flow.Run, sc: flow.Scope) -> None:
     """Switch 'pick_greeting': Pick the greeting"""
     value = flow.or_default(flow.get(sc.data, "language"), "en")
 
-    def pick() -> Any:
+    def pick() -> dict[str, Any]:
         if flow.eq(value, "fr"):
-            return "Bonjour"
+            return flow.record(PICK_GREETING, "Bonjour", route=None)
         if flow.eq(value, "de"):
-            return "Hallo"
+            return flow.record(PICK_GREETING, "Hallo", route=None)
         if flow.in_(value, ["es", "es-MX"]):
-            return "Hola"
-        return "Hello"
+            return flow.record(PICK_GREETING, "Hola", route=None)
+        return flow.record(PICK_GREETING, "Hello", route="default")
 
-    run.step(sc, PICK_GREETING, pick, inputs=value)
+    run.durable(sc, PICK_GREETING, pick, inputs=value)
 
 
 FORMAT_NAME = flow.StepInfo("format_name", "Agent", "Capitalise the name")

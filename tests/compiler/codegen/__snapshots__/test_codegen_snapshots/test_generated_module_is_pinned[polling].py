@@ -79,7 +79,9 @@ def step_is_ready(run: flow.Run, sc: flow.Scope) -> bool:
     record = run.step(
         sc,
         IS_READY,
-        lambda: {"result": flow.eq(flow.get(sc.steps, "poll", "outputs", "status"), "ready")},
+        lambda: {
+            "result": flow.eq(flow.get(sc.steps, "poll", "outputs", "outputs", "status"), "ready")
+        },
     )
     return bool(record["outputs"]["result"])
 
@@ -90,7 +92,10 @@ DOWNLOAD = flow.StepInfo("download", "Agent", "Download the report")
 @flow.guard(DOWNLOAD)
 def step_download(run: flow.Run, sc: flow.Scope) -> None:
     """Agent 'download' (http:http-request): Download the report"""
-    inputs = {"url": flow.get(sc.steps, "poll", "outputs", "download_url"), "response_type": "text"}
+    inputs = {
+        "url": flow.get(sc.steps, "poll", "outputs", "outputs", "download_url"),
+        "response_type": "text",
+    }
     run.step(
         sc,
         DOWNLOAD,

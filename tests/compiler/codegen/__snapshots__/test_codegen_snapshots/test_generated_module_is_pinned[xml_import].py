@@ -103,7 +103,7 @@ BY_CATEGORY = flow.StepInfo("by_category", "GroupBy", "Group by category")
 @flow.guard(BY_CATEGORY)
 def step_by_category(run: flow.Run, sc: flow.Scope) -> None:
     """GroupBy 'by_category': Group by category"""
-    items = flow.get(sc.steps, "in_stock", "outputs")
+    items = flow.get(sc.steps, "in_stock", "outputs", "items")
     run.step(
         sc,
         BY_CATEGORY,
@@ -150,7 +150,7 @@ def step_done(run: flow.Run, sc: flow.Scope) -> Any:
     """Finish 'done'"""
     return flow.finish(
         {
-            "products_in_stock": flow.get(sc.steps, "in_stock", "outputs"),
+            "products_in_stock": flow.get(sc.steps, "in_stock", "outputs", "items"),
             "status": flow.get(sc.steps, "push_catalogue", "outputs", "status_code"),
         }
     )
