@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from runtara.client import Client
 from tests.support.polling import free_port, healthy, wait_for
@@ -119,6 +122,19 @@ class Server:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def scheduler_passes(self) -> int:
+        """How many claim passes the server's scheduler has completed (from /metrics)."""
+        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        match = re.search(r"^runtara_scheduler_passes_total (\S+)$", text, re.M)
+        assert match, "the server exports no runtara_scheduler_passes_total"
+        return int(float(match[1]))
+
+    def wait_scheduler_passes(self, count: int = 3) -> None:
+        """Wait until the scheduler has looked ``count`` more times at what is due: what
+        has not started by then was not going to (in place of sleeping a while)."""
+        target = self.scheduler_passes() + count
+        wait_for(lambda: self.scheduler_passes() >= target, what=f"{count} scheduler passes")
 
     def client(self, tenant: str | None = None, api_key: str | None = None) -> Client:
         """Tenant ``t1`` on a --dev server; with a tenant API key, that key's tenant."""

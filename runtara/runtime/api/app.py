@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             app.state.ticker.start()
         if app.state.scheduler is not None and app.state.tracing is not None:
             app.state.scheduler.on_ended = partial(tracing.instance_ended, app.state)
+        scheduler = app.state.scheduler
+        app.state.metrics.watch_scheduler(lambda: None if scheduler is None else scheduler.passes)
         try:
             yield
         finally:

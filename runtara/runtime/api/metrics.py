@@ -6,11 +6,11 @@ instances by status, counted in the store at scrape time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.responses import Response
 
@@ -53,6 +53,22 @@ class Metrics:
 
     def watch_store(self, store: Store) -> None:
         self.registry.register(_InstancesByStatus(store))
+
+    def watch_scheduler(self, passes: Callable[[], int | None]) -> None:
+        """Export ``runtara_scheduler_passes_total`` (absent while no scheduler runs)."""
+        self.registry.register(_SchedulerPasses(passes))
+
+
+class _SchedulerPasses(Collector):
+    def __init__(self, passes: Callable[[], int | None]) -> None:
+        self._passes = passes
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        value = self._passes()
+        if value is not None:
+            yield CounterMetricFamily(
+                "runtara_scheduler_passes", "Scheduler claim passes completed.", value=value
+            )
 
 
 @router.get(

@@ -89,6 +89,9 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._nudge = asyncio.Event()
         self._stopping = False
+        #: Claim passes completed: shows the scheduler is alive (``/metrics``), and lets
+        #: a test wait for a few passes instead of sleeping to see that nothing starts.
+        self.passes = 0
         self._loop_task: asyncio.Task[None] | None = None
         self._backoff = Backoff(
             round(config.restart_backoff_s * 1000), round(config.restart_backoff_max_s * 1000)
@@ -137,6 +140,7 @@ class Scheduler:
                     await self._watch()
                     next_watch = now + WATCH_EVERY_S
                 pause = await self._claim()
+                self.passes += 1
             except asyncio.CancelledError:
                 raise
             except Exception:  # the store may be briefly unavailable: keep going

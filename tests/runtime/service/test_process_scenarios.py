@@ -154,15 +154,14 @@ def test_durable_sleep_holds_no_process_and_wakes_on_time(server: Server, tmp_pa
         wait_for(
             lambda: not instance_pids("nap", server.url), timeout=15, what="the process to exit"
         )
-        for _ in range(10):  # through the sleep: never a process
-            assert instance_pids("nap", server.url) == []
-            time.sleep(0.1)
         done = wait_status(client, "nap", "completed", "failed")
-        woke = client.list_events("nap", event_type="launched")[-1]
+        launches = client.list_events("nap", event_type="launched")
     assert done["status"] == "completed"
     assert effects(out) == [0, 1, 2, 3]
-    wake_at = client_time(asleep["wake_at"])
-    assert 0 <= client_time(woke["created_at"]) - wake_at < 1.0  # started again within 1 s
+    # Through the sleep, never a process: launched once before it, once at its end (how
+    # soon after the wake time is measured in benchmarks/environment.py).
+    assert len(launches) == 2
+    assert client_time(launches[1]["created_at"]) >= client_time(asleep["wake_at"])
 
 
 def client_time(iso: str) -> float:
@@ -187,7 +186,6 @@ def test_durable_sleep_survives_a_server_killed_and_restarted(
             lambda: not instance_pids("nap2", server.url), timeout=15, what="the process to exit"
         )
     server.kill()
-    time.sleep(0.5)
     server.start()
     with server.client() as client:
         done = wait_status(client, "nap2", "completed", "failed")
@@ -212,7 +210,7 @@ def test_pause_suspends_without_a_process_and_resume_finishes_each_item_once(
         )
         done_before = len(effects(out))
         assert 100 <= done_before < 1000
-        time.sleep(0.5)
+        server.wait_scheduler_passes()
         assert len(effects(out)) == done_before and instance_pids("loop", server.url) == []
         client.resume_instance("loop")
         done = wait_status(client, "loop", "completed", "failed", timeout=60)
@@ -374,7 +372,7 @@ def test_a_signal_wakes_an_instance_that_waits_for_it_without_a_process(server: 
         wait_for(
             lambda: not instance_pids("ap", server.url), timeout=15, what="the process to exit"
         )
-        time.sleep(0.5)
+        server.wait_scheduler_passes()
         assert instance_pids("ap", server.url) == []
         client.send_signal("ap", "approve", {"by": "ada"})
         # Woken by the signal: the sleep is an hour, wait_status gives up after a minute.
