@@ -1,7 +1,8 @@
 """Who is looking: console sessions and CSRF protection.
 
-* A ``--dev`` server is open: the first page view gets a session for tenant
-  ``default`` with admin rights (a local, single-user server), switchable to any tenant.
+* A ``--dev`` server is open: the first page view gets a session with admin rights (a
+  local, single-user server) on the tenant of the newest instance (else ``default``),
+  switchable to any tenant.
 * Otherwise ``/ui/login`` takes an API key (a tenant key, or the admin key and a tenant
   name) and sets a session cookie: signed (HMAC-SHA256), ``HttpOnly``,
   ``SameSite=Strict``, ``Secure`` over HTTPS, eight hours. It holds the tenant and the
@@ -46,6 +47,8 @@ class Viewer:
     dev: bool = False
     #: A cookie value to set with the response (a session just made).
     new_cookie: str | None = None
+    #: The tenants an admin may switch to (offered in the tenant field).
+    tenants: tuple[str, ...] = ()
 
 
 class NotSignedIn(Error):
@@ -118,12 +121,18 @@ async def viewer(request: Request) -> Viewer:
     key = signing_key(request.app.state, settings)
     payload = unseal(key, request.cookies.get(SESSION_COOKIE, ""))
     if payload is not None and await _still_valid(payload, settings, store):
-        return Viewer(str(payload["t"]), bool(payload["a"]), str(payload["c"]), settings.dev)
+        admin = bool(payload["a"])
+        known: list[str] = await store.arun(queries.tenant_ids) if admin else []
+        return Viewer(
+            str(payload["t"]), admin, str(payload["c"]), settings.dev, tenants=tuple(known)
+        )
     if not settings.dev:
         raise NotSignedIn()
-    await store.arun(tenants.ensure_tenant, DEV_TENANT)
-    cookie, csrf = new_session(key, DEV_TENANT, admin=True, credential="dev")
-    return Viewer(DEV_TENANT, True, csrf, True, new_cookie=cookie)
+    tenant_id = await store.arun(queries.busiest_tenant) or DEV_TENANT
+    await store.arun(tenants.ensure_tenant, tenant_id)
+    cookie, csrf = new_session(key, tenant_id, admin=True, credential="dev")
+    every: list[str] = await store.arun(queries.tenant_ids)
+    return Viewer(tenant_id, True, csrf, True, new_cookie=cookie, tenants=tuple(every))
 
 
 async def _still_valid(payload: dict[str, object], settings: Settings, store: Store) -> bool:

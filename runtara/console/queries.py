@@ -97,3 +97,17 @@ def tenant_for_key_hash(tx: Tx, key_hash: str) -> str | None:
         "SELECT tenant_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
     )
     return None if row is None else str(row["tenant_id"])
+
+
+@read_op
+def busiest_tenant(tx: Tx) -> str | None:
+    """The tenant of the newest instance (what a --dev console opens on: the README's
+    examples use tenants such as ``tenant-1`` and ``acme``, not only ``default``)."""
+    row = tx.one("SELECT tenant_id FROM instances ORDER BY created_at DESC LIMIT 1", ())
+    return None if row is None else str(row["tenant_id"])
+
+
+@read_op
+def tenant_ids(tx: Tx) -> list[str]:
+    """Every tenant, for an admin's tenant switch (at most 500)."""
+    return [str(r["id"]) for r in tx.all("SELECT id FROM tenants ORDER BY id LIMIT 500", ())]

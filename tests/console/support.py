@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.servers import wait_for
+from tests.support.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Screenshots land here (git-ignored; CI keeps the folder as an artifact).

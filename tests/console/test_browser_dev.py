@@ -133,3 +133,18 @@ def test_images_page_draws_each_workflow(tmp_path: Path, page: Any) -> None:
         expect(svg.locator("g.node")).to_have_count(2)
         expect(svg.locator('g[data-step="approval"] .sub')).to_have_text("Wait for the approval")
         shoot(page, "07-image")
+
+
+def test_dev_console_opens_on_the_newest_instances_tenant(tmp_path: Path, page: Any) -> None:
+    """The README's examples use tenants like ``tenant-1``: a new user sees them at once."""
+    with dev_server(tmp_path) as url:
+        api = management(url, "tenant-1")
+        register(api, "sleeper", SLEEPER)
+        instance_id = start(api, "sleeper", {"ms": 0})
+        wait_status(api, instance_id, "completed")
+        page.goto(f"{url}/ui/")
+        expect(page.get_by_label("tenant", exact=True)).to_have_value("tenant-1")
+        expect(page.locator("#rows td.id")).to_have_text([instance_id])
+        page.get_by_label("tenant", exact=True).fill("default")
+        page.get_by_role("button", name="Switch").click()
+        expect(page.locator("#rows")).to_contain_text("No instances yet")

@@ -26,7 +26,13 @@
             region.innerHTML = html;
           }
           const done = region.querySelector("[data-status-terminal]");
-          if (done) { region.setAttribute("data-terminal", ""); markLive(false); return; }
+          if (done) {
+            region.setAttribute("data-terminal", "");
+            const signal = document.getElementById("signal");
+            if (signal) signal.remove(); // an ended instance takes no signal
+            markLive(false);
+            return;
+          }
           markLive(true);
         } else {
           markLive(false);
