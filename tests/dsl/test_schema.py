@@ -92,11 +92,11 @@ def test_each_capability_lists_its_input_keys_with_descriptions(
 ) -> None:
     from runtara.agents.registry import catalog
 
-    agents = schema["$defs"]["AgentStep"]["anyOf"]  # type: ignore[index]
+    agents = schema["$defs"]["AgentStep"]["then"]["anyOf"]  # type: ignore[index]
     by_capability = {
         (agent["properties"]["agentId"]["const"], rule["properties"]["capabilityId"]["const"]): rule
         for agent in agents
-        for rule in agent["anyOf"]
+        for rule in agent["then"]["anyOf"]
     }
     for agent in catalog().agents.values():
         for capability in agent.capabilities.values():
@@ -143,3 +143,37 @@ def test_readme_points_editors_at_the_committed_schema() -> None:
     (mapping,) = settings["json.schemas"]
     assert (ROOT / mapping["url"]).resolve() == SCHEMA_PATH
     assert "examples/*.json" in mapping["fileMatch"]
+
+
+def _enums(node: object, path: str = "#") -> list[tuple[str, dict[str, object]]]:
+    found: list[tuple[str, dict[str, object]]] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("enum"), list):
+            found.append((path, node))
+        for key, value in node.items():
+            if key not in ("defaultSnippets", "enum", "default"):
+                found.extend(_enums(value, f"{path}/{key}"))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(_enums(value, f"{path}/{index}"))
+    return found
+
+
+def test_every_enum_value_is_described(schema: dict[str, object]) -> None:
+    enums = _enums(schema)
+    assert len(enums) >= 40  # step types, ops, agents, capabilities per agent, inputs, ...
+    for path, node in enums:
+        docs = node.get("enumDescriptions")
+        assert isinstance(docs, list) and len(docs) == len(node["enum"]), path  # type: ignore[arg-type]
+        assert all(isinstance(d, str) and d.strip() for d in docs), path
+
+
+def test_each_step_type_has_a_snippet_with_its_required_fields(schema: dict[str, object]) -> None:
+    union = schema["$defs"]["ExecutionGraph"]["properties"]["steps"]["additionalProperties"]  # type: ignore[index]
+    snippets = {s["body"]["stepType"]: s["body"] for s in union["defaultSnippets"]}
+    for ref in union["anyOf"]:
+        definition = schema["$defs"][ref["$ref"].rsplit("/", 1)[1]]  # type: ignore[index]
+        step_type = definition["properties"]["stepType"]["const"]
+        if definition.get("deprecated"):
+            continue
+        assert set(definition["required"]) <= set(snippets[step_type]), step_type
