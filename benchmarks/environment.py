@@ -215,7 +215,7 @@ def main() -> None:
                 )
             )
             if not args.no_docker:
-                from tests.environment.docker_image import build_test_image
+                from tests.support.docker_image import build_test_image
 
                 base_image = build_test_image()
                 client.register_image(

@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from runtara.errors import Error
 
-class ArgumentError(ValueError):
+
+class ArgumentError(Error, ValueError):
     """A JSON argument could not be read or parsed; the message is for the user."""
 
 

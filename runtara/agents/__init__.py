@@ -2,7 +2,7 @@
 
 * ``runtara.agents.framework`` - ``agent()`` / ``.capability`` declare capabilities whose
   typed function signatures are the catalog entries.
-* ``runtara.agents.registry`` - ``catalog()``: built-in agents plus those installed
+* ``runtara.agents.catalog`` - ``catalog()``: built-in agents plus those installed
   through the ``runtara.agents`` entry point group.
 * ``runtara.agents.invoke`` - ``invoke(agent_id, capability_id, inputs, connection=...,
   step_id=...)``: validates inputs and runs one capability (what generated code calls).

@@ -19,8 +19,10 @@ from functools import lru_cache
 from runtara.agents.errors import InputError, PermanentError, TransientError
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-#: Headers dropped when a redirect leaves the original host.
+#: Headers dropped when a redirect leaves the original origin, whoever set them; the
+#: headers a connection set (an API key under any name) are dropped with them.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 CHUNK_SIZE = 64 * 1024
 
 
@@ -82,6 +84,17 @@ def tls_context(verify: bool, ca_cert: str | None) -> ssl.SSLContext:
     raise InputError("ca_cert must be PEM text or the path of a PEM file", field="ca_cert")
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)``: what must stay the same for credentials to follow."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:  # an invalid port: no origin matches it
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
 def send(
     method: str,
     url: str,
@@ -89,10 +102,19 @@ def send(
     body: bytes | None,
     limits: Limits,
     context: ssl.SSLContext,
+    *,
+    credentials: frozenset[str] = frozenset(),
 ) -> Response:
-    """Send the request, following redirects within the limits; read the whole body."""
+    """Send the request, following redirects within the limits; read the whole body.
+
+    A redirect to another origin (scheme, host or port; an https -> http downgrade is
+    one) drops every credential for the rest of the chain: ``Authorization``,
+    ``Proxy-Authorization``, ``Cookie`` and the headers named in ``credentials`` (the
+    ones a connection set, e.g. an API key header). Same-origin redirects keep them.
+    """
     deadline = time.monotonic() + limits.timeout_s
-    origin = urllib.parse.urlsplit(url).hostname
+    first = origin(url)
+    secret = CREDENTIAL_HEADERS | {name.lower() for name in credentials}
     for _ in range(limits.max_redirects + 1):
         response = _exchange(method, url, headers, body, limits, context, deadline)
         location = response.header("location")
@@ -106,8 +128,8 @@ def send(
         if response.status == 303 or (response.status in (301, 302) and method == "POST"):
             method, body = ("GET" if method != "HEAD" else "HEAD"), None
             headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-        if urllib.parse.urlsplit(url).hostname != origin:
-            headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
+        if origin(url) != first:
+            headers = {k: v for k, v in headers.items() if k.lower() not in secret}
     raise PermanentError(
         f"more than {limits.max_redirects} redirects, last to {display_url(url)}",
         code="HTTP_TOO_MANY_REDIRECTS",
@@ -144,7 +166,12 @@ def _exchange(
     try:
         connection.request(method, target, body=body, headers=headers)
         raw = connection.getresponse()
-        data = _read_body(raw, limits.max_response_bytes, deadline, shown)
+        try:
+            data = _read_body(raw, limits.max_response_bytes, deadline, shown)
+        finally:
+            # Now, not when the exception is collected: a refused body must not keep
+            # the socket (and the server's sending side) open.
+            raw.close()
         return Response(raw.status, raw.reason, raw.getheaders(), data, url)
     except TimeoutError:
         raise TransientError(

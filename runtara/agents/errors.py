@@ -2,6 +2,39 @@
 
 A transient error (timeout, 429, 5xx, connection reset) is retried with backoff up to
 the step's ``maxRetries``; a permanent one (bad input, 4xx, parse error) fails at once.
+
+This module also holds the root of the image-side error tree, ``InstanceError``: it
+sits here, at the bottom of the image side (``runtara.sdk`` imports ``runtara.agents``,
+never the reverse), because image-side code may import only the standard library and
+so cannot share the host's ``runtara.errors.Error``::
+
+    InstanceError                       runtara.agents.errors
+    ├── AgentError                      (code, category, details; to_json())
+    │   ├── PermanentError
+    │   │   ├── InputError
+    │   │   ├── UnknownCapabilityError
+    │   │   ├── CalculationError        runtara.agents._calc
+    │   │   └── TemplateError           runtara.agents._template
+    │   └── TransientError
+    ├── AgentLoadError (+ RuntimeError) runtara.agents.catalog (a plugin failed to load)
+    ├── RuntaraError                    runtara.sdk.errors (the SDK; ``runtara.sdk``)
+    │   ├── ConfigurationError
+    │   ├── RuntimeUnavailable
+    │   ├── ProtocolError
+    │   │   └── StateTooLarge
+    │   └── Stopped
+    │       ├── Cancelled
+    │       └── Paused
+    ├── FlowError                       runtara.sdk.flow.errors
+    │   ├── CoercionError
+    │   └── InputValidationError
+    ├── StepTimeout
+    └── StepFailed
+
+    BaseException (outside the tree on purpose, so no ``except Exception`` in a
+    capability or handler can swallow them)
+    ├── WorkflowStopped                 runtara.sdk.flow.errors
+    └── WorkflowTimedOut
 """
 
 from __future__ import annotations
@@ -11,7 +44,11 @@ from typing import Any, Literal
 Category = Literal["transient", "permanent"]
 
 
-class AgentError(Exception):
+class InstanceError(Exception):
+    """Root of every error image-side code raises on purpose (agents, SDK, flow executor)."""
+
+
+class AgentError(InstanceError):
     """A capability failed. ``code`` is stable and machine-readable (e.g. ``HTTP_401``)."""
 
     category: Category = "permanent"

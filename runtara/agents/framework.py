@@ -260,7 +260,7 @@ def connection_type(
 
 
 def registered_agents() -> Mapping[str, AgentSpec]:
-    """Agents declared so far (see ``runtara.agents.registry`` for the loaded catalog)."""
+    """Agents declared so far (see ``runtara.agents.catalog`` for the loaded catalog)."""
     return _AGENTS
 
 

@@ -31,6 +31,12 @@ http_agent = agent(
 
 Method = Literal["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
+#: A response body is held whole; its base64 (binary) must fit the runtime's default
+#: 16 MiB checkpoint limit with room to spare.
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+#: The most any step may ask for.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
 
 @http_agent.capability(
     output=(
@@ -67,9 +73,13 @@ def http_request(
     ] = 2,
     follow_redirects: Annotated[bool, Doc("Follow 3xx redirects.")] = True,
     max_redirects: Annotated[int, Doc("Most redirects followed.")] = 10,
-    max_response_bytes: Annotated[int, Doc("Largest response body accepted (default 50 MiB).")] = 50
-    * 1024
-    * 1024,
+    max_response_bytes: Annotated[
+        int,
+        Doc(
+            "Largest response body accepted (default 10 MiB, at most 64 MiB): the step's "
+            "output is checkpointed, and the runtime takes 16 MiB per checkpoint by default."
+        ),
+    ] = DEFAULT_MAX_RESPONSE_BYTES,
     verify_tls: Annotated[bool, Doc("Verify the server's TLS certificate.")] = True,
     ca_cert: Annotated[
         str | None, Doc("PEM CA certificate(s) to trust instead of the system store.")
@@ -86,13 +96,21 @@ def http_request(
     limits = transport.Limits(
         timeout_s=_positive(timeout_ms, "timeout_ms") / 1000,
         max_redirects=max(max_redirects, 0),
-        max_response_bytes=_positive(max_response_bytes, "max_response_bytes"),
+        max_response_bytes=_response_ceiling(max_response_bytes),
         follow_redirects=follow_redirects,
     )
     context = transport.tls_context(verify_tls, ca_cert or None)
     attempts = max(max_retries, 0) + 1
     for attempt in range(attempts):
-        response = transport.send(method, full_url, request_headers, payload, limits, context)
+        response = transport.send(
+            method,
+            full_url,
+            request_headers,
+            payload,
+            limits,
+            context,
+            credentials=frozenset(auth_headers),
+        )
         if response.status not in RETRY_STATUSES or attempt == attempts - 1:
             break
         wait = _retry_wait(response, attempt)
@@ -359,6 +377,19 @@ def _text(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     return json.dumps(value, ensure_ascii=False)
+
+
+def _response_ceiling(value: int) -> int:
+    """``max_response_bytes`` within (0, ``MAX_RESPONSE_BYTES``]: a body is held whole
+    in memory (and again as text or base64), so no step may ask for more."""
+    _positive(value, "max_response_bytes")
+    if value > MAX_RESPONSE_BYTES:
+        raise InputError(
+            f"max_response_bytes {value} is above the ceiling of {MAX_RESPONSE_BYTES} bytes "
+            "(64 MiB): fetch large files with the sftp agent or in ranges",
+            field="max_response_bytes",
+        )
+    return value
 
 
 def _positive(value: int, name: str) -> int:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from runtara.agents.catalog import catalog
 from runtara.agents.errors import (
     AgentError,
     InputError,
@@ -26,7 +27,6 @@ from runtara.agents.errors import (
 from runtara.agents.files import type_name
 from runtara.agents.framework import CapabilitySpec, InputSpec
 from runtara.agents.redaction import redact, redact_text
-from runtara.agents.registry import catalog
 
 CONNECTION_KEY = "_connection"
 

@@ -1,6 +1,6 @@
 """The ``runtara`` command line: thin wrappers that parse, call the library and print.
 
-Each command group lives in its own module and registers itself here; heavy
+Each command group lives in its own module and is registered below, explicitly; heavy
 imports (server, compiler) happen inside the commands so ``runtara --help`` is fast.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -19,7 +20,7 @@ from runtara.cli import (
     connections,
     images,
     instances,
-    instances_launch,  # noqa: F401 -- adds `instances start` and `instances logs`
+    instances_launch,
     lsp,
     run,
     server,
@@ -27,6 +28,8 @@ from runtara.cli import (
     validate,
 )
 from runtara.cli._common import CliError, stderr
+from runtara.cli.exits import Exit, help_epilog
+from runtara.cli.help import tidy
 
 app = typer.Typer(
     name="runtara",
@@ -35,6 +38,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=help_epilog(),
 )
 
 
@@ -63,6 +67,7 @@ lsp.register(app)
 run.register(app)
 build.register(app)
 server.register(app)
+instances_launch.register(instances.app)
 app.add_typer(
     instances.app,
     name="instances",
@@ -80,6 +85,11 @@ app.add_typer(
 app.add_typer(tenants.app, name="tenants", help="Manage tenants and their API keys (admin).")
 
 
+def command() -> Any:
+    """The ``runtara`` command tree, with plain help placeholders (``runtara.cli.help``)."""
+    return tidy(typer.main.get_command(app))
+
+
 def main() -> None:
     """Entry point: runs the app and turns errors into one line and an exit code.
 
@@ -88,16 +98,16 @@ def main() -> None:
     reported without a traceback unless ``RUNTARA_DEBUG=1``.
     """
     try:
-        code = app(prog_name="runtara", standalone_mode=False)
+        code = command().main(prog_name="runtara", standalone_mode=False)
     except CliError as exc:
         stderr.print(f"[bold red]error:[/] {escape(exc.message)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         stderr.print("interrupted")
-        sys.exit(130)
+        sys.exit(Exit.INTERRUPTED)
     except typer.Abort:
         stderr.print("aborted")
-        sys.exit(1)
+        sys.exit(Exit.FAILED)
     except Exception as exc:
         usage = _command_line_error(exc)
         if usage is not None:
@@ -111,7 +121,7 @@ def main() -> None:
             f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))} "
             "(set RUNTARA_DEBUG=1 for the traceback)"
         )
-        sys.exit(70)
+        sys.exit(Exit.INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+from runtara.errors import Error
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -23,12 +27,34 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-FormatOption = typer.Option(
-    OutputFormat.text, "--format", "-f", help="Output format: text for people, json for scripts."
-)
+Format = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="Output format: text for people, json for scripts."),
+]
+
+Limit = Annotated[
+    int, typer.Option("--limit", min=1, max=1000, help="Show at most this many (one page).")
+]
+Offset = Annotated[
+    int, typer.Option("--offset", min=0, max=10_000_000, help="Skip this many (the next pages).")
+]
 
 
-class CliError(Exception):
+def print_table(table: Table) -> None:
+    """Print ``table`` on stdout without cutting a cell: at 80 columns or piped, a row
+    wider than the terminal is printed whole (ids are for copying, never shortened)."""
+    for column in table.columns:
+        column.no_wrap = column.no_wrap or column.overflow != "fold"
+    needed = Measurement.get(stdout, stdout.options.update_width(100_000), table).minimum
+    width = stdout.width
+    stdout.width = max(width, needed)
+    try:
+        stdout.print(table)
+    finally:
+        stdout.width = width
+
+
+class CliError(Error):
     """A user-facing error: printed as one line on stderr, never as a traceback."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stdout
+from runtara.cli._common import Format, OutputFormat, fail, print_json, stdout
 
 if TYPE_CHECKING:
     from runtara.agents.framework import ConnectionTypeSpec
@@ -18,7 +18,7 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("list")
-def list_agents(format: OutputFormat = FormatOption) -> None:
+def list_agents(format: Format = OutputFormat.text) -> None:
     """List every agent and its capabilities."""
     agents = _catalog().agents.values()
     if format == OutputFormat.json:
@@ -49,11 +49,11 @@ def show(
         metavar="AGENT[:CAPABILITY]|CONNECTION_TYPE",
         help="e.g. http, http:http-request, http_bearer",
     ),
-    format: OutputFormat = FormatOption,
+    format: Format = OutputFormat.text,
 ) -> None:
     """Show one agent, one capability with its typed inputs and output, or a connection type."""
+    from runtara.agents.catalog import closest
     from runtara.agents.framework import AgentSpec
-    from runtara.agents.registry import closest
 
     catalog = _catalog()
     try:
@@ -138,7 +138,7 @@ def _type_text(spec: dict[str, Any]) -> str:
 
 
 def _catalog() -> Any:
-    from runtara.agents.registry import AgentLoadError, catalog
+    from runtara.agents.catalog import AgentLoadError, catalog
 
     try:
         return catalog()

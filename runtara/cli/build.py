@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stderr, stdout
+from runtara.cli._common import Format, OutputFormat, fail, print_json, stderr, stdout
+from runtara.cli.exits import Exit
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +38,7 @@ def compile_(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="Parallel C compiler jobs.")
     ] = None,
-    output_format: OutputFormat = FormatOption,
+    output_format: Format = OutputFormat.text,
 ) -> None:
     """Compile a workflow to a native binary (Nuitka) packed in an OCI image.
 
@@ -57,7 +58,7 @@ def compile_(
     except CompileError as exc:
         for line in exc.lines:
             stderr.print(escape(line), highlight=False)
-        fail(str(exc))
+        fail(str(exc), Exit.USAGE if exc.unreadable else Exit.FAILED)
     except (MissingToolError, NativeBuildError, UnavailableImportError, RootfsError) as exc:
         fail(str(exc))
     except OSError as exc:
@@ -145,19 +146,22 @@ def push(
             "--insecure", help="Allow plain HTTP and unverified TLS (loopback always may)."
         ),
     ] = False,
-    output_format: OutputFormat = FormatOption,
+    output_format: Format = OutputFormat.text,
 ) -> None:
     """Push a compiled image to an OCI registry (credentials also from ~/.docker/config.json)."""
     from runtara.compiler.native.cache import cache_dir
     from runtara.compiler.oci.blob_index import BlobIndex
     from runtara.compiler.oci.credentials import Credentials
+    from runtara.compiler.oci.push import BlobPush, ImageFormatError, RegistryError, push_image
     from runtara.compiler.oci.reference import InvalidReference
-    from runtara.compiler.registry import BlobPush, ImageFormatError, RegistryError, push_image
 
     if password_stdin and not username:
-        fail("--password-stdin needs --username")
+        fail("--password-stdin needs --username", Exit.USAGE)
     if username and not password_stdin:
-        fail("--username needs --password-stdin (passwords are never taken as arguments)")
+        fail(
+            "--username needs --password-stdin (passwords are never taken as arguments)",
+            Exit.USAGE,
+        )
     credentials = None
     if username:
         credentials = Credentials(username, sys.stdin.read().rstrip("\r\n"))
@@ -174,8 +178,10 @@ def push(
             blob_index=BlobIndex(cache_dir() / "registry-blobs.json"),
             progress=progress,
         )
-    except (ImageFormatError, InvalidReference, RegistryError) as exc:
-        fail(str(exc))
+    except (ImageFormatError, InvalidReference) as exc:  # not an image, not a reference
+        fail(str(exc), Exit.USAGE)
+    except RegistryError as exc:
+        fail(str(exc), Exit.FAILED)
     pushed = f"{result.reference}@{result.manifest_digest}"
     if output_format == OutputFormat.json:
         print_json(

@@ -7,8 +7,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, json_option, print_json, stdout
-from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client
+from runtara.cli._common import (
+    Format,
+    OutputFormat,
+    fail,
+    json_option,
+    print_json,
+    print_table,
+    stdout,
+)
+from runtara.cli.remote import ApiKey, Tenant, Url, connect
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -44,26 +52,26 @@ def create(
     ),
     parameters: str = ParametersOption,
     name: str | None = typer.Option(None, "--name", help="Display name."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Store a connection (parameters are encrypted at rest)."""
     document = _parameters(parameters)
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show(client.create_connection(connection_id, integration, document, name=name), fmt)
 
 
 @app.command("list")
 def list_connections(
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """List the tenant's connections."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = client.list_connections()
     if fmt == OutputFormat.json:
         print_json(found)
@@ -71,19 +79,19 @@ def list_connections(
     table = Table("id", "integration", "name", "updated")
     for c in found:
         table.add_row(c["id"], c["integration_id"], c["name"], c["updated_at"] or "")
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command("get")
 def get(
     connection_id: str = typer.Argument(..., help="Connection id."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Show a connection (without its parameters)."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show(client.get_connection(connection_id), fmt)
 
 
@@ -91,27 +99,27 @@ def get(
 def update(
     connection_id: str = typer.Argument(..., help="Connection id."),
     parameters: str = ParametersOption,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Replace a connection's parameters (e.g. rotate a token)."""
     document = _parameters(parameters)
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show(client.update_connection(connection_id, document), fmt)
 
 
 @app.command("delete")
 def delete(
     connection_id: str = typer.Argument(..., help="Connection id."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Delete a connection."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         client.delete_connection(connection_id)
     if fmt == OutputFormat.json:
         print_json({"id": connection_id, "deleted": True})

@@ -10,8 +10,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stdout
-from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client
+from runtara.cli._common import (
+    Format,
+    Limit,
+    Offset,
+    OutputFormat,
+    fail,
+    print_json,
+    print_table,
+    stdout,
+)
+from runtara.cli.remote import ApiKey, Tenant, Url, connect
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -47,7 +56,7 @@ def _workflow(path: Path) -> dict[str, Any]:
 @app.command("register")
 def register(
     name: Annotated[str, typer.Argument(help="Image name; registering it again adds a version.")],
-    tenant: str | None = TenantOption,
+    tenant: Tenant = None,
     command: Annotated[
         str | None, typer.Option("--command", help='Program and arguments, e.g. "python3 job.py".')
     ] = None,
@@ -70,9 +79,9 @@ def register(
         str | None,
         typer.Option("--base-image", help="Container image a --command runs in (docker runner)."),
     ] = None,
-    url: str | None = UrlOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Register an image: a command, a JSON workflow, or an OCI image."""
     given = [
@@ -82,7 +91,7 @@ def register(
         fail("give exactly one of --command, --workflow and --oci", 2)
     if oci and Path(oci).is_file():
         oci = str(Path(oci).resolve())  # the server reads it (same machine)
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         image = client.register_image(
             name,
             command=command,
@@ -102,15 +111,15 @@ def register(
 @app.command("list")
 def list_images(
     name: Annotated[str | None, typer.Option("--name", help="Only versions of this name.")] = None,
-    limit: int = typer.Option(100, "--limit", min=1, max=1000),
-    offset: int = typer.Option(0, "--offset", min=0),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """List images, newest first."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = client.list_images(name=name, limit=limit, offset=offset)
     if fmt == OutputFormat.json:
         print_json(found)
@@ -120,32 +129,32 @@ def list_images(
         table.add_row(
             i["name"], str(i["version"]), i["kind"], i["runner"], i["id"], i["created_at"]
         )
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command("get")
 def get(
     ref: ImageRef,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Show an image."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show(client.get_image(ref), fmt)
 
 
 @app.command("delete")
 def delete(
     ref: ImageRef,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Delete an image (refused while an instance of it has not ended)."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         image = client.get_image(ref)
         client.delete_image(image["id"])
     if fmt == OutputFormat.json:

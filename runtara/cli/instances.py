@@ -3,52 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.table import Table
 
 from runtara.cli._common import (
-    FormatOption,
+    Format,
+    Limit,
+    Offset,
     OutputFormat,
-    fail,
     json_option,
     print_json,
+    print_table,
     stderr,
     stdout,
 )
+from runtara.cli.exits import Exit
+from runtara.cli.remote import ApiKey, Tenant, Url, connect
 from runtara.runtime.status import Status
 
 app = typer.Typer(no_args_is_help=True)
 
-UrlOption = typer.Option(
-    None,
-    "--url",
-    envvar="RUNTARA_URL",
-    help="Runtime URL [env RUNTARA_URL; default http://127.0.0.1:8001].",
-)
-TenantOption = typer.Option(
-    None, "--tenant", envvar="RUNTARA_TENANT", help="Tenant to act for (admin key, --dev server)."
-)
-ApiKeyOption = typer.Option(
-    None, "--api-key", envvar="RUNTARA_API_KEY", help="Tenant or admin API key.", show_default=False
-)
-
 StatusOption = typer.Option(None, "--status", help="Only instances in this status.")
-
-
-@contextmanager
-def _client(url: str | None, tenant: str | None, api_key: str | None) -> Iterator[Any]:
-    from runtara.client import ApiError, Client
-
-    try:
-        with Client(url, api_key, tenant=tenant) as client:
-            yield client
-    except ApiError as exc:
-        hint = " (pass --api-key or set RUNTARA_API_KEY)" if exc.status == 401 else ""
-        fail(exc.detail + hint, 1)
 
 
 def _show_instance(instance: dict[str, Any], fmt: OutputFormat) -> None:
@@ -74,15 +51,15 @@ def _show_instance(instance: dict[str, Any], fmt: OutputFormat) -> None:
 @app.command("list")
 def list_instances(
     status: Status | None = StatusOption,
-    limit: int = typer.Option(50, "--limit", min=1, max=1000),
-    offset: int = typer.Option(0, "--offset", min=0, max=10_000_000),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """List instances, newest first."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = client.list_instances(status=status, limit=limit, offset=offset)
     if fmt == OutputFormat.json:
         print_json(found)
@@ -92,45 +69,45 @@ def list_instances(
         table.add_row(
             i["id"], i["status"], str(i["attempts"]), i["created_at"] or "", i["finished_at"] or ""
         )
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command("get")
 def get(
     instance_id: str = typer.Argument(..., help="Instance id."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Show an instance: status, output, error, progress."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show_instance(client.get_instance(instance_id), fmt)
 
 
 @app.command("pause")
 def pause(
     instance_id: str = typer.Argument(..., help="Instance id."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Pause: a running instance stops at its next checkpoint (suspended)."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show_instance(client.pause_instance(instance_id), fmt)
 
 
 @app.command("resume")
 def resume(
     instance_id: str = typer.Argument(..., help="Instance id."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Resume a suspended instance from its checkpoints (or withdraw a pending pause)."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         resumed = client.resume_instance(instance_id)
     _show_instance(resumed, fmt)
     if resumed["status"] == "suspended" and resumed.get("image_id") is None:
@@ -141,13 +118,13 @@ def resume(
 @app.command("cancel")
 def cancel(
     instance_id: str = typer.Argument(..., help="Instance id."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Cancel: a running instance ends at its next checkpoint; others end now."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         _show_instance(client.cancel_instance(instance_id), fmt)
 
 
@@ -156,14 +133,14 @@ def signal(
     instance_id: str = typer.Argument(..., help="Instance id."),
     checkpoint_id: str = typer.Argument(..., help="Checkpoint / step id the signal is for."),
     payload: str = typer.Option("null", "--payload", "-p", help="JSON payload, or @FILE."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Send a custom signal (e.g. to a WaitForSignal step)."""
     document = json_option(payload, "--payload")
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         client.send_signal(instance_id, checkpoint_id, document)
     if fmt == OutputFormat.json:
         print_json({"id": instance_id, "checkpoint_id": checkpoint_id, "status": "accepted"})
@@ -177,14 +154,14 @@ def events(
     event_type: str | None = typer.Option(None, "--type", help="Only this event type."),
     subtype: str | None = typer.Option(None, "--subtype", help="Only this subtype."),
     after: int = typer.Option(0, "--after", min=0, help="Events after this sequence number."),
-    limit: int = typer.Option(100, "--limit", min=1, max=1000),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    limit: Limit = 100,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """List an instance's events in order."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = client.list_events(
             instance_id, after=after, limit=limit, event_type=event_type, subtype=subtype
         )
@@ -197,21 +174,21 @@ def events(
         table.add_row(
             str(e["seq"]), e["created_at"] or "", e["event_type"], e["subtype"] or "", payload
         )
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command("checkpoints")
 def checkpoints(
     instance_id: str = typer.Argument(..., help="Instance id."),
     after: int = typer.Option(0, "--after", min=0, help="Checkpoints after this sequence number."),
-    limit: int = typer.Option(100, "--limit", min=1, max=1000),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    limit: Limit = 100,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """List an instance's checkpoints in the order they were saved."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = client.list_checkpoints(instance_id, after=after, limit=limit)
     if fmt == OutputFormat.json:
         print_json(found)
@@ -225,23 +202,35 @@ def checkpoints(
             c["content_type"],
             c["created_at"] or "",
         )
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command("output")
 def output(
     instance_id: str = typer.Argument(..., help="Instance id."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
-    """Print how an instance ended: its output (or error)."""
-    with _client(url, tenant, api_key) as client:
+    """Print how an instance ended: its output, or its error.
+
+    Exit status: 0 completed (the output on stdout), 1 failed (the error on stderr) or
+    not ended yet, 3 suspended or cancelled.
+    """
+    with connect(url, tenant, api_key) as client:
         result = client.get_output(instance_id)
+    status = result["status"]
     if fmt == OutputFormat.json:
         print_json(result)
-    elif result["error"] is not None:
-        stdout.print(f"{result['status']}: {json.dumps(result['error'], ensure_ascii=False)}")
-    else:
+    elif status == "completed":
         stdout.print(json.dumps(result["output"], indent=2, ensure_ascii=False))
+    else:
+        error = result.get("error")
+        detail = "" if error is None else f": {json.dumps(error, ensure_ascii=False)}"
+        ended = status in ("failed", "cancelled")
+        stderr.print(f"{instance_id} is {status}{detail}" + ("" if ended else ": no output yet"))
+    if status in ("suspended", "cancelled"):
+        raise typer.Exit(Exit.STOPPED)
+    if status != "completed":
+        raise typer.Exit(Exit.FAILED)

@@ -1,4 +1,4 @@
-"""``runtara instances start`` and ``runtara instances logs`` (added to the instances group)."""
+"""``runtara instances start``, ``logs`` and ``process``: launching and watching processes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from runtara.cli._common import FormatOption, OutputFormat, json_option
-from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client, _show_instance
-from runtara.cli.instances import app as instances_app
+from runtara.cli._common import Format, OutputFormat, json_option
+from runtara.cli.instances import _show_instance
+from runtara.cli.remote import ApiKey, Tenant, Url, connect
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``start``, ``logs`` and ``process`` to the ``instances`` group."""
+    app.command("start")(start)
+    app.command("logs")(logs)
+    app.command("process")(process)
 
 
 def _input(text: str) -> Any:
@@ -17,7 +24,6 @@ def _input(text: str) -> Any:
     return json_option(text, "--input")
 
 
-@instances_app.command("start")
 def start(
     image: Annotated[str, typer.Argument(help="Image id, NAME (latest) or NAME:VERSION.")],
     input: Annotated[
@@ -30,33 +36,32 @@ def start(
         int | None,
         typer.Option("--max-attempts", min=1, max=100, help="Crashed launches before it fails."),
     ] = None,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Start an instance of an image; the runtime launches and supervises it."""
     document = _input(input)
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         created = client.start_instance(
             image, document, instance_id=instance_id, max_attempts=max_attempts
         )
     _show_instance(created, fmt)
 
 
-@instances_app.command("logs")
 def logs(
     instance_id: Annotated[str, typer.Argument(help="Instance id.")],
     follow: Annotated[
         bool, typer.Option("--follow", "-F", help="Keep printing until the instance has ended.")
     ] = False,
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Print what the instance's process wrote to stdout and stderr."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         lines = client.follow_logs(instance_id) if follow else iter(_all_lines(client, instance_id))
         for line in lines:
             if fmt == OutputFormat.json:  # one object per line (JSON Lines), also when following
@@ -76,16 +81,15 @@ def _all_lines(client: Any, instance_id: str) -> list[dict[str, Any]]:
         after = page["next_after"]
 
 
-@instances_app.command("process")
 def process(
     instance_id: Annotated[str, typer.Argument(help="Instance id.")],
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Show how the instance runs: runner, server, peak memory, CPU time, applied limits."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         info = client.process_info(instance_id)
     if fmt == OutputFormat.json:
         typer.echo(json.dumps(info, indent=2))

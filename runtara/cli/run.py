@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from runtara.cli._common import fail, stderr
+from runtara.cli.exits import Exit
 
 if TYPE_CHECKING:
     from runtara.compiler.codegen import CodegenError
-    from runtara.runtime.local.launch import Outcome
+    from runtara.runtime.local.execute import Outcome
 
 Children = Annotated[
     list[Path] | None,
@@ -93,8 +94,8 @@ def run(
     3 paused or cancelled, 130 interrupted (rerun with the same --id to resume).
     """
     from runtara.compiler.codegen import CodegenError
-    from runtara.runtime.local.launch import run_workflow
-    from runtara.runtime.local.request import LaunchError, RunRequest
+    from runtara.runtime.local.execute import run_workflow
+    from runtara.runtime.local.request import RunError, RunRequest
 
     try:
         request = RunRequest.from_cli(
@@ -105,13 +106,16 @@ def run(
             instance_id=instance_id,
             children=child or [],
         )
+    except RunError as exc:  # a bad --input, --connection, --server, --child
+        fail(str(exc), Exit.USAGE)
+    try:
         exit_code = run_workflow(
             request, progress=lambda line: stderr.print(line, markup=False), report=_report
         )
     except CodegenError as exc:
         _refuse(exc)
-    except LaunchError as exc:
-        fail(str(exc), 1)
+    except RunError as exc:
+        fail(str(exc), Exit.FAILED)
     # The embedded runtime imported FastAPI, SQLAlchemy and pydantic; collecting all of
     # that at exit takes 0.2-0.8 s, and nothing in it needs finalizing (the store is closed).
     gc.freeze()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from runtara.cli._common import FormatOption, OutputFormat, print_json, stderr, stdout
-from runtara.cli.instances import ApiKeyOption, TenantOption, UrlOption, _client
+from runtara.cli._common import Format, OutputFormat, print_json, print_table, stderr, stdout
+from runtara.cli.remote import ApiKey, Tenant, Url, connect
 
 app = typer.Typer(no_args_is_help=True)
 keys = typer.Typer(no_args_is_help=True)
@@ -17,13 +17,13 @@ app.add_typer(keys, name="keys", help="Create, list and revoke a tenant's API ke
 def create(
     tenant_id: str = typer.Argument(..., help="Tenant id (letters, digits, . _ -)."),
     name: str | None = typer.Option(None, "--name", help="Display name (default: the id)."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Create a tenant."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         created = client.create_tenant(tenant_id, name)
     print_json(created) if fmt == OutputFormat.json else stdout.print(
         f"created tenant {created['id']}"
@@ -32,13 +32,13 @@ def create(
 
 @app.command("list")
 def list_tenants(
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """List tenants."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = client.list_tenants()
     if fmt == OutputFormat.json:
         print_json(found)
@@ -46,19 +46,19 @@ def list_tenants(
     table = Table("id", "name", "created")
     for t in found:
         table.add_row(t["id"], t["name"], t["created_at"] or "")
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command("get")
 def get(
     tenant_id: str = typer.Argument(..., help="Tenant id."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Show a tenant."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = client.get_tenant(tenant_id)
     print_json(found) if fmt == OutputFormat.json else stdout.print(
         f"{found['id']}: {found['name']}"
@@ -69,13 +69,13 @@ def get(
 def create_key(
     tenant_id: str = typer.Argument(..., help="Tenant the key acts for."),
     name: str = typer.Option("default", "--name", help="What the key is for."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Create an API key; its secret is printed this once."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         created = client.create_api_key(tenant_id, name)
     if fmt == OutputFormat.json:
         print_json(created)
@@ -89,13 +89,13 @@ def create_key(
 @keys.command("list")
 def list_keys(
     tenant_id: str = typer.Argument(..., help="Tenant id."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """List a tenant's API keys (never their secrets)."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         found = client.list_api_keys(tenant_id)
     if fmt == OutputFormat.json:
         print_json(found)
@@ -103,20 +103,20 @@ def list_keys(
     table = Table("id", "name", "created", "revoked")
     for k in found:
         table.add_row(k["id"], k["name"], k["created_at"] or "", k["revoked_at"] or "")
-    stdout.print(table)
+    print_table(table)
 
 
 @keys.command("revoke")
 def revoke_key(
     tenant_id: str = typer.Argument(..., help="Tenant id."),
     key_id: str = typer.Argument(..., help="Key id (rk_...), as `keys list` shows it."),
-    url: str | None = UrlOption,
-    tenant: str | None = TenantOption,
-    api_key: str | None = ApiKeyOption,
-    fmt: OutputFormat = FormatOption,
+    url: Url = None,
+    tenant: Tenant = None,
+    api_key: ApiKey = None,
+    fmt: Format = OutputFormat.text,
 ) -> None:
     """Revoke an API key: it stops working at once."""
-    with _client(url, tenant, api_key) as client:
+    with connect(url, tenant, api_key) as client:
         client.revoke_api_key(tenant_id, key_id)
     if fmt == OutputFormat.json:
         print_json({"id": key_id, "tenant_id": tenant_id, "revoked": True})

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runtara.cli._common import FormatOption, OutputFormat, fail, print_json, stderr
+from runtara.cli._common import Format, OutputFormat, fail, print_json, stderr
 
 if TYPE_CHECKING:
-    from runtara.agents.registry import Catalog
+    from runtara.agents.catalog import Catalog
     from runtara.dsl.diagnostics import Diagnostic
 
 
@@ -32,7 +32,7 @@ def validate(
             show_default=False,
         ),
     ],
-    output_format: OutputFormat = FormatOption,
+    output_format: Format = OutputFormat.text,
     child: Annotated[
         list[str] | None,
         typer.Option(
@@ -40,7 +40,8 @@ def validate(
             "-c",
             metavar="PATH",
             help="Child workflow file or directory EmbedWorkflow may name (by file name "
-            "without .json); the files being validated count too.",
+            "without .json); the files being validated count too. Given, a child named "
+            "nowhere is an error (E051).",
         ),
     ] = None,
 ) -> None:
@@ -58,9 +59,12 @@ def validate(
     _load_catalog(exit_code=2)  # installed agents are part of what a document may use
     selected = expand_paths(paths)
     files = [entry for entry in selected if isinstance(entry, Path)]
-    children = set(find_child_workflows([*files, *(child or [])]))
+    # Every child is known only when --child names where they are (then E051 applies);
+    # the files being validated count as children too, for E055 / W054.
+    child_files = find_child_workflows([*files, *(child or [])])
+    children = set(child_files) if child else None
     results = [
-        validate_file(entry, children=children)
+        validate_file(entry, children=children, child_files=child_files)
         if isinstance(entry, Path)
         else ValidationResult(entry.name, [entry.problem], readable=False)
         for entry in selected
@@ -178,7 +182,7 @@ def schema(
 
 def _load_catalog(*, exit_code: int) -> Catalog:
     """The agent catalog; an installed agent package that fails to import is one line."""
-    from runtara.agents.registry import AgentLoadError, catalog
+    from runtara.agents.catalog import AgentLoadError, catalog
 
     try:
         return catalog()

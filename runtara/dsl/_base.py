@@ -1,7 +1,8 @@
-"""The base of every DSL model: camelCase JSON keys, snake_case attributes, no stray keys.
+"""The base of every DSL model: camelCase JSON keys, snake_case attributes.
 
-Unknown keys are rejected (``extra="forbid"``) so a typo such as ``agentID`` is reported
-instead of silently ignored, and values are not coerced (``strict``: ``"3"`` is not an
+Unknown keys are kept aside (``extra="allow"``, in ``model_extra``) and ignored, as
+Runtara ignores them; the validator reports each as W001 ("Did you mean ...") so a
+typo such as ``agentID`` is still caught (``runtara.dsl.validation.unknown``). Values are not coerced (``strict``: ``"3"`` is not an
 integer), so the models accept exactly what the generated JSON Schema accepts. Attribute
 docstrings become JSON Schema descriptions (``runtara.dsl.schema`` reads them), which is
 what an IDE shows on hover.
@@ -21,6 +22,6 @@ class DslModel(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
-        extra="forbid",
+        extra="allow",
         strict=True,
     )

@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 from runtara.dsl._schema_docs import enum_docs
 
 if TYPE_CHECKING:
+    from runtara.agents.catalog import Catalog
     from runtara.agents.framework import CapabilitySpec, InputSpec
-    from runtara.agents.registry import Catalog
 
 #: Keywords editors read beside standard JSON Schema (annotations; they never validate).
 EDITOR_KEYWORDS = (

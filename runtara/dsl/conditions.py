@@ -42,7 +42,11 @@ ConditionOp = Literal[
     "IS_DEFINED",
     "IS_EMPTY",
     "IS_NOT_EMPTY",
+    "MATCH",
 ]
+"""``MATCH`` is Runtara's query-only operator: parsed, and refused in a workflow (E027)."""
+#: Operators a query may use but a workflow condition may not.
+QUERY_ONLY_OPS = ("MATCH",)
 CONDITION_OPS: tuple[str, ...] = get_args(ConditionOp)
 
 

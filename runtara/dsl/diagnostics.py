@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from runtara.agents.registry import closest
+from runtara.agents.catalog import closest
 
 Severity = Literal["error", "warning"]
 
@@ -34,6 +34,7 @@ CODES: dict[str, str] = {
     "E022": "required capability input missing",
     "E023": "immediate value of the wrong type",
     "E024": "value not in the field's enum",
+    "E027": "query-only operator in a workflow condition",
     "E030": "unknown integration",
     "E040": "connection data passed to a non-secure agent",
     "E041": "connection data in workflow output",
@@ -41,8 +42,10 @@ CODES: dict[str, str] = {
     "E043": "secret-looking literal in an immediate value",
     "E050": "invalid child version",
     "E051": "unknown child workflow",
+    "E055": "required input of the child workflow not mapped",
     "E060": "duplicate step name",
     "E070": "cycle outside a While loop",
+    "W001": "unknown field, ignored",
     "W003": "non-Finish step with no outgoing edge",
     "W020": "unknown input field",
     "W030": "maxRetries > 50",
@@ -52,6 +55,8 @@ CODES: dict[str, str] = {
     "W034": "timeout > 1 h",
     "W040": "connection never used",
     "W050": "step reads its own outputs",
+    "W052": "data read but the workflow has no inputSchema",
+    "W054": "data field not declared in the inputSchema",
 }
 
 

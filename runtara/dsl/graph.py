@@ -14,6 +14,7 @@ from pydantic import Field, ModelWrapValidatorHandler, NonNegativeInt, PrivateAt
 
 from runtara.dsl._base import DslModel
 from runtara.dsl.conditions import Condition
+from runtara.dsl.fields import SchemaField
 from runtara.dsl.steps import (
     SUBGRAPH_FIELDS,
     SplitStep,
@@ -23,9 +24,11 @@ from runtara.dsl.steps import (
     WhileStep,
 )
 
-EdgeLabel = Literal["", "next", "true", "false", "onError"]
-EdgeKind = Literal["next", "true", "false", "onError"]
-_EDGE_KINDS: dict[str | None, EdgeKind] = {
+EdgeLabel = str
+"""Free-form: besides the labels below, a Switch route (``cases[].route``, ``default``)."""
+EdgeKind = str
+#: The labels with a meaning of their own; any other label is a route name.
+_EDGE_KINDS: dict[str | None, str] = {
     None: "next",
     "": "next",
     "next": "next",
@@ -33,8 +36,9 @@ _EDGE_KINDS: dict[str | None, EdgeKind] = {
     "false": "false",
     "onError": "onError",
 }
+#: ``Edge.kind`` of the labels the language itself gives a meaning.
+BUILTIN_EDGE_KINDS = ("next", "true", "false", "onError")
 VariableType = Literal["string", "number", "integer", "boolean", "array", "object", "file"]
-FieldType = Literal["string", "number", "integer", "boolean", "array", "object", "file"]
 MemoryTier = Literal["S", "M", "L", "XL"]
 
 #: Instance memory limit per tier, in bytes.
@@ -52,14 +56,23 @@ class Edge(DslModel):
     from_step: str
     to_step: str
     label: EdgeLabel | None = None
-    """None, "" or "next": sequence; "true"/"false": Conditional branch; "onError": handler."""
+    """None, "" or "next": sequence; "true"/"false": Conditional branch; "onError": handler;
+    any other label names a Switch route (``cases[].route``, or ``default``)."""
     condition: Condition | None = None
     """Taken only when this holds."""
+    priority: int | None = None
+    """Order among a step's conditional edges: higher is tried first (then plan order)."""
 
     @property
     def kind(self) -> EdgeKind:
-        """The label, with the three spellings of a plain sequence folded into ``next``."""
-        return _EDGE_KINDS[self.label]
+        """The label, with the three spellings of a plain sequence folded into ``next``;
+        a route label is its own kind."""
+        return _EDGE_KINDS.get(self.label, self.label or "next")
+
+    @property
+    def is_route(self) -> bool:
+        """A Switch route label (not one of the language's own)."""
+        return self.kind not in BUILTIN_EDGE_KINDS
 
 
 class Variable(DslModel):
@@ -68,21 +81,6 @@ class Variable(DslModel):
     type: VariableType
     value: Any
     description: str | None = None
-
-
-class SchemaField(DslModel):
-    """One field of an input or output schema."""
-
-    type: FieldType
-    description: str | None = None
-    required: bool = False
-    default: Any = None
-    example: Any = None
-    items: SchemaField | None = None
-    """Element schema of an array."""
-    enum: list[Any] | None = None
-    properties: dict[str, SchemaField] | None = None
-    """Fields of an object."""
 
 
 class ExecutionGraph(DslModel):
@@ -94,8 +92,8 @@ class ExecutionGraph(DslModel):
     description: str | None = None
     steps: dict[str, Step]
     """Step id -> step; the key equals the step's ``id``."""
-    entry_point: str
-    """Id of the first step."""
+    entry_point: str | None
+    """Id of the first step (null only in a graph with no steps; E001 otherwise)."""
     execution_plan: list[Edge] = []
     """Control flow."""
     variables: dict[str, Variable] = {}
@@ -112,6 +110,16 @@ class ExecutionGraph(DslModel):
     """Editor layout (ignored)."""
     edges: Any = Field(default=None, exclude=True)
     """Editor layout (ignored; control flow is ``executionPlan``)."""
+
+    @model_validator(mode="after")
+    def _infer_entry_point(self) -> ExecutionGraph:
+        """``entryPoint: null`` (Runtara allows it): the one step no edge leads to."""
+        if self.entry_point is None:
+            targets = {edge.to_step for edge in self.execution_plan}
+            starts = [step_id for step_id in self.steps if step_id not in targets]
+            if len(starts) == 1:
+                self.entry_point = starts[0]
+        return self
 
     def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
         """Edges leaving ``step_id``, optionally only those of one ``Edge.kind``."""

@@ -16,12 +16,14 @@ from typing import Any
 
 import pydantic
 
+from runtara.agents.catalog import closest
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.graph import Workflow
 from runtara.dsl.source_map import Position, SourceMap, json_path, pointer
+from runtara.errors import Error
 
 
-class DocumentError(Exception):
+class DocumentError(Error):
     """A document that cannot be used; ``diagnostics`` say what and where."""
 
     def __init__(self, filename: str, diagnostics: list[Diagnostic], *, readable: bool) -> None:
@@ -167,6 +169,15 @@ def build_workflow(document: JsonDocument) -> Workflow:
         raise DocumentError(document.filename, [diagnostic], readable=True) from None
 
 
+def _found_instead(missing: str, given: Any) -> str:
+    """`` (found 'agentID')`` when an unknown key of the object looks like the missing one
+    (unknown keys are only warnings, W001, so a misspelt required key shows up here)."""
+    if not isinstance(given, dict):
+        return ""
+    close = closest(missing, [str(key) for key in given if key != missing])
+    return f" (found '{close}')" if close else ""
+
+
 def model_errors(exc: pydantic.ValidationError, document: JsonDocument) -> list[Diagnostic]:
     """pydantic's errors as S001 diagnostics at the offending place."""
     out: list[Diagnostic] = []
@@ -176,7 +187,9 @@ def model_errors(exc: pydantic.ValidationError, document: JsonDocument) -> list[
         where = document.source_map.locate(ptr)
         message = error["msg"]
         if error["type"] == "missing" and error["loc"]:
-            message = f"missing required field '{error['loc'][-1]}'"
+            message = f"missing required field '{error['loc'][-1]}'" + _found_instead(
+                str(error["loc"][-1]), error.get("input")
+            )
         if error["type"] == "recursion_loop":  # pydantic's depth guard, not a real cycle
             text = f"nested too deeply (over ~250 levels) below {json_path(tokens[:4])}"
         else:

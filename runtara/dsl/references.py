@@ -12,13 +12,29 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from runtara.errors import Error
+
 Segment = str | int
 
-#: Roots a path may start from (``scenario`` is Runtara's older name of ``workflow``).
-ROOTS: tuple[str, ...] = ("data", "variables", "steps", "workflow", "scenario", "loop", "item")
+#: Roots a path may start from (``scenario`` is Runtara's older name of ``workflow``;
+#: ``__error`` and ``error`` are Runtara's spellings of ``steps.error``).
+ROOTS: tuple[str, ...] = (
+    "data",
+    "variables",
+    "steps",
+    "workflow",
+    "scenario",
+    "loop",
+    "item",
+    "iteration",
+    "__error",
+    "error",
+)
+#: Roots that are other names of ``steps.error`` (the failure an onError handler reads).
+ERROR_ROOTS = ("__error", "error")
 
 
-class ReferenceSyntaxError(ValueError):
+class ReferenceSyntaxError(Error, ValueError):
     """A malformed path; ``offset`` is the character where the problem starts."""
 
     def __init__(self, message: str, path: str, offset: int) -> None:
@@ -47,10 +63,18 @@ class ReferencePath:
         return None
 
     def canonical(self) -> ReferencePath:
-        """The same path with ``scenario`` (Runtara 3.0) spelled ``workflow``."""
-        if self.root != "scenario":
+        """The same path in one spelling: ``scenario`` (Runtara 3.0) as ``workflow``, and
+        ``__error.*``, ``error.*``, ``steps.__error.*`` as ``steps.error.*``."""
+        segments = self.segments
+        if self.root == "scenario":
+            segments = ("workflow", *segments[1:])
+        elif self.root in ERROR_ROOTS:
+            segments = ("steps", "error", *segments[1:])
+        elif self.root == "steps" and segments[1:2] == ("__error",):
+            segments = ("steps", "error", *segments[2:])
+        else:
             return self
-        return ReferencePath(self.text, ("workflow", *self.segments[1:]))
+        return ReferencePath(self.text, segments)
 
     def __str__(self) -> str:
         return format_path(self.segments)

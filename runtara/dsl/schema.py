@@ -30,7 +30,7 @@ from runtara.dsl._editor_schema import editor_schema
 from runtara.dsl.graph import ExecutionGraph, Workflow
 
 if TYPE_CHECKING:
-    from runtara.agents.registry import Catalog
+    from runtara.agents.catalog import Catalog
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: Where the committed schema lives (``runtara schema -o`` regenerates it).
@@ -80,7 +80,7 @@ def workflow_schema(catalog: Catalog | None = None) -> dict[str, Any]:
     """The published schema: structure plus what the catalog knows about agents, shaped
     for editors (see ``runtara.dsl._editor_schema``)."""
     if catalog is None:
-        from runtara.agents.registry import catalog as load_catalog
+        from runtara.agents.catalog import catalog as load_catalog
 
         catalog = load_catalog()
     return editor_schema(structural_schema(), catalog, SCHEMA_ID)

@@ -15,6 +15,7 @@ from pydantic import AliasChoices, ConfigDict, Field, NonNegativeInt
 from runtara.dsl._base import DslModel
 from runtara.dsl._union_schema import TaggedUnionSchema
 from runtara.dsl.conditions import Condition
+from runtara.dsl.fields import SchemaField
 from runtara.dsl.mapping import InputMapping, MappingValue
 
 if TYPE_CHECKING:
@@ -94,6 +95,9 @@ class SwitchCase(DslModel):
     """Compared with the value; [min, max] for BETWEEN, {gte, gt, lte, lt} for RANGE."""
     output: Any = None
     """The step's output for this case; mapping values inside are resolved."""
+    route: str | None = None
+    """Routing Switch: the label of the edge taken when this case matches (no case
+    matching takes the ``default`` edge); read as ``steps.<id>.route``."""
 
 
 class SwitchConfig(DslModel):
@@ -128,6 +132,12 @@ class SplitConfig(DslModel):
     retry_delay: NonNegativeInt = 1000
     timeout: NonNegativeInt | None = None
     """Milliseconds an item may take."""
+    batch_size: NonNegativeInt | None = None
+    """Items handed to one subgraph run (accepted for Runtara; items run one by one)."""
+    allow_null: bool = False
+    """Accepted for Runtara: a null value is no items here either way."""
+    convert_single_value: bool = False
+    """A value that is not an array is iterated as a one-item array."""
 
 
 class SplitStep(StepBase):
@@ -147,6 +157,8 @@ class WhileConfig(DslModel):
     """Reaching it ends the loop normally."""
     timeout: NonNegativeInt | None = None
     """Milliseconds the whole loop may take."""
+    variables: InputMapping | None = None
+    """Extra variables for the subgraph, computed once before the first iteration."""
 
 
 class WhileStep(StepBase):
@@ -197,13 +209,28 @@ class DelayStep(StepBase):
     durable: bool = True
 
 
+class SignalAction(DslModel):
+    """What a waiting step asks of whoever answers it (shown to the human or system)."""
+
+    key: str | None = None
+    """Name of the expected answer, e.g. ``approval_decision``."""
+    correlation: InputMapping | None = None
+    """Values that tell this wait apart (e.g. the case id)."""
+    context: InputMapping | None = None
+    """Values shown beside the request."""
+
+
 class WaitForSignalStep(StepBase):
     """Wait durably for a signal sent to this instance and step; outputs its payload."""
 
     step_type: Literal["WaitForSignal"]
-    timeout_ms: NonNegativeInt | None = None
-    """Fail the step when no signal arrives in time."""
+    timeout_ms: NonNegativeInt | MappingValue | None = None
+    """Milliseconds; fail the step when no signal arrives in time (a number or a mapping
+    value)."""
     poll_interval_ms: NonNegativeInt | None = None
+    response_schema: dict[str, SchemaField] | None = None
+    """Fields the signal's payload must have; a payload that does not fit fails the step."""
+    action: SignalAction | None = None
     on_wait: ExecutionGraph | None = None
     """Subgraph run once when the wait starts (e.g. to send a notification)."""
 
@@ -251,7 +278,7 @@ class ErrorStep(StepBase):
     """Fail the workflow (or hand over to an ``onError`` edge) with this error."""
 
     step_type: Literal["Error"]
-    category: ErrorCategory
+    category: ErrorCategory = "permanent"
     """``transient`` errors may be retried, ``permanent`` ones not."""
     code: str
     message: str

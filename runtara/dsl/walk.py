@@ -145,6 +145,7 @@ def step_values(step: StepBase, ptr: str) -> Iterator[ValueSite]:
         yield ValueSite(f"{ptr}/condition", step.condition, "condition")
     elif isinstance(step, WhileStep):
         yield ValueSite(f"{ptr}/condition", step.condition, "condition", extra_roots=("loop",))
+        yield from _mapping_sites(step.config.variables, f"{ptr}/config/variables", "config")
     elif isinstance(step, SplitStep):
         yield ValueSite(f"{ptr}/config/value", step.config.value, "config")
         yield from _mapping_sites(step.config.variables, f"{ptr}/config/variables", "config")
@@ -165,6 +166,13 @@ def step_values(step: StepBase, ptr: str) -> Iterator[ValueSite]:
         yield ValueSite(f"{ptr}/config/value", step.config.value, "config")
     elif isinstance(step, DelayStep):
         yield ValueSite(f"{ptr}/durationMs", step.duration_ms, "config")
+    elif isinstance(step, WaitForSignalStep):
+        if isinstance(step.timeout_ms, ImmediateValue | ReferenceValue | TemplateValue):
+            yield ValueSite(f"{ptr}/timeoutMs", step.timeout_ms, "config")
+        if step.action is not None:
+            action = f"{ptr}/action"
+            yield from _mapping_sites(step.action.correlation, f"{action}/correlation", "config")
+            yield from _mapping_sites(step.action.context, f"{action}/context", "config")
 
 
 def embedded_mapping_values(raw: Any, ptr: str) -> Iterator[tuple[str, AnyMappingValue]]:

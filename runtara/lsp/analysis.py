@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from runtara.agents.registry import Catalog
+from runtara.agents.catalog import Catalog
 from runtara.dsl.loader import DocumentError, JsonDocument, parse_json
 from runtara.dsl.references import ReferenceSyntaxError, parse_reference
 from runtara.dsl.source_map import escape_pointer_token, unescape_pointer

@@ -25,10 +25,10 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from runtara import __version__
-from runtara.agents.registry import Catalog, catalog
+from runtara.agents.catalog import Catalog, catalog
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.references import format_path
-from runtara.dsl.validation import validate_document, validate_text
+from runtara.dsl.validation import find_child_workflows, validate_document, validate_text
 from runtara.lsp.analysis import Analysis, Completion, Cursor, Graph
 
 #: Seconds of quiet after a change before the document is validated again.
@@ -99,6 +99,8 @@ class WorkflowServer(LanguageServer):
         self._analyses: dict[str, tuple[int | None, Analysis, Lines]] = {}
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._catalog: Catalog | None = None
+        self.children: dict[str, Path] | None = None
+        """Child workflow id -> file, from ``initializationOptions.children``."""
 
     @property
     def catalog(self) -> Catalog:
@@ -137,7 +139,7 @@ class WorkflowServer(LanguageServer):
             await asyncio.sleep(delay)
         version = self.workspace.get_text_document(uri).version
         analysis, lines = self.analysis(uri)
-        found = await asyncio.to_thread(_diagnostics, analysis)
+        found = await asyncio.to_thread(_diagnostics, analysis, self.children)
         if self.workspace.get_text_document(uri).version != version:
             return  # a newer version is on its way
         self.text_document_publish_diagnostics(
@@ -149,26 +151,29 @@ class WorkflowServer(LanguageServer):
         )
 
 
-def _diagnostics(analysis: Analysis) -> list[Diagnostic]:
+def _diagnostics(analysis: Analysis, children: dict[str, Path] | None) -> list[Diagnostic]:
     """The validator's diagnostics on the parse this version already has.
 
-    Child workflows (EmbedWorkflow, E051) are the ``*.json`` files beside the document,
-    as when ``runtara validate`` is given its directory.
+    Child workflows (EmbedWorkflow) are looked up as ``runtara validate --child`` does,
+    in the files and directories the client names (``initializationOptions.children``);
+    without them, in the ``*.json`` files beside the document, and an unknown child
+    (E051) is then not reported (it may be known to the server it will run on).
     """
     document = analysis.document
     if document is None:
         return validate_text(analysis.text, analysis.filename).diagnostics  # S000 and where
-    return validate_document(document, children=_siblings(analysis.filename)).diagnostics
+    if children is not None:
+        found = validate_document(document, children=set(children), child_files=children)
+    else:
+        found = validate_document(document, child_files=_siblings(analysis.filename))
+    return found.diagnostics
 
 
-def _siblings(filename: str) -> set[str] | None:
+def _siblings(filename: str) -> dict[str, Path]:
     directory = Path(filename).parent
     if not filename or not directory.is_dir():
-        return None
-    return {
-        path.name.removesuffix(".workflow.json").removesuffix(".json")
-        for path in directory.glob("*.json")
-    }
+        return {}
+    return find_child_workflows(sorted(directory.glob("*.json")))
 
 
 def _lsp_diagnostic(diagnostic: Diagnostic, analysis: Analysis, lines: Lines) -> types.Diagnostic:
@@ -194,6 +199,14 @@ def _lsp_diagnostic(diagnostic: Diagnostic, analysis: Analysis, lines: Lines) ->
 
 
 server = WorkflowServer()
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: WorkflowServer, params: types.InitializeParams) -> None:
+    options = params.initialization_options
+    paths = options.get("children") if isinstance(options, dict) else None
+    if isinstance(paths, list) and all(isinstance(p, str) for p in paths):
+        ls.children = find_child_workflows(paths)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from runtara.agents.catalog import catalog
 from runtara.agents.framework import ConnectionTypeSpec
-from runtara.agents.registry import catalog
 from runtara.runtime.errors import InvalidInput
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {

@@ -1,62 +1,57 @@
 """Errors the runtime raises on purpose; the API maps each to one HTTP status.
 
-They carry a message written for the user (what and where), never a traceback.
+They carry a message written for the user (what and where), never a traceback. All
+derive from ``runtara.errors.ServiceError`` (the tree is documented in ``runtara.errors``).
 """
 
 from __future__ import annotations
 
+from runtara.errors import ServiceError
 
-class RuntaraError(Exception):
-    """Base of every deliberate runtime error; ``status`` is the HTTP status the API answers."""
-
-    status = 400
-    title = "Bad request"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+#: The former name of ``ServiceError`` (the same class), kept for code written against it.
+RuntaraError = ServiceError
 
 
-class NotFound(RuntaraError):
+class NotFound(ServiceError):
     status = 404
     title = "Not found"
 
 
-class Conflict(RuntaraError):
+class Conflict(ServiceError):
     """The request is valid but the current state refuses it (e.g. an illegal status change)."""
 
     status = 409
     title = "Conflict"
 
 
-class Unauthorized(RuntaraError):
+class Unauthorized(ServiceError):
     status = 401
     title = "Unauthorized"
 
 
-class Forbidden(RuntaraError):
+class Forbidden(ServiceError):
     status = 403
     title = "Forbidden"
 
 
-class PayloadTooLarge(RuntaraError):
+class PayloadTooLarge(ServiceError):
     status = 413
     title = "Payload too large"
 
 
-class InvalidInput(RuntaraError):
+class InvalidInput(ServiceError):
     status = 422
     title = "Invalid input"
 
 
-class NotConfigured(RuntaraError):
+class NotConfigured(ServiceError):
     """A feature needs configuration the server does not have (e.g. ``RUNTARA_SECRET_KEY``)."""
 
     status = 503
     title = "Not configured"
 
 
-class StoreUnavailable(RuntaraError):
+class StoreUnavailable(ServiceError):
     """The database cannot be opened (bad URL, unreachable server, unwritable file)."""
 
     status = 503

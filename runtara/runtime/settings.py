@@ -11,7 +11,7 @@ from typing import Any
 from runtara.runtime.errors import StoreUnavailable
 from runtara.runtime.store import DEFAULT_DATABASE_URL
 from runtara.runtime.store.secrets import dev_secret_key
-from runtara.runtime.store.sqlite import sqlite_path
+from runtara.runtime.store.sqlite import absolute_sqlite_url, sqlite_path
 
 DEFAULT_MAX_STATE_BYTES = 16 * 1024 * 1024
 
@@ -28,6 +28,10 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     #: Acts on any tenant (``RUNTARA_ADMIN_KEY``); tenants and API keys are managed with it.
     admin_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # Resolved once, here: instances run in folders of their own.
+        object.__setattr__(self, "database_url", absolute_sqlite_url(self.database_url))
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -4,7 +4,6 @@ Checkpoints, durable sleeps, signals, events and completion, over HTTP to the
 runtime service; see ``Runtara`` for the API and ``durable`` for cached functions.
 """
 
-from runtara.sdk.client import CheckpointResult, Runtara
 from runtara.sdk.durable import durable
 from runtara.sdk.errors import (
     Cancelled,
@@ -16,6 +15,7 @@ from runtara.sdk.errors import (
     StateTooLarge,
     Stopped,
 )
+from runtara.sdk.instance import CheckpointResult, Runtara
 
 __all__ = [
     "Cancelled",

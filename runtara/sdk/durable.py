@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from runtara.sdk.client import Runtara
 from runtara.sdk.errors import Cancelled, Paused, Stopped
+from runtara.sdk.instance import Runtara
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -3,9 +3,11 @@ they unwind the stack to the entry point, which reports the instance accordingly
 
 from __future__ import annotations
 
+from runtara.agents.errors import InstanceError
 
-class RuntaraError(Exception):
-    """Base of every SDK error."""
+
+class RuntaraError(InstanceError):
+    """Base of every SDK error (the image-side tree is drawn in ``runtara.agents.errors``)."""
 
 
 class ConfigurationError(RuntaraError):
@@ -19,11 +21,15 @@ class RuntimeUnavailable(RuntaraError):
 class ProtocolError(RuntaraError):
     """The runtime refused a request (a 4xx/5xx problem document)."""
 
-    def __init__(self, status: int, title: str, detail: str) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str, *, instance_status: str | None = None
+    ) -> None:
         super().__init__(f"{status} {title}: {detail}")
         self.status = status
         self.title = title
         self.detail = detail
+        #: The status an ended instance ended with (its token stopped working then).
+        self.instance_status = instance_status
 
 
 class StateTooLarge(ProtocolError):

@@ -161,10 +161,12 @@ class Transport:
 
 
 def problem_error(status: int, data: bytes) -> ProtocolError:
+    ended: str | None = None
     try:
         problem = json.loads(data)
         title, detail = str(problem.get("title", "")), str(problem.get("detail", ""))
+        ended = problem.get("instance_status")
     except (ValueError, AttributeError):
         title, detail = "Error", data[:500].decode(errors="replace")
     kind = StateTooLarge if status == 413 else ProtocolError
-    return kind(status, title, detail)
+    return kind(status, title, detail, instance_status=ended if isinstance(ended, str) else None)

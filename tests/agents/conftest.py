@@ -10,7 +10,7 @@ import pytest
 import trustme
 from pytest_httpserver import HTTPServer
 
-from tests.agents import sshd
+from tests.support import sshd
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from runtara.agents.catalog import catalog
 from runtara.agents.framework import MISSING
-from runtara.agents.registry import catalog
 
 #: The contract: /work/shared/DSL.md, "Agents and connections" (plus sftp move/mkdir).
 DSL_CAPABILITIES = {
@@ -114,7 +114,7 @@ def test_connection_types_and_secret_parameters() -> None:
 
 
 def test_loading_the_catalog_does_not_import_paramiko() -> None:
-    code = "import sys; from runtara.agents.registry import catalog; catalog(); print('paramiko' in sys.modules)"
+    code = "import sys; from runtara.agents.catalog import catalog; catalog(); print('paramiko' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -157,7 +157,7 @@ def _run(code: str, path: Path) -> str:
 
 def test_installed_agents_join_the_catalog_and_can_be_invoked(installed_plugin: Path) -> None:
     code = (
-        "import json; from runtara.agents.registry import catalog; "
+        "import json; from runtara.agents.catalog import catalog; "
         "from runtara.agents.invoke import invoke; "
         "print(json.dumps([sorted(catalog().agents), invoke('acme', 'greet', {'name': 'Ada'})]))"
     )

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from runtara.agents.registry import catalog
+from runtara.agents.catalog import catalog
 
 
 def runtara(*args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ import pytest
 
 from runtara.agents.errors import AgentError, InputError
 from runtara.agents.invoke import invoke
-from tests.agents.sshd import SshServer
+from tests.support.sshd import SshServer
 
 pytestmark = pytest.mark.sshd
 

@@ -40,7 +40,8 @@ def marked_line(path: Path) -> int:
 def test_fixture_reports_its_code_at_the_marked_line(
     path: Path, snapshot: SnapshotAssertion
 ) -> None:
-    result = validate(path, children=find_child_workflows([FIXTURES / "invalid"]))
+    children = find_child_workflows([FIXTURES / "invalid", FIXTURES / "children"])
+    result = validate(path, children=set(children), child_files=children)
     code = path.name.split("_", 1)[0]
     line = marked_line(path)
     found = [(d.code, d.line) for d in result.diagnostics]
@@ -56,5 +57,7 @@ def test_every_code_has_a_fixture() -> None:
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
 def test_runtara_documents_validate(path: Path) -> None:
-    result = validate(path, children=find_child_workflows([FIXTURES / "valid"]))
-    assert result.diagnostics == []
+    children = find_child_workflows([FIXTURES / "valid"])
+    result = validate(path, children=set(children), child_files=children)
+    # Runtara's E052/E054 (data without a declared schema) are warnings here (DSL.md).
+    assert [d.format(path.name) for d in result.diagnostics if d.code not in ("W052", "W054")] == []

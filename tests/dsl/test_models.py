@@ -188,9 +188,28 @@ def test_unknown_keys_and_missing_fields_are_reported_with_positions() -> None:
     with pytest.raises(dsl.DocumentError) as caught:
         dsl.loads(text, "typo.json")
     found = {(d.code, d.line, d.path) for d in caught.value.diagnostics}
-    assert ("S001", 3, "/steps/a/agentID") in found
+    # An unknown key alone is a warning (W001, from the validator); the required key it
+    # misspells is missing, and the message names the key that was found instead.
     assert ("S001", 3, "/steps/a") in found
+    assert "found 'agentID'" in " ".join(d.message for d in caught.value.diagnostics)
     assert caught.value.readable
+
+
+def test_unknown_keys_are_warnings_with_a_suggestion() -> None:
+    text = (
+        '{\n  "trackEvents": true,\n  "steps": {\n    "a": {"stepType": "Finish", "id": "a",'
+        ' "breakpiont": true}\n  },\n  "entryPoint": "a"\n}'
+    )
+    result = dsl.validate_text(text, "unknown.json")
+    assert result.ok
+    found = [(d.code, d.line, d.path, d.message) for d in result.diagnostics]
+    assert ("W001", 2, "/trackEvents", "unknown field 'trackEvents', ignored") in found
+    assert (
+        "W001",
+        4,
+        "/steps/a/breakpiont",
+        "unknown field 'breakpiont', ignored. Did you mean 'breakpoint'?",
+    ) in found
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,7 @@ def test_schema_knows_capability_inputs_and_flags_unknown_agents(
 def test_each_capability_lists_its_input_keys_with_descriptions(
     schema: dict[str, object],
 ) -> None:
-    from runtara.agents.registry import catalog
+    from runtara.agents.catalog import catalog
 
     agents = schema["$defs"]["AgentStep"]["then"]["anyOf"]  # type: ignore[index]
     by_capability = {

@@ -38,9 +38,13 @@ def graph(*steps: dict[str, Any], edges: list[tuple[str, ...]], **extra: Any) ->
     }
 
 
+#: ``data`` read without a declared inputSchema: tested on their own below.
+SCHEMA_WARNINGS = ("W052", "W054")
+
+
 def codes(document: dict[str, Any]) -> list[tuple[str, str]]:
     result = dsl.validate_text(json.dumps(document, indent=2), "doc.json")
-    return [(d.code, d.message) for d in result.diagnostics]
+    return [(d.code, d.message) for d in result.diagnostics if d.code not in SCHEMA_WARNINGS]
 
 
 IF_DATA_OK = {
@@ -130,8 +134,8 @@ def test_loop_and_item_roots_belong_to_while_and_filter_conditions() -> None:
     )
     found = codes(document)
     assert [code for code, _ in found] == ["E011", "E011"]
-    assert "'loop' is only available in While conditions" in found[0][1]
-    assert "'item' is only available in Filter conditions" in found[1][1]
+    assert "'loop' is only available in While conditions and subgraphs" in found[0][1]
+    assert "'item' is only available in Filter conditions and Split subgraphs" in found[1][1]
 
 
 def test_edge_conditions_may_read_the_step_they_leave() -> None:
@@ -172,7 +176,9 @@ def test_template_problems_point_at_the_placeholder() -> None:
         "say", text={"valueType": "template", "value": "Hi {{ data.name }}, {{ varibles.x }}"}
     )
     text = json.dumps(graph(step, finish(), edges=[("say", "done")]), indent=2)
-    (diagnostic,) = dsl.validate_text(text, "t.json").diagnostics
+    (diagnostic,) = [
+        d for d in dsl.validate_text(text, "t.json").diagnostics if d.code not in SCHEMA_WARNINGS
+    ]
     line = text.splitlines()[diagnostic.line - 1]
     assert line[diagnostic.column - 1 :].startswith("{{ varibles.x }}")
     assert "Did you mean 'variables'?" in diagnostic.message
@@ -283,4 +289,4 @@ def test_a_step_with_a_broken_structure_does_not_hide_problems_elsewhere() -> No
     found = [code for code, _ in codes(document)]
     # E020 of another step in the same run; nothing about the inside of the broken step
     # (steps.nope) and no W040, though the broken step is the connection's only user.
-    assert sorted(found) == ["E020", "S001", "S001"]
+    assert sorted(found) == ["E020", "S001"]

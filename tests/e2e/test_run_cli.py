@@ -16,7 +16,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.flow.processes import (
+from tests.support.run_processes import (
     EXAMPLES,
     dev_server,
     environment,

@@ -17,7 +17,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.flow.processes import runtara, start_run
+from tests.support.run_processes import runtara, start_run
 
 ITEMS = 1000
 

@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.flow.processes import EXAMPLES, bearer, dev_server, runtara, start_run, write_json
+from tests.support.run_processes import EXAMPLES, bearer, dev_server, runtara, start_run, write_json
 
 TOKEN = "t0ken-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -222,7 +222,7 @@ def test_run_against_a_server(tmp_path: Path) -> None:
 
 @pytest.mark.sshd
 def test_csv_batch(tmp_path: Path, httpserver: HTTPServer) -> None:
-    from tests.agents import sshd
+    from tests.support import sshd
 
     reason = sshd.available()
     if reason:

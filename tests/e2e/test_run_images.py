@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.flow.processes import dev_server, runtara
+from tests.support.run_processes import dev_server, runtara
 
 NAPPER = {
     "name": "napper",

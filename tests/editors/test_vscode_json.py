@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from runtara.agents.registry import catalog
-from runtara.dsl import parse_json, validate
+from runtara.agents.catalog import catalog
+from runtara.dsl import find_child_workflows, parse_json, validate
 from runtara.dsl.schema import SCHEMA_ID, SCHEMA_PATH
 from tests.editors import documents
 from tests.editors.vscode_engine import EngineUnavailable, VsCodeJson, position_of
@@ -78,8 +78,8 @@ def test_each_invalid_fixture(engine: VsCodeJson, fixture: Path) -> None:
     text = fixture.read_text(encoding="utf-8")
     code = fixture.stem.split("_")[0]
     found = engine.validate(fixture.as_uri(), text)
-    children = {path.stem for path in fixture.parent.glob("*.json")}
-    diagnostics = validate(fixture, children=children).diagnostics
+    children = find_child_workflows([fixture.parent, fixture.parent.parent / "children"])
+    diagnostics = validate(fixture, children=set(children), child_files=children).diagnostics
     expected_lines = {d.line for d in diagnostics if d.code == code}
     problems = _problems(found)
     if code in SCHEMA_CODES:
@@ -164,7 +164,9 @@ def test_each_step_type_has_a_snippet(engine: VsCodeJson, thousand: str) -> None
 
 def test_a_thousand_steps_validate_and_a_typo_is_placed(engine: VsCodeJson, thousand: str) -> None:
     assert engine.validate(URI, thousand) == []
-    typo = thousand.replace('"agentId": "http"', '"agentID": "http"', 110)
-    line, _ = position_of(typo, '"agentID"', occurrence=110)
-    lines = {d["range"]["start"]["line"] for d in engine.validate(URI, typo)}
-    assert line in lines
+    at = thousand.index('"agentId": "http"', thousand.index('"step-896": {'))
+    typo = thousand[:at] + '"agentID"' + thousand[at + len('"agentId"') :]
+    step, _ = position_of(typo, '"step-896": {')
+    line, _ = position_of(typo, '"agentID"')
+    found = {d["range"]["start"]["line"] for d in engine.validate(URI, typo)}
+    assert found and found <= set(range(step, line + 1))  # in that step, nowhere else

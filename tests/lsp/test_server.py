@@ -12,12 +12,14 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from runtara.dsl import validate, validate_text
+from runtara.dsl import find_child_workflows, validate, validate_text
 from runtara.lsp.server import Lines
 from tests.editors import documents
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = sorted((ROOT / "tests" / "fixtures" / "invalid").glob("*.json"))
+#: Where EmbedWorkflow children are found (as ``runtara validate --child``).
+CHILDREN = (ROOT / "tests" / "fixtures" / "invalid", ROOT / "tests" / "fixtures" / "children")
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -108,7 +110,11 @@ TEXT = json.dumps(DOCUMENT, indent=2) + "\n"
 )
 async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     await lsp_client.initialize_session(
-        types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=ROOT.as_uri())
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            root_uri=ROOT.as_uri(),
+            initialization_options={"children": [str(p) for p in CHILDREN]},
+        )
     )
     yield
     await lsp_client.shutdown_session()
@@ -171,8 +177,8 @@ async def test_publishes_the_validators_diagnostics_for_each_invalid_fixture(
     client: LanguageClient, fixture: Path
 ) -> None:
     text = fixture.read_text(encoding="utf-8")
-    children = {path.stem for path in fixture.parent.glob("*.json")}  # the files beside it
-    expected = validate(fixture, children=children).diagnostics
+    children = find_child_workflows(CHILDREN)
+    expected = validate(fixture, children=set(children), child_files=children).diagnostics
     uri = fixture.as_uri()
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "json", 1, text))

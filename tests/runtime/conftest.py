@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from runtara.runtime.store import Store, open_store
-from tests.runtime.databases import DIALECTS, database_url
+from tests.support.databases import DIALECTS, database_url
 
 
 @pytest.fixture(params=DIALECTS)

@@ -7,7 +7,7 @@ import pytest
 
 from runtara.client import Client
 from runtara.runtime.embedded import EmbeddedRuntime
-from tests.runtime.databases import DIALECTS, database_url
+from tests.support.databases import DIALECTS, database_url
 
 
 @pytest.fixture(params=DIALECTS)

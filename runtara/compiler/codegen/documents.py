@@ -29,7 +29,8 @@ def read_workflow(path: Path, children: Sequence[Path] = ()) -> dsl.Workflow:
     """The model of a valid workflow file; ``children`` resolve EmbedWorkflow ids (E051)."""
     from runtara.dsl.validation import find_child_workflows, validate
 
-    result = validate(path, children=set(find_child_workflows(children)))
+    found = find_child_workflows(children)
+    result = validate(path, children=set(found), child_files=found)
     if result.errors or result.workflow is None:
         lines = [d.format(str(path)) for d in result.errors] or [f"{path}: invalid workflow"]
         raise InvalidWorkflow(

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtara.agents.registry import catalog
+from runtara.agents.catalog import catalog
 from runtara.compiler.codegen.errors import CodegenError
 from runtara.compiler.codegen.expressions import Expressions
-from runtara.compiler.codegen.literals import Names, identifier, py_literal
+from runtara.compiler.codegen.literals import Code, Names, identifier, py_literal, text
 from runtara.compiler.codegen.plan import Branch, Node, Planner, Route, Run
 from runtara.dsl.graph import ExecutionGraph, Workflow
 from runtara.dsl.references import ReferenceSyntaxError, parse_reference
@@ -61,29 +61,40 @@ class StepCode:
     handled: bool = False
 
     @property
-    def doc(self) -> str:
-        label = f"{self.step.step_type} {self.step.id!r}"  # type: ignore[attr-defined]
+    def doc(self) -> Code:
+        """The docstring's text: step type, id, agent and name, escaped (``text``)."""
+        label = f"{self.step.step_type} '{self.step.id}'"  # type: ignore[attr-defined]
         if isinstance(self.step, AgentStep):
             label += f" ({self.step.agent_id}:{self.step.capability_id})"
         name = f": {self.step.name}" if self.step.name else ""
-        return (label + name).replace('"""', "'''").replace("\\", "\\\\")
+        return text(label + name)
 
     @property
-    def info_args(self) -> str:
+    def info_args(self) -> Code:
         args = [py_literal(self.step.id), py_literal(self.step.step_type)]  # type: ignore[attr-defined]
         if self.step.name:
             args.append(py_literal(self.step.name))
         if self.handled:
-            args.append("handled=True")
-        return ", ".join(args)
+            args.append(Code("handled=True"))
+        return Code(", ".join(args))
 
 
 @dataclass
 class GraphCode:
-    function: str
+    function: Code
     title: str
     steps: list[StepCode]
     body: list[dict[str, Any]]
+
+    @property
+    def heading(self) -> Code:
+        """The comment text above the graph's steps, a rule to column 100."""
+        label = text(self.title)
+        return Code(f"{label} {'-' * max(3, 90 - len(label))}")
+
+    @property
+    def doc(self) -> Code:
+        return text(f"The execution plan of the {self.title}.")
 
     @property
     def falls_through(self) -> bool:
@@ -109,10 +120,10 @@ def _always_returns(nodes: list[dict[str, Any]]) -> bool:
 class Child:
     """An embedded child workflow compiled into this module once."""
 
-    graph_function: str
-    variables_name: str
+    graph_function: Code
+    variables_name: Code
     variables: dict[str, Any]
-    schema_name: str
+    schema_name: Code
     input_schema: dict[str, Any]
 
 
@@ -131,7 +142,7 @@ class Emitter:
     def emit(self) -> None:
         self.graph(self.workflow.graph, function="graph_main", title="workflow", prefix="")
 
-    def graph(self, graph: ExecutionGraph, *, function: str, title: str, prefix: str) -> str:
+    def graph(self, graph: ExecutionGraph, *, function: str, title: str, prefix: str) -> Code:
         """Emit ``graph`` (and, recursively, its nested graphs) as ``function``."""
         function = self.names.claim(function)
         code = GraphCode(function=function, title=title, steps=[], body=[])
@@ -159,7 +170,12 @@ class Emitter:
             step_code.handled = any(
                 e.kind == "onError" for e in graph.edges_from(step_code.step.id)
             )
-            self.step(step_code, prefix=prefix + identifier(step_code.step.id) + "__")
+            try:
+                self.step(step_code, prefix=prefix + identifier(step_code.step.id) + "__")
+            except CodegenError as exc:
+                if exc.where is not None:
+                    raise
+                raise CodegenError(exc.message, where=step_code.where, code=exc.code) from None
         code.body = self.body(Planner(graph, where).plan(), by_id)
         return function
 
@@ -168,9 +184,9 @@ class Emitter:
         for node in nodes:
             if isinstance(node, Run):
                 target = steps[node.step_id]
-                call = f"{target.function}(run, sc)"
+                call = Code(f"{target.function}(run, sc)")
                 if isinstance(target.step, FinishStep):
-                    call = f"return {call}"
+                    call = Code(f"return {call}")
                 handler = None if node.handler is None else self.body(node.handler, steps)
                 out.append({"kind": "run", "call": call, "handler": handler})
             elif isinstance(node, Branch):
@@ -182,7 +198,7 @@ class Emitter:
                 out.append(
                     {
                         "kind": "branch",
-                        "call": f"{target.function}(run, sc)",
+                        "call": Code(f"{target.function}(run, sc)"),
                         "when_true": self.body(node.when_true, steps),
                         "when_false": self.body(node.when_false, steps),
                     }
@@ -217,7 +233,11 @@ class Emitter:
             cases = []
             for case in step.config.cases:
                 cases.append(
-                    (x.match(case.match_type, "value", case.match), x.embedded(case.output))
+                    (
+                        x.match(case.match_type, Code("value"), case.match),
+                        x.embedded(case.output),
+                        py_literal(case.route),
+                    )
                 )
             f["value"] = x.value(step.config.value)
             f["cases"] = cases
@@ -225,11 +245,11 @@ class Emitter:
         elif isinstance(step, SplitStep):
             config = step.config
             f["items"] = x.value(config.value)
-            f["variables"] = x.mapping(config.variables) if config.variables else None
+            f["variables"] = x.mapping(config.variables) if config.variables else Code("None")
             f["graph"] = self.graph(
                 step.subgraph,
                 function=f"graph_{prefix}item",
-                title=f"Split {step.id!r} item",
+                title=f"Split '{step.id}' item",
                 prefix=prefix,
             )
             f["options"] = _options(
@@ -240,19 +260,23 @@ class Emitter:
                 retry_delay_ms=config.retry_delay,
                 timeout_ms=config.timeout,
             )
+            if config.convert_single_value:
+                f["options"] += ", convert_single_value=True"
         elif isinstance(step, WhileStep):
-            f["condition"] = Expressions(code.where, extra_roots=("loop",)).condition(
-                step.condition
-            )
+            f["condition"] = Expressions(
+                code.where, extra_roots={"loop": "loop", "iteration": "loop"}
+            ).condition(step.condition)
             f["graph"] = self.graph(
                 step.subgraph,
                 function=f"graph_{prefix}iteration",
-                title=f"While {step.id!r} iteration",
+                title=f"While '{step.id}' iteration",
                 prefix=prefix,
             )
             f["options"] = _options(
                 max_iterations=step.config.max_iterations, timeout_ms=step.config.timeout
             )
+            if step.config.variables:
+                f["options"] += f", variables={x.mapping(step.config.variables)}"
         elif isinstance(step, FilterStep):
             f["items"] = x.value(step.config.value)
             f["condition"] = Expressions(code.where, extra_roots=("item",)).condition(
@@ -267,21 +291,30 @@ class Emitter:
             f["expected"] = py_literal(step.config.expected_keys)
         elif isinstance(step, DelayStep):
             f["duration"] = x.value(step.duration_ms)
-            f["durable"] = repr(step.durable)
+            f["durable"] = py_literal(step.durable)
         elif isinstance(step, WaitForSignalStep):
-            on_wait = "None"
+            on_wait = Code("None")
             if step.on_wait is not None:
                 on_wait = self.graph(
                     step.on_wait,
                     function=f"graph_{prefix}on_wait",
-                    title=f"WaitForSignal {step.id!r} onWait",
+                    title=f"WaitForSignal '{step.id}' onWait",
                     prefix=prefix,
                 )
+            timeout = step.timeout_ms
             f["options"] = _options(
-                on_wait=_Raw(on_wait),
-                timeout_ms=step.timeout_ms,
+                on_wait=Code(on_wait),
+                timeout_ms=timeout
+                if timeout is None or isinstance(timeout, int)
+                else Code(x.value(timeout)),
                 poll_interval_ms=step.poll_interval_ms or 1000,
             )
+            if step.response_schema:
+                schema = {
+                    name: field.model_dump(by_alias=True, exclude_unset=True)
+                    for name, field in step.response_schema.items()
+                }
+                f["options"] += f", response_schema={py_literal(schema)}"
         elif isinstance(step, EmbedWorkflowStep):
             child = self.child(step, code)
             f["child_id"] = py_literal(step.child_workflow_id)
@@ -289,7 +322,7 @@ class Emitter:
             f["graph"] = child.graph_function
             f["variables"] = child.variables_name
             f["options"] = _options(
-                input_schema=_Raw(child.schema_name),
+                input_schema=Code(child.schema_name),
                 retries=step.max_retries,
                 retry_delay_ms=step.retry_delay,
                 timeout_ms=step.timeout,
@@ -297,14 +330,14 @@ class Emitter:
         elif isinstance(step, LogStep):
             f["level"] = py_literal(step.level)
             f["message"] = _text(x, step.message)
-            f["context"] = x.mapping(step.context) if step.context else "None"
+            f["context"] = x.mapping(step.context) if step.context else Code("None")
         elif isinstance(step, ErrorStep):
             f["options"] = _options(
                 category=step.category,
                 code=step.code,
-                message=_Raw(_text(x, step.message)),
+                message=Code(_text(x, step.message)),
                 severity=step.severity,
-                context=_Raw(x.mapping(step.context)) if step.context else None,
+                context=Code(x.mapping(step.context)) if step.context else None,
             )
         elif isinstance(step, ConnectionStep):
             f["connection_id"] = py_literal(step.connection_id)
@@ -353,7 +386,7 @@ class Emitter:
         self._child_stack.append(child_id)
         base = identifier(child_id)
         child = Child(
-            graph_function=f"graph_child_{base}",
+            graph_function=Code(f"graph_child_{base}"),
             variables_name=self.names.claim(f"CHILD_{base.upper()}_VARIABLES"),
             variables={n: v.value for n, v in workflow.graph.variables.items()},
             schema_name=self.names.claim(f"CHILD_{base.upper()}_INPUT_SCHEMA"),
@@ -363,7 +396,7 @@ class Emitter:
         child.graph_function = self.graph(
             workflow.graph,
             function=child.graph_function,
-            title=f"child workflow {child_id!r}",
+            title=f"child workflow '{child_id}'",
             prefix=f"child_{base}__",
         )
         self._child_stack.pop()
@@ -378,18 +411,16 @@ def input_schema_of(graph: ExecutionGraph) -> dict[str, Any]:
     }
 
 
-class _Raw(str):
-    """Source text passed through ``_options`` as is (not as a literal)."""
-
-
-def _options(**values: Any) -> str:
-    """``name=value`` keyword arguments, literals unless wrapped in ``_Raw``."""
-    return ", ".join(
-        f"{name}={value if isinstance(value, _Raw) else py_literal(value)}"
-        for name, value in values.items()
+def _options(**values: Any) -> Code:
+    """``name=value`` keyword arguments: ``Code`` as is, anything else as a literal."""
+    return Code(
+        ", ".join(
+            f"{name}={value if isinstance(value, Code) else py_literal(value)}"
+            for name, value in values.items()
+        )
     )
 
 
-def _text(x: Expressions, text: str) -> str:
+def _text(x: Expressions, message: str) -> Code:
     """A Log or Error message: a template when it holds ``{{``, else literal text."""
-    return x.template(text) if "{{" in text else py_literal(text)
+    return x.template(message) if "{{" in message else py_literal(message)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from runtara.errors import Error
 
-class CodegenError(Exception):
+
+class CodegenError(Error):
     """A workflow that validation let through but that cannot be compiled as written.
 
     ``where`` names the step (or graph) so the message points at the document.

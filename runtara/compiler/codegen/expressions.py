@@ -9,12 +9,13 @@ Filter conditions ``item``.
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runtara.compiler.codegen.errors import CodegenError
-from runtara.compiler.codegen.literals import py_literal
+from runtara.compiler.codegen.literals import Code, py_literal
 from runtara.dsl.conditions import OperationCondition, ValueCondition
 from runtara.dsl.mapping import (
     MAPPING_VALUE_TYPES,
@@ -35,8 +36,16 @@ from runtara.sdk.flow.templates import FILTERS
 
 MappingValue = ImmediateValue | ReferenceValue | TemplateValue | CompositeValue
 
-#: Reference roots and the expression each reads from.
-_ROOTS = {"data": "sc.data", "variables": "sc.variables", "steps": "sc.steps"}
+#: Reference roots and the expression each reads from (``item``/``loop``/``iteration``:
+#: the enclosing Split item or While iteration; a condition may bind them itself).
+_ROOTS = {
+    "data": "sc.data",
+    "variables": "sc.variables",
+    "steps": "sc.steps",
+    "item": "sc.item",
+    "loop": "sc.loop",
+    "iteration": "sc.iteration",
+}
 _INPUTS_ROOTS = ("workflow", "scenario")
 
 _BINARY = {
@@ -67,41 +76,50 @@ _FILTER_CALL = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.S)
 class Expressions:
     """Compiles expressions for one place in the document (``where`` names it in errors)."""
 
-    def __init__(self, where: str, *, extra_roots: Iterable[str] = ()) -> None:
+    def __init__(self, where: str, *, extra_roots: Iterable[str] | Mapping[str, str] = ()) -> None:
+        """``extra_roots``: roots bound by the generated code (a lambda's parameter), as
+        names, or as root -> the expression holding it."""
         self.where = where
-        self.extra_roots = frozenset(extra_roots)
+        self.extra_roots = (
+            dict(extra_roots)
+            if isinstance(extra_roots, Mapping)
+            else {root: root for root in extra_roots}
+        )
 
     def error(self, message: str) -> CodegenError:
         return CodegenError(message, where=self.where)
 
     # ------------------------------------------------------------------ references
 
-    def reference(self, path: str) -> str:
+    def reference(self, path: str) -> Code:
         """``steps.fetch.outputs.body`` -> ``flow.get(sc.steps, "fetch", "outputs", "body")``."""
         try:
-            keys = parse_reference(path).segments
+            keys = parse_reference(path).canonical().segments
         except ReferenceSyntaxError as exc:
             raise CodegenError(
                 f"{exc.message} in {path!r}", where=self.where, code="E011"
             ) from None
         root, rest = keys[0], keys[1:]
-        if root in _ROOTS:
+        if isinstance(root, str) and root in self.extra_roots:
+            base = self.extra_roots[root]
+        elif root in _ROOTS:
             base = _ROOTS[root]
         elif root in _INPUTS_ROOTS and rest[:1] == ("inputs",):
             base, rest = 'sc.workflow["inputs"]', rest[1:]
-        elif isinstance(root, str) and root in self.extra_roots:
-            base = root
         else:
             raise CodegenError(f"unknown reference root in {path!r}", where=self.where, code="E011")
-        return _walk(base, rest)
+        return Code(_walk(base, rest))
 
     # ------------------------------------------------------------------ mapping values
 
-    def value(self, mv: MappingValue) -> str:
+    def value(self, mv: MappingValue) -> Code:
+        return Code(self._value(mv))
+
+    def _value(self, mv: MappingValue) -> str:
         if isinstance(mv, ImmediateValue):
             return py_literal(mv.value)
         if isinstance(mv, ReferenceValue):
-            expr = self.reference(mv.value)
+            expr: str = self.reference(mv.value)
             if mv.has_default and mv.default is not None:
                 expr = f"flow.or_default({expr}, {py_literal(mv.default)})"
             if mv.type is not None:
@@ -113,7 +131,7 @@ class Expressions:
             return "[" + ", ".join(self.value(item) for item in mv.value) + "]"
         return self.mapping(mv.value)
 
-    def mapping(self, mapping: Mapping[str, MappingValue] | None) -> str:
+    def mapping(self, mapping: Mapping[str, MappingValue] | None) -> Code:
         """An input mapping as a dict display; dotted keys build nested objects."""
         tree: dict[str, Any] = {}
         for key, mv in (mapping or {}).items():
@@ -127,25 +145,28 @@ class Expressions:
             if isinstance(node.get(parts[-1]), dict):
                 raise self.error(f"mapping key {key!r} would replace nested keys set elsewhere")
             node[parts[-1]] = _Leaf(self.value(mv))
-        return _dict_source(tree)
+        return Code(_dict_source(tree))
 
-    def embedded(self, value: Any) -> str:
+    def embedded(self, value: Any) -> Code:
         """JSON whose mapping values (objects with ``valueType``) are resolved (Switch)."""
+        return Code(self._embedded(value))
+
+    def _embedded(self, value: Any) -> str:
         if isinstance(value, dict):
             if value.get("valueType") in MAPPING_VALUE_TYPES and "value" in value:
                 try:
                     return self.value(parse_mapping_value(value))
                 except ValueError as exc:
                     raise self.error(f"invalid mapping value {value!r}: {exc}") from None
-            items = (f"{py_literal(str(k))}: {self.embedded(v)}" for k, v in value.items())
+            items = (f"{py_literal(str(k))}: {self._embedded(v)}" for k, v in value.items())
             return "{" + ", ".join(items) + "}"
         if isinstance(value, list):
-            return "[" + ", ".join(self.embedded(item) for item in value) + "]"
+            return "[" + ", ".join(self._embedded(item) for item in value) + "]"
         return py_literal(value)
 
     # ------------------------------------------------------------------ templates
 
-    def template(self, text: str) -> str:
+    def template(self, text: str) -> Code:
         """``"Hi {{ data.name | upper }}"`` -> ``"Hi " + flow.tpl.text(flow.tpl.upper(...))``."""
         if "{%" in text or "{#" in text:
             raise self.error("templates support only {{ path }} placeholders with filters")
@@ -157,26 +178,35 @@ class Expressions:
             py_literal(part) if isinstance(part, str) else self._placeholder(part)
             for part in parsed
         ]
-        return " + ".join(parts) if parts else '""'
+        return Code(" + ".join(parts) if parts else '""')
 
     def _placeholder(self, placeholder: TemplateExpression) -> str:
-        expr = self.reference(placeholder.path.text)
+        expr: str = self.reference(placeholder.path.text)
         for piece in placeholder.filters:
             match = _FILTER_CALL.match(piece)
             if not match or match.group(1) not in FILTERS:
                 known = ", ".join(sorted(FILTERS))
                 raise self.error(f"unknown template filter {piece!r} (known: {known})")
-            function = FILTERS[match.group(1)].__name__
+            name, function = match.group(1), FILTERS[match.group(1)]
             args = [expr, *_filter_args(match.group(2), self)]
-            expr = f"flow.tpl.{function}({', '.join(args)})"
+            try:
+                inspect.signature(function).bind(*args)
+            except TypeError:
+                params = list(inspect.signature(function).parameters.values())[1:]
+                takes = ", ".join(str(p) for p in params)
+                raise self.error(
+                    f"template filter {name} takes ({takes}), got {len(args) - 1}"
+                    f" argument(s) in {piece!r}"
+                ) from None
+            expr = f"flow.tpl.{function.__name__}({', '.join(args)})"
         return f"flow.tpl.text({expr})"
 
     # ------------------------------------------------------------------ conditions
 
-    def condition(self, cond: OperationCondition | ValueCondition) -> str:
+    def condition(self, cond: OperationCondition | ValueCondition) -> Code:
         """A condition as a Python expression of type ``bool``."""
         expr, is_bool = self._expression(cond)
-        return expr if is_bool else f"flow.truthy({expr})"
+        return Code(expr if is_bool else f"flow.truthy({expr})")
 
     def _expression(self, node: Any) -> tuple[str, bool]:
         """(source, whether it is already a bool) for a condition or an argument."""
@@ -207,11 +237,11 @@ class Expressions:
             return f"flow.truthy({expr})"
         return f"({expr})" if expr.startswith("not ") else expr
 
-    def match(self, match_type: str, value: str, match: Any) -> str:
+    def match(self, match_type: str, value: Code, match: Any) -> Code:
         """A Switch case test of ``value`` (already a name) against ``match``."""
         if match_type in _UNARY:
-            return f"flow.{_UNARY[match_type]}({value})"
-        return f"flow.{_MATCH[match_type]}({value}, {self.embedded(match)})"
+            return Code(f"flow.{_UNARY[match_type]}({value})")
+        return Code(f"flow.{_MATCH[match_type]}({value}, {self.embedded(match)})")
 
 
 class _Leaf(str):
@@ -237,6 +267,9 @@ def _filter_args(source: str | None, where: Expressions) -> list[str]:
         return []
     try:
         values = ast.literal_eval(f"({source},)")
-    except (ValueError, SyntaxError):
-        raise where.error(f"template filter arguments must be literals: ({source})") from None
-    return [py_literal(v) for v in values]
+        return [py_literal(v) for v in values]
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, CodegenError):
+        raise where.error(
+            f"template filter arguments must be literal strings, numbers, lists, True, False"
+            f" or None: ({source})"
+        ) from None

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from runtara.compiler.codegen.errors import CodegenError
 from runtara.dsl.conditions import OperationCondition, ValueCondition
 from runtara.dsl.graph import Edge, ExecutionGraph
+from runtara.dsl.mapping import ImmediateValue, ReferenceValue
+from runtara.dsl.references import format_path
 from runtara.dsl.steps import ConditionalStep, FinishStep
 
 Condition = OperationCondition | ValueCondition
@@ -111,7 +113,21 @@ class Planner:
             if isinstance(step, FinishStep):
                 break
             routed = [e for e in self._next_edges(current) if e.condition is not None]
-            if routed:
+            # Higher ``priority`` first; equal ones keep plan order (sorted is stable).
+            routed.sort(key=lambda e: -(e.priority or 0))
+            switched = self._switch_routes(current)
+            if switched:
+                labelled, fallback = switched
+                merge = self.merge_point([*(target for _, target in labelled), fallback])
+                nodes.append(
+                    Route(
+                        current,
+                        [(cond, self.sequence(target, merge, active)) for cond, target in labelled],
+                        self.sequence(fallback, merge, active),
+                    )
+                )
+                current = merge
+            elif routed:
                 fallback = following[0] if following else None
                 targets = [e.to_step for e in routed] + [fallback]
                 merge = self.merge_point(targets)
@@ -141,6 +157,31 @@ class Planner:
         resume = following[0] if following else None
         merge = self.merge_point([targets[0], resume]) if resume else None
         return self.sequence(targets[0], merge, active)
+
+    def _switch_routes(self, step_id: str) -> tuple[list[tuple[Condition, str]], str | None] | None:
+        """A routing Switch's edges: (its ``route`` equals the label, target) for each route
+        label, and the ``default`` (or plain) edge's target as the fallback."""
+        edges = [e for e in self.edges_from(step_id) if e.is_route]
+        if not edges:
+            return None
+        route = format_path(("steps", step_id, "route"))
+        labelled: list[tuple[Condition, str]] = [
+            (
+                OperationCondition(
+                    op="EQ",
+                    arguments=[
+                        ReferenceValue(value_type="reference", value=route),
+                        ImmediateValue(value_type="immediate", value=e.label),
+                    ],
+                ),
+                e.to_step,
+            )
+            for e in edges
+            if e.label != "default"
+        ]
+        fallback = [e.to_step for e in edges if e.label == "default"]
+        fallback += self._plain_successors(step_id)
+        return labelled, (fallback[0] if fallback else None)
 
     def _next_edges(self, step_id: str) -> list[Edge]:
         return self.edges_from(step_id, "next")

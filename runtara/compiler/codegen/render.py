@@ -1,32 +1,53 @@
-"""Render the emitter's context through the Jinja2 templates and format with ruff."""
+"""Render the emitter's context through the Jinja2 templates; format with ruff if present."""
 
 from __future__ import annotations
 
+import ast
+import re
 import shutil
 import subprocess
-import sys
+import sysconfig
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from runtara.compiler.codegen.emitter import Emitter, input_schema_of
 from runtara.compiler.codegen.errors import CodegenError
-from runtara.compiler.codegen.literals import py_literal
+from runtara.compiler.codegen.literals import Code, py_literal, text
 from runtara.dsl.graph import Workflow
+
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", re.ASCII)
+
+
+def _code_only(value: Any) -> Any:
+    """Jinja ``finalize``: every ``{{ }}`` must print ``Code``, a macro's output or an int.
+
+    Document text that reached a template without ``py_literal`` or ``text`` stops here
+    (a codegen bug, reported as one) instead of becoming part of the module.
+    """
+    if isinstance(value, Code | markupsafe.Markup) or type(value) is int:
+        return value
+    raise CodegenError(
+        f"a template printed {type(value).__name__} {value!r}, not Code (a codegen bug)"
+    )
 
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    """Autoescaping is on only so that macro output is ``Markup`` (told apart from raw
+    text by ``_code_only``); ``Code`` passes through it unchanged."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("runtara", "templates"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=True,
+        finalize=_code_only,
     )
 
 
@@ -40,19 +61,23 @@ def generate(
     """The Python module for ``workflow``; ``children`` resolves EmbedWorkflow ids."""
     emitter = Emitter(workflow, dict(children or {}))
     emitter.emit()
+    agents = emitter.agents
+    for module in agents:
+        if not _MODULE.fullmatch(module):
+            raise CodegenError(f"agent module {module!r} is not a dotted Python name")
     graph = workflow.graph
     schema = input_schema_of(graph)
     context: dict[str, Any] = {
-        "title": graph.name or Path(source).stem,
-        "source": Path(source).name,
-        "debug": repr(workflow.debug_mode),
-        "timeout": repr(graph.execution_timeout_seconds),
+        "title": text(graph.name or Path(source).stem),
+        "source": text(Path(source).name),
+        "debug": py_literal(workflow.debug_mode),
+        "timeout": py_literal(graph.execution_timeout_seconds),
         "variables": py_literal({n: v.value for n, v in graph.variables.items()}),
         "input_schema": py_literal(schema),
-        "builtin_agents": sorted(
-            m.removeprefix("runtara.agents.") for m in emitter.agents if _builtin(m)
+        "builtin_agents": Code(
+            ", ".join(sorted(m.removeprefix("runtara.agents.") for m in agents if _builtin(m)))
         ),
-        "plugin_agents": sorted(m for m in emitter.agents if not _builtin(m)),
+        "plugin_agents": [Code(m) for m in sorted(agents) if not _builtin(m)],
         "children": [
             {
                 "variables_name": c.variables_name,
@@ -73,36 +98,40 @@ def _builtin(module: str) -> bool:
 
 
 def format_source(code: str) -> str:
-    """``ruff format`` the module (and fix import order); the source as is without ruff."""
-    ruff = shutil.which("ruff")
-    command = [ruff] if ruff else [sys.executable, "-m", "ruff"]
+    """The module checked to parse, then ``ruff format``-ed when ruff is installed.
+
+    Formatting is cosmetic: ruff is a developer tool (the ``dev`` extra), so a plain
+    install runs the module as rendered. The parse check does not depend on it, so a
+    codegen bug is reported the same way with or without ruff.
+    """
     try:
-        fixed = subprocess.run(
-            [
-                *command,
-                "check",
-                "--select",
-                "I,F401",
-                "--fix",
-                "--quiet",
-                "--exit-zero",
-                "--stdin-filename",
-                "workflow.py",
-                "-",
-            ],
-            input=code,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return subprocess.run(
-            [*command, "format", "--line-length", "100", "--stdin-filename", "workflow.py", "-"],
-            input=fixed or code,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except FileNotFoundError:
+        ast.parse(code, filename="workflow.py")
+    except SyntaxError as exc:
+        raise CodegenError(
+            f"generated code does not parse (a codegen bug): line {exc.lineno}: {exc.msg}"
+        ) from None
+    ruff = _ruff()
+    if ruff is None:
         return code
-    except subprocess.CalledProcessError as exc:
-        raise CodegenError(f"generated code does not parse (a codegen bug): {exc.stderr}") from None
+    try:
+        fixed = _run_ruff(
+            [ruff, "check", "--select", "I,F401", "--fix", "--quiet", "--exit-zero"], code
+        )
+        return _run_ruff([ruff, "format", "--line-length", "100"], fixed or code) or code
+    except (OSError, subprocess.CalledProcessError):
+        return code  # a broken ruff install: the module parses, run it unformatted
+
+
+def _ruff() -> str | None:
+    """The ruff executable on PATH or beside this interpreter, if any."""
+    return shutil.which("ruff") or shutil.which("ruff", path=sysconfig.get_path("scripts"))
+
+
+def _run_ruff(command: list[str], code: str) -> str:
+    return subprocess.run(
+        [*command, "--stdin-filename", "workflow.py", "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout

@@ -13,8 +13,10 @@ from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtara.errors import Error
 
-class UnavailableImportError(Exception):
+
+class UnavailableImportError(Error):
     """The workflow imports modules the native runtime does not contain."""
 
 

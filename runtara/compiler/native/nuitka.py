@@ -11,9 +11,10 @@ from pathlib import Path
 
 import runtara
 from runtara.compiler.native.toolchain import Toolchain
+from runtara.errors import Error
 
 
-class NativeBuildError(Exception):
+class NativeBuildError(Error):
     """Nuitka failed; the message carries the end of its output."""
 
 

@@ -7,8 +7,10 @@ import os
 import shutil
 from dataclasses import dataclass
 
+from runtara.errors import Error
 
-class MissingToolError(Exception):
+
+class MissingToolError(Error):
     """A tool the native build needs is not installed."""
 
 

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from runtara import __version__
-from runtara.compiler.image import WorkflowMetadata, build_image, input_schema_digest
 from runtara.compiler.native.build import build_native
 from runtara.compiler.native.cache import cache_dir
 from runtara.compiler.native.launcher import Progress
 from runtara.compiler.oci.layout import WrittenImage
+from runtara.compiler.oci.workflow_image import WorkflowMetadata, build_image, input_schema_digest
+from runtara.errors import Error
 
 BUILD_FILE = "build.json"
 _TAG = re.compile(
@@ -30,12 +31,16 @@ _TAG = re.compile(
 )
 
 
-class CompileError(Exception):
+class CompileError(Error):
     """The workflow cannot be compiled; ``lines`` are the problems, one per line."""
 
-    def __init__(self, message: str, lines: Sequence[str] = ()) -> None:
+    def __init__(
+        self, message: str, lines: Sequence[str] = (), *, unreadable: bool = False
+    ) -> None:
         super().__init__(message)
         self.lines = list(lines)
+        #: The file is missing or not JSON (the CLI exits 2, as ``validate`` does).
+        self.unreadable = unreadable
 
 
 @dataclass(frozen=True)
@@ -161,12 +166,15 @@ def _validated(file: Path, children: Sequence[Path]) -> Any:
         from runtara.dsl.validation import find_child_workflows, validate
     except ImportError as exc:  # the validator is another part of runtara
         raise CompileError(f"workflow validation is not available in this build ({exc})") from None
-    if not file.is_file():
-        raise CompileError(f"{file}: no such file")
-    result = validate(file, children=set(find_child_workflows(children)))
+    found = find_child_workflows(children)
+    result = validate(file, children=set(found), child_files=found)
     if not result.ok or result.workflow is None:
         lines = [d.format(str(file)) for d in result.errors] or [f"{file}: invalid workflow"]
-        raise CompileError(f"{file}: {len(lines)} error(s); nothing compiled", lines)
+        raise CompileError(
+            f"{file}: {len(lines)} error(s); nothing compiled",
+            lines,
+            unreadable=not result.readable,
+        )
     return result.workflow
 
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 import httpx
 
 from runtara.compiler.oci.credentials import Credentials
+from runtara.errors import Error
 
 _PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 
-class AuthenticationError(Exception):
+class AuthenticationError(Error):
     """The registry refused the credentials (or wants some and none were given)."""
 
 

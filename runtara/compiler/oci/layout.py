@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from runtara.compiler.oci.layer import Layer
+from runtara.errors import Error
 
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -30,7 +31,7 @@ REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 EPOCH = "1970-01-01T00:00:00Z"
 
 
-class ImageFormatError(Exception):
+class ImageFormatError(Error):
     """An archive or directory that is not a readable OCI image."""
 
 

@@ -6,6 +6,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from runtara.errors import Error
+
 DOCKER_HUB = "docker.io"
 #: The API host behind the Docker Hub name.
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -16,7 +18,7 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-class InvalidReference(ValueError):
+class InvalidReference(Error, ValueError):
     """A reference that is not ``[registry/]repository[:tag][@digest]``."""
 
 

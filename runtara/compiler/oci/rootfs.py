@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from runtara.compiler.oci.layer import FileTree
+from runtara.errors import Error
 
 #: Where the CA bundle goes in the image (Debian's path; ``SSL_CERT_FILE`` points at it).
 CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
@@ -37,7 +38,7 @@ HOME = "/home/runtara"
 _LDD_LINE = re.compile(r"^\s*(?:(?P<name>\S+)\s+=>\s+)?(?P<path>\S+)?\s*(?:\(0x[0-9a-f]+\))?$")
 
 
-class RootfsError(Exception):
+class RootfsError(Error):
     """The root filesystem cannot be assembled (a library not found, no ldd, no CA bundle)."""
 
 

@@ -11,7 +11,7 @@ semantic checks run on the model (codes of DSL.md). Codegen and ``runtara run`` 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,11 +32,13 @@ from runtara.dsl.validation.references import Namespace, check_references, scope
 from runtara.dsl.validation.secrets import check_step_secrets, check_variable_secrets
 from runtara.dsl.validation.settings import (
     check_child,
+    check_child_inputs,
     check_limits,
     check_names,
     check_step_values,
     check_variables,
 )
+from runtara.dsl.validation.unknown import check_unknown_fields
 from runtara.dsl.walk import GraphScope, iter_graphs
 
 __all__ = ["ValidationResult", "find_child_workflows", "validate", "validate_text"]
@@ -69,30 +71,45 @@ class ValidationResult:
 
 
 def validate(
-    path: str | os.PathLike[str], *, children: Collection[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    children: Collection[str] | None = None,
+    child_files: Mapping[str, Path] | None = None,
 ) -> ValidationResult:
-    """Validate a workflow file. ``children``: ids of existing child workflows (E051)."""
+    """Validate a workflow file.
+
+    ``children``: ids of all the child workflows there are (E051 for any other; None:
+    not checked, as Runtara does not). ``child_files``: child id -> file, whose
+    ``inputSchema`` the step's ``inputMapping`` must fill (E055, W054).
+    """
     filename = os.fspath(path)
     try:
         text = read_text(path)
     except DocumentError as exc:
         return ValidationResult(filename, exc.diagnostics, readable=False)
-    return validate_text(text, filename, children=children)
+    return validate_text(text, filename, children=children, child_files=child_files)
 
 
 def validate_text(
-    text: str | bytes, filename: str = "<string>", *, children: Collection[str] | None = None
+    text: str | bytes,
+    filename: str = "<string>",
+    *,
+    children: Collection[str] | None = None,
+    child_files: Mapping[str, Path] | None = None,
 ) -> ValidationResult:
     """Validate a workflow given as text (see ``validate``)."""
     try:
         document = parse_json(text, filename)
     except DocumentError as exc:
         return ValidationResult(filename, exc.diagnostics, readable=False)
-    return validate_document(document, children=children)
+    return validate_document(document, children=children, child_files=child_files)
 
 
 def validate_document(
-    document: JsonDocument, *, children: Collection[str] | None = None
+    document: JsonDocument,
+    *,
+    children: Collection[str] | None = None,
+    child_files: Mapping[str, Path] | None = None,
 ) -> ValidationResult:
     """Validate parsed JSON: structure, then (when the structure is sound) semantics.
 
@@ -112,11 +129,11 @@ def validate_document(
         except RecursionError:
             result.diagnostics = exc.diagnostics
         result.diagnostics += checks_around_broken_steps(
-            document, near, semantic_diagnostics, children=children
+            document, near, semantic_diagnostics, children=children, child_files=child_files
         )
     if result.workflow is not None:
         result.diagnostics = semantic_diagnostics(
-            result.workflow, document.source_map, children=children
+            result.workflow, document.source_map, children=children, child_files=child_files
         )
     if document.has_duplicate_keys:
         result.diagnostics += duplicate_key_diagnostics(document.source_map)
@@ -125,12 +142,16 @@ def validate_document(
 
 
 def semantic_diagnostics(
-    workflow: Workflow, source_map: SourceMap, *, children: Collection[str] | None = None
+    workflow: Workflow,
+    source_map: SourceMap,
+    *,
+    children: Collection[str] | None = None,
+    child_files: Mapping[str, Path] | None = None,
 ) -> list[Diagnostic]:
     """The checks of DSL.md on a structurally valid model."""
-    from runtara.agents.registry import catalog
+    from runtara.agents.catalog import catalog
 
-    ctx = CheckContext(workflow, source_map, catalog(), children)
+    ctx = CheckContext(workflow, source_map, catalog(), children, dict(child_files or {}))
     top_variables = set(workflow.graph.variables)
     # What each graph sees, by its path of owning steps: a subgraph inherits the variables
     # of its parents (not their steps, but knowing them gives a better E010 message).
@@ -145,6 +166,7 @@ def semantic_diagnostics(
         steps_of[scope.path] = outer_steps | set(scope.graph.steps)
         _check_scope(ctx, scope, variables, top_variables, outer_steps)
     check_names(ctx, workflow)
+    check_unknown_fields(ctx, workflow)
     return ctx.diagnostics
 
 
@@ -174,6 +196,7 @@ def _check_scope(
             check_connection_step(ctx, step, ptr)
         elif isinstance(step, EmbedWorkflowStep):
             check_child(ctx, step, ptr)
+            check_child_inputs(ctx, step, ptr)
         check_limits(ctx, step, ptr)
         check_step_values(ctx, step, ptr)
         check_step_secrets(ctx, step, ptr)

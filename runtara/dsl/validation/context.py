@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from runtara.agents.registry import Catalog
+from runtara.agents.catalog import Catalog
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.graph import Workflow
 from runtara.dsl.source_map import SourceMap
@@ -20,6 +21,8 @@ class CheckContext:
     catalog: Catalog
     children: Collection[str] | None = None
     """Ids of the child workflows that exist; None: E051 is not checked."""
+    child_files: dict[str, Path] = field(default_factory=dict)
+    """Child id -> file, for checking what a step passes to it (E055, W054)."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def report(

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from runtara.dsl.diagnostics import available, did_you_mean
+from runtara.dsl.graph import ExecutionGraph
 from runtara.dsl.steps import ErrorStep, FinishStep
 from runtara.dsl.validation.context import CheckContext
 from runtara.dsl.walk import GraphScope
@@ -35,7 +36,8 @@ class Flow:
         self._pre: dict[str, int] = {}
         self._post: dict[str, int] = {}
         if self.entry:
-            self._number_dominator_tree(_dominators(self.entry, self.successors))
+            ordered = _sequential_fan_outs(scope, self.successors)
+            self._number_dominator_tree(_dominators(self.entry, ordered))
 
     def runs_before(self, earlier: str, later: str) -> bool:
         """True when ``earlier`` has run on every path that reaches ``later``."""
@@ -60,6 +62,80 @@ class Flow:
             self._pre[node] = counter
             stack.append((node, True))
             stack.extend((child, False) for child in children.get(node, ()))
+
+
+def _sequential_fan_outs(
+    scope: GraphScope, successors: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The graph as it runs: the branches of a fan-out (several plain edges leaving one
+    step) run one after the other up to where they meet, so there the join has seen
+    every branch. Each branch's edges into the meeting step are led to the next branch
+    instead, which makes "ran on every path" (dominance) see the branches in sequence.
+    """
+    graph = scope.graph
+    ordered = {node: list(targets) for node, targets in successors.items()}
+    plain: dict[str, list[str]] = {}
+    conditional: set[str] = set()
+    for edge in graph.execution_plan:
+        if edge.from_step not in graph.steps or edge.to_step not in graph.steps:
+            continue
+        if edge.kind == "next" and edge.condition is None:
+            plain.setdefault(edge.from_step, []).append(edge.to_step)
+        elif edge.kind != "onError":
+            conditional.add(edge.from_step)
+    forward = {
+        node: [t for t in targets if t not in _handler_targets(graph, node)]
+        for node, targets in successors.items()
+    }
+    for source, targets in plain.items():
+        if len(targets) < 2 or source in conditional:
+            continue
+        if isinstance(graph.steps[source], FinishStep):
+            continue
+        orders = [_bfs(target, forward, graph) for target in targets]
+        others = [set(order) for order in orders[1:]]
+        merge = next((n for n in orders[0] if all(n in o for o in others)), None)
+        if merge is None:
+            continue
+        for branch, following in zip(orders, targets[1:], strict=False):
+            region = _region(branch[0], merge, forward)
+            for node in region:
+                ordered[node] = [following if t == merge else t for t in ordered[node]]
+        ordered[source] = [t for t in ordered[source] if t not in targets[1:]]
+    return ordered
+
+
+def _handler_targets(graph: ExecutionGraph, node: str) -> set[str]:
+    return {e.to_step for e in graph.edges_from(node, "onError")}
+
+
+def _bfs(start: str, forward: dict[str, list[str]], graph: ExecutionGraph) -> list[str]:
+    """Steps reachable from ``start`` breadth first, not through Finish or onError."""
+    order: list[str] = []
+    seen: set[str] = set()
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node in seen:
+            continue
+        seen.add(node)
+        order.append(node)
+        if not isinstance(graph.steps[node], FinishStep):
+            queue.extend(forward[node])
+    return order
+
+
+def _region(start: str, stop: str, forward: dict[str, list[str]]) -> set[str]:
+    """Steps of one branch: reachable from ``start`` without passing ``stop``."""
+    region: set[str] = set()
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node in region or node == stop:
+            continue
+        region.add(node)
+        queue.extend(forward[node])
+    return region
 
 
 def _reach(starts: Iterable[str | None], successors: dict[str, list[str]]) -> set[str]:
@@ -141,7 +217,14 @@ def check_flow(ctx: CheckContext, scope: GraphScope) -> Flow:
                     f"{where}/executionPlan/{index}/{key}",
                 )
     entry_ok = graph.entry_point in graph.steps
-    if not entry_ok:
+    if not entry_ok and graph.entry_point is None:
+        ctx.report(
+            "E001",
+            "Entry point is null and no single step without incoming edges can stand for "
+            "it: name the first step." + available(graph.steps),
+            f"{where}/entryPoint",
+        )
+    elif not entry_ok and graph.entry_point is not None:
         ctx.report(
             "E001",
             f"Entry point '{graph.entry_point}' not found in steps."

@@ -9,7 +9,8 @@ step may be the user.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from runtara.dsl.diagnostics import Diagnostic
@@ -26,6 +27,7 @@ def checks_around_broken_steps(
     check: Any,
     *,
     children: Collection[str] | None = None,
+    child_files: Mapping[str, Path] | None = None,
 ) -> list[Diagnostic]:
     """``check(workflow, source_map, children=...)`` on the document with the steps holding
     ``broken_at`` (JSON pointers) replaced; [] when a problem lies outside top-level steps."""
@@ -37,7 +39,9 @@ def checks_around_broken_steps(
         workflow = build_workflow(JsonDocument(document.filename, value, document.source_map))
     except DocumentError:
         return []
-    found: list[Diagnostic] = check(workflow, document.source_map, children=children)
+    found: list[Diagnostic] = check(
+        workflow, document.source_map, children=children, child_files=child_files
+    )
     return [
         d
         for d in found

@@ -10,17 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from runtara.dsl.conditions import QUERY_ONLY_OPS, OperationCondition
 from runtara.dsl.diagnostics import available, did_you_mean
 from runtara.dsl.graph import ExecutionGraph
 from runtara.dsl.mapping import ReferenceValue, TemplateValue
 from runtara.dsl.references import (
+    ERROR_ROOTS,
     ROOTS,
     ReferencePath,
     ReferenceSyntaxError,
     parse_reference,
     parse_template,
 )
-from runtara.dsl.steps import AgentStep, ConnectionStep, SplitStep, StepBase, WhileStep
+from runtara.dsl.steps import (
+    AgentStep,
+    ConnectionStep,
+    DelayStep,
+    SplitStep,
+    StepBase,
+    WaitForSignalStep,
+    WhileStep,
+)
 from runtara.dsl.validation.context import CheckContext
 from runtara.dsl.validation.flow import Flow
 from runtara.dsl.walk import GraphScope, ValueRole, ValueSite, leaf_values, step_values
@@ -36,10 +46,29 @@ RECORD_FIELDS = (
     "stats",
     "childWorkflowId",
     "childScenarioId",
+    "route",
 )
 #: Fields of ``steps.error`` inside an onError handler.
-ERROR_FIELDS = ("message", "stepId", "code", "category")
-EXTRA_ROOT_HOME = {"loop": "While conditions", "item": "Filter conditions"}
+ERROR_FIELDS = (
+    "message",
+    "stepId",
+    "code",
+    "category",
+    "severity",
+    "context",
+    "attributes",
+    "childError",
+)
+EXTRA_ROOT_HOME = {
+    "loop": "While conditions and subgraphs",
+    "item": "Filter conditions and Split subgraphs",
+    "iteration": "Split and While subgraphs and While conditions",
+}
+#: What each loop root has.
+LOOP_FIELDS = {"loop": ("index", "outputs"), "iteration": ("index", "indices", "item")}
+#: Steps whose record fields are free-form (Runtara reads ``steps.<delay>.duration_ms``,
+#: ``steps.<wait>.payload``).
+OPEN_RECORDS = (DelayStep, WaitForSignalStep)
 
 
 class Where(NamedTuple):
@@ -67,10 +96,25 @@ def scope_variables(scope: GraphScope, parent_variables: set[str]) -> set[str]:
     owner = scope.owner
     if isinstance(owner, SplitStep):
         names |= {key.split(".")[0] for key in owner.config.variables or {}}
-        names.add("_index")
+        names |= {"_index", "_loop", "_loop_indices"}
     elif isinstance(owner, WhileStep):
-        names |= {"_index", "_previousOutputs"}
+        names |= {key.split(".")[0] for key in owner.config.variables or {}}
+        names |= {"_index", "_previousOutputs", "_loop", "_loop_indices"}
     return names
+
+
+def loop_roots(scope: GraphScope) -> set[str]:
+    """The loop roots a graph's values may read: ``item`` inside a Split (at any depth),
+    ``loop`` inside a While, ``iteration`` inside either."""
+    roots: set[str] = set()
+    current: GraphScope | None = scope
+    while current is not None:
+        if isinstance(current.owner, SplitStep):
+            roots |= {"item", "iteration"}
+        elif isinstance(current.owner, WhileStep):
+            roots |= {"loop", "iteration"}
+        current = current.parent
+    return roots
 
 
 def check_references(ctx: CheckContext, namespace: Namespace) -> None:
@@ -95,6 +139,8 @@ def check_references(ctx: CheckContext, namespace: Namespace) -> None:
 def _check_site(
     ctx: CheckContext, ns: Namespace, owner: StepBase, site: ValueSite, *, inclusive: bool
 ) -> None:
+    if isinstance(site.value, OperationCondition):
+        _check_operators(ctx, owner, site.value, site.pointer)
     for ptr, leaf in leaf_values(site.value, site.pointer):
         if isinstance(leaf, ReferenceValue):
             _check_path(ctx, ns, owner, site, leaf.value, f"{ptr}/value", inclusive)
@@ -113,6 +159,22 @@ def _check_site(
                 if not isinstance(part, str):
                     where = Where(f"{ptr}/value", part.offset)
                     _check_parsed(ctx, ns, owner, site, part.path, where, inclusive)
+
+
+def _check_operators(
+    ctx: CheckContext, owner: StepBase, condition: OperationCondition, ptr: str
+) -> None:
+    """E027: an operator only queries may use (Runtara's ``MATCH``)."""
+    if condition.op in QUERY_ONLY_OPS:
+        ctx.report(
+            "E027",
+            f"Step '{owner.id}': operator '{condition.op}' is only available in queries, "
+            "not in workflow conditions",
+            f"{ptr}/op",
+        )
+    for index, argument in enumerate(condition.arguments):
+        if isinstance(argument, OperationCondition):
+            _check_operators(ctx, owner, argument, f"{ptr}/arguments/{index}")
 
 
 def _check_path(
@@ -147,30 +209,67 @@ def _check_parsed(
     where: Where,
     inclusive: bool,
 ) -> None:
+    path = path.canonical()
     root = path.root
-    allowed = ("data", "variables", "steps", "workflow", "scenario", *site.extra_roots)
+    allowed = {"data", "variables", "steps", "workflow", *site.extra_roots}
+    allowed |= loop_roots(ns.scope)
+    if "loop" in site.extra_roots:
+        allowed.add("iteration")
     prefix = f"Step '{owner.id}' reads '{path.text}'"
     if root not in allowed:
         if root in EXTRA_ROOT_HOME:
             reason = f"'{root}' is only available in {EXTRA_ROOT_HOME[root]}"
         else:
-            roots = [r for r in ROOTS if r not in EXTRA_ROOT_HOME or r in allowed]
+            roots = [
+                r
+                for r in ROOTS
+                if (r not in EXTRA_ROOT_HOME or r in allowed) and r not in ERROR_ROOTS
+            ]
             reason = f"unknown root '{root}'." + (did_you_mean(root, roots) or available(roots))
         _report(ctx, "E011", f"{prefix}: {reason}", where)
         return
     segments = path.segments
     if root == "steps":
         _check_step_path(ctx, ns, owner, site.role, path, where, inclusive)
+    elif root == "data" and ns.scope.parent is None:
+        _check_data(ctx, prefix, path, where)
     elif root == "variables" and len(segments) > 1:
         _check_variable(ctx, prefix, str(segments[1]), ns.variables, where)
-    elif root in ("workflow", "scenario"):
+    elif root == "workflow":
         _check_workflow_inputs(ctx, ns, prefix, path, where)
-    elif root == "loop" and len(segments) > 1 and segments[1] not in ("index", "outputs"):
+    elif root in LOOP_FIELDS and len(segments) > 1 and segments[1] not in LOOP_FIELDS[root]:
+        fields = LOOP_FIELDS[root]
         _report(
             ctx,
             "E011",
-            f"{prefix}: 'loop' has only 'index' and 'outputs'."
-            + did_you_mean(str(segments[1]), ("index", "outputs")),
+            f"{prefix}: '{root}' has only {', '.join(repr(f) for f in fields)}."
+            + did_you_mean(str(segments[1]), fields),
+            where,
+        )
+
+
+def _check_data(ctx: CheckContext, prefix: str, path: ReferencePath, where: Where) -> None:
+    """W052 ``data`` read with no ``inputSchema``; W054 a field the schema does not declare.
+
+    Runtara's E052/E054; warnings here, since a quick workflow needs no schema. Only in
+    the top graph: a Split item's ``data`` is the item, not the instance input.
+    """
+    schema = ctx.workflow.graph.input_schema
+    if not schema:
+        _report(
+            ctx,
+            "W052",
+            f"{prefix} but the workflow has no inputSchema: its input is not checked",
+            where,
+        )
+        return
+    segments = path.segments
+    if len(segments) > 1 and isinstance(segments[1], str) and segments[1] not in schema:
+        _report(
+            ctx,
+            "W054",
+            f"{prefix}: field '{segments[1]}' is not declared in the inputSchema."
+            + (did_you_mean(segments[1], schema) or available(schema)),
             where,
         )
 
@@ -256,7 +355,12 @@ def _check_step_path(
         message = f"{prefix} but step '{target}' does not exist.{hint}".rstrip(".")
         _report(ctx, "E010", message, where)
         return
-    if len(segments) > 2 and segments[2] not in RECORD_FIELDS:
+    target_step = graph.steps[target]
+    if (
+        len(segments) > 2
+        and segments[2] not in RECORD_FIELDS
+        and not isinstance(target_step, OPEN_RECORDS)
+    ):
         _report(
             ctx,
             "E011",
@@ -265,7 +369,6 @@ def _check_step_path(
             where,
         )
         return
-    target_step = graph.steps[target]
     if target == owner.id:
         if not inclusive:
             _report(

@@ -1,11 +1,13 @@
-"""Configuration checks: limits (W030-W034), child workflows (E050, E051), names (E060),
+"""Configuration checks: limits (W030-W034), child workflows (E050, E051, E055), names (E060),
 literal values of the wrong type (E023) and GroupBy key paths (E011)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -116,6 +118,51 @@ def check_child(ctx: CheckContext, step: EmbedWorkflowStep, ptr: str) -> None:
             + (did_you_mean(step.child_workflow_id, ctx.children) or available(ctx.children)),
             f"{ptr}/{key}",
         )
+
+
+def check_child_inputs(ctx: CheckContext, step: EmbedWorkflowStep, ptr: str) -> None:
+    """E055 a required input of the child not mapped; W054 a mapped one it does not declare.
+
+    The child's ``inputSchema`` is read from its file; a child that cannot be read is
+    left to its own validation.
+    """
+    file = ctx.child_files.get(step.child_workflow_id)
+    schema = _input_schema_of(file) if file is not None else None
+    if schema is None:
+        return
+    mapped = {key.split(".")[0] for key in step.input_mapping or {}}
+    for name, spec in schema.items():
+        if isinstance(spec, dict) and spec.get("required") is True and name not in mapped:
+            ctx.report(
+                "E055",
+                f"Step '{step.id}': child workflow '{step.child_workflow_id}' requires input "
+                f"'{name}' but the inputMapping does not provide it",
+                f"{ptr}/inputMapping" if step.input_mapping is not None else ptr,
+                at="key",
+            )
+    for key in sorted(mapped - set(schema)):
+        ctx.report(
+            "W054",
+            f"Step '{step.id}': input '{key}' is not declared in the inputSchema of child "
+            f"workflow '{step.child_workflow_id}'."
+            + (did_you_mean(key, schema) or available(schema)),
+            f"{ptr}/inputMapping/{escape_pointer_token(key)}",
+            at="key",
+        )
+
+
+def _input_schema_of(file: Path) -> dict[str, Any] | None:
+    """A child document's ``inputSchema`` as plain JSON ({} when it has none)."""
+    try:
+        value = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(value, dict) and isinstance(value.get("executionGraph"), dict):
+        value = value["executionGraph"]
+    if not isinstance(value, dict):
+        return None
+    schema = value.get("inputSchema")
+    return schema if isinstance(schema, dict) else {}
 
 
 def check_names(ctx: CheckContext, workflow: Workflow) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from runtara.agents.catalog import closest
 from runtara.dsl.diagnostics import Diagnostic, did_you_mean
 from runtara.dsl.loader import JsonDocument
 from runtara.dsl.schema import structural_schema
@@ -85,7 +86,12 @@ def _diagnostics(error: ValidationError, document: JsonDocument) -> list[Diagnos
         ]
     if keyword == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return [_at(document, ptr, f"missing required field '{missing}' at {where}", at="key")]
+        # An unknown key is only a warning (W001), so a misspelt required one shows here.
+        typo = closest(missing, [str(k) for k in instance]) if isinstance(instance, dict) else None
+        found = f" (found '{typo}')" if typo else ""
+        return [
+            _at(document, ptr, f"missing required field '{missing}' at {where}{found}", at="key")
+        ]
     if keyword in ("enum", "const"):
         allowed = error.validator_value if keyword == "enum" else [error.validator_value]
         shown = ", ".join(_json_text(v) for v in allowed)

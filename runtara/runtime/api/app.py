@@ -13,14 +13,14 @@ from runtara.runtime.api import (
     connections,
     images,
     instance,
-    launch,
     management,
     metrics,
     problems,
+    starts,
     tenants,
 )
 from runtara.runtime.api.fastpath import CheckpointFastPath
-from runtara.runtime.api.limits import BodySizeLimit
+from runtara.runtime.api.request_limits import BodySizeLimit
 from runtara.runtime.scheduler import SchedulerConfig, start_scheduler
 from runtara.runtime.settings import Settings
 from runtara.runtime.store import Store, open_store
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(connections.router)
     app.include_router(metrics.router)
     app.include_router(images.router)
-    app.include_router(launch.router)
+    app.include_router(starts.router)
     return app
 
 

@@ -19,7 +19,8 @@ from urllib.parse import unquote
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
-from runtara.runtime.errors import InvalidInput, PayloadTooLarge, RuntaraError
+from runtara.errors import ServiceError
+from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.store import Store, checkpoints
 from runtara.runtime.store.access import Caller
 from runtara.runtime.store.checkpoints import CheckpointResult
@@ -133,8 +134,9 @@ class CheckpointFastPath:
                 instance_id,
             )
             return
-        except RuntaraError as exc:
-            await _send(send, exc.status, _problem(exc.status, exc.title, exc.detail), problem=True)
+        except ServiceError as exc:
+            body = _problem(exc.status, exc.title, exc.detail, **exc.extra)
+            await _send(send, exc.status, body, problem=True)
             return
         except Exception as exc:
             log.exception(
@@ -182,9 +184,9 @@ def _too_large(size: int, limit: int) -> PayloadTooLarge:
     )
 
 
-def _problem(status: int, title: str, detail: str) -> bytes:
+def _problem(status: int, title: str, detail: str, **extra: object) -> bytes:
     return json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     ).encode()
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 from starlette.responses import Response
 
-from runtara.runtime.api.auth import Authenticated, Principal
+from runtara.runtime.api import image_policy
+from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.management import iso
-from runtara.runtime.errors import Forbidden
 from runtara.runtime.scheduler import registration
 from runtara.runtime.store import Store, images
 
@@ -119,7 +118,8 @@ class ImageList(BaseModel):
     offset: int
 
 
-def _registration(body: ImageIn) -> registration.Registration:
+def _registration(body: ImageIn, *, archives: bool) -> registration.Registration:
+    """``archives``: ``oci`` may name an archive on the server's disk (admin only)."""
     limits = registration.limits_of(body.memory, body.cpus, body.timeout)
     if body.command is not None:
         return registration.command_image(
@@ -132,33 +132,14 @@ def _registration(body: ImageIn) -> registration.Registration:
     if body.workflow is not None:
         return registration.workflow_image(body.workflow, limits, name=body.name)
     assert body.oci is not None
-    return registration.oci_image(body.oci, limits)
-
-
-def _check_host_access(request: Request, who: Principal, body: ImageIn) -> None:
-    """A command run by the process runner, or an archive read from the server's disk,
-    acts on the server's machine: only the admin key, a ``--dev`` server, or a server
-    started with ``RUNTARA_ALLOW_TENANT_COMMANDS=1`` accepts it from a tenant key.
-    (A command in a container, a workflow or an image reference is always fine.)"""
-    if who.admin or request.app.state.settings.dev:
-        return
-    if os.environ.get("RUNTARA_ALLOW_TENANT_COMMANDS", "").lower() in ("1", "true", "yes"):
-        return
-    on_host = body.command is not None and (body.runner or "process") == "process"
-    on_host = on_host and not body.base_image
-    if on_host or (body.oci is not None and os.path.exists(body.oci)):
-        raise Forbidden(
-            "this image would run a program or read a file on the server's machine; "
-            "use --base-image (a container), a workflow or an image reference, or ask "
-            "an admin (RUNTARA_ADMIN_KEY) to register it"
-        )
+    return registration.oci_image(body.oci, limits, archives=archives)
 
 
 @router.post("", response_model=ImageOut, status_code=201)
 async def register_image(request: Request, who: Authenticated, body: ImageIn) -> ImageOut:
     """Register the next version of ``name``; what it runs is checked now."""
-    _check_host_access(request, who, body)
-    found = await asyncio.to_thread(_registration, body)
+    image_policy.check(body, admin=who.admin)
+    found = await asyncio.to_thread(_registration, body, archives=who.admin)
     image = await _store(request).arun(
         images.create_image,
         who.tenant_id,

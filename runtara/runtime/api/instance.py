@@ -21,7 +21,7 @@ from starlette.responses import Response
 from runtara.runtime import connection_types
 from runtara.runtime.api import fastpath
 from runtara.runtime.api.fields import NO_NUL
-from runtara.runtime.api.limits import StoredJson
+from runtara.runtime.api.request_limits import StoredJson
 from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store import Store, checkpoints, connections, events, instances, signals
 from runtara.runtime.store.access import Caller

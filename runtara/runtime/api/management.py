@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
-from runtara.runtime.api.limits import StoredJson
+from runtara.runtime.api.request_limits import StoredJson
 from runtara.runtime.status import Status
 from runtara.runtime.store import Store, checkpoints, events, instances, signals
 

@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from runtara.errors import ServiceError
 from runtara.runtime.api.fields import NO_NUL
-from runtara.runtime.errors import RuntaraError
 
 log = logging.getLogger("runtara.api")
 
@@ -57,9 +57,9 @@ def _validation_error(err: dict[str, Any]) -> dict[str, str]:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(RuntaraError)
-    async def runtara_error(request: Request, exc: RuntaraError) -> Response:
-        return problem(exc.status, exc.title, exc.detail)
+    @app.exception_handler(ServiceError)
+    async def runtara_error(request: Request, exc: ServiceError) -> Response:
+        return problem(exc.status, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from runtara.arguments import ArgumentError, json_argument
+from runtara.errors import Error
 
 DEFAULT_TENANT = "default"
-#: The API's rule for instance ids (``runtara.runtime.api.launch.ID_PATTERN``), checked
+#: The API's rule for instance ids (``runtara.runtime.api.starts.ID_PATTERN``), checked
 #: here before the runtime is even imported; an id also names a directory under .data/.
 INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}")
 
 
-class LaunchError(Exception):
+class RunError(Error):
     """Something ``runtara run`` was given cannot be used (named in the message)."""
 
 
@@ -63,20 +64,20 @@ def _json_argument(text: str, option: str) -> Any:
     try:
         return json_argument(text, option)
     except ArgumentError as exc:
-        raise LaunchError(str(exc)) from None
+        raise RunError(str(exc)) from None
 
 
 def _connection_argument(item: str) -> tuple[str, dict[str, Any]]:
     connection_id, sep, value = item.partition("=")
     if not sep or not connection_id or not value.startswith("@"):
-        raise LaunchError(f"--connection {item!r}: expected ID=@FILE.json")
+        raise RunError(f"--connection {item!r}: expected ID=@FILE.json")
     body = _json_argument(value, f"--connection {connection_id}")
     if (
         not isinstance(body, dict)
         or not isinstance(body.get("integrationId"), str)
         or not isinstance(body.get("parameters"), dict)
     ):
-        raise LaunchError(
+        raise RunError(
             f'--connection {connection_id}: the file must hold {{"integrationId": "...", '
             '"parameters": {...}}'
         )
@@ -87,7 +88,7 @@ def _instance_id(value: str | None, option: str) -> str:
     if value is None:
         return f"run-{uuid.uuid4().hex[:12]}"
     if not INSTANCE_ID.fullmatch(value):
-        raise LaunchError(
+        raise RunError(
             f"{option} {value!r}: use 1-200 letters, digits and . _ : @ - "
             "(starting with a letter or digit)"
         )
@@ -96,5 +97,5 @@ def _instance_id(value: str | None, option: str) -> str:
 
 def _server_url(server: str) -> str:
     if not re.match(r"https?://[^/\s]+", server):
-        raise LaunchError(f"--server {server!r}: expected an http:// or https:// URL")
+        raise RunError(f"--server {server!r}: expected an http:// or https:// URL")
     return server.rstrip("/")

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtara.runtime.runners.limits import Limits
+from runtara.errors import Error
+from runtara.runtime.runners.resources import Limits
 
 
-class LaunchError(Exception):
+class LaunchError(Error):
     """The process could not be started (missing program, unknown image): no retry helps."""
 
 

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtara.runtime.runners.limits import Limits
+from runtara.runtime.runners.resources import Limits
 
 ROOT = Path("/sys/fs/cgroup")
 GROUP = "runtara"

@@ -25,16 +25,10 @@ from typing import Any
 
 import requests
 
+from runtara.runtime.runners import environment
 from runtara.runtime.runners.base import Exited, Launched, LaunchError, LaunchSpec, LogLines, Runner
 
-#: The in-container environment: only what the instance needs, none of the server's.
-_FORWARDED_PREFIXES = ("RUNTARA_",)
-_FORWARDED = ("PYTHONUNBUFFERED",)
 TMPFS = {"/tmp": "rw,nosuid,nodev,size=64m"}
-
-
-def _environment(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k.startswith(_FORWARDED_PREFIXES) or k in _FORWARDED}
 
 
 def _timestamp_ns(stamp: bytes) -> int:
@@ -191,7 +185,7 @@ class DockerRunner(Runner):
 
         limits = spec.limits
         options: dict[str, Any] = {
-            "environment": _environment(spec.environment),
+            "environment": environment.allowed(spec.environment),
             "labels": spec.labels,
             "network_mode": self.network,
             "read_only": True,
@@ -286,7 +280,9 @@ class DockerRunner(Runner):
                 self._client = None
 
 
-def resolve_oci(source: str, runner: DockerRunner | None = None) -> tuple[str, str]:
+def resolve_oci(
+    source: str, runner: DockerRunner | None = None, *, archives: bool = True
+) -> tuple[str, str]:
     """An image archive (path) or reference -> ``(reference, image id)`` on the engine.
 
     An archive (``docker save`` or OCI layout tar, e.g. from ``runtara compile``) is
@@ -297,7 +293,7 @@ def resolve_oci(source: str, runner: DockerRunner | None = None) -> tuple[str, s
 
     client = (runner or DockerRunner()).client()
     try:
-        if os.path.isfile(source):
+        if archives and os.path.isfile(source):
             return _load_archive(client, source)
         try:
             image = client.images.get(source)

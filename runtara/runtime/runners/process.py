@@ -26,9 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from runtara.runtime.runners import environment
 from runtara.runtime.runners.base import Exited, Launched, LaunchError, LaunchSpec, LogLines, Runner
 from runtara.runtime.runners.cgroups import Cgroups, InstanceCgroup
-from runtara.runtime.runners.limits import Limits
+from runtara.runtime.runners.resources import Limits
 
 #: How often an adopted process (not our child: no wait()) is checked for life.
 ADOPTED_POLL_SECONDS = 0.2
@@ -291,7 +292,7 @@ class ProcessRunner(Runner):
             ):
                 popen = subprocess.Popen(
                     argv,
-                    env=spec.environment,
+                    env=environment.allowed(spec.environment),
                     cwd=spec.workdir or home,
                     stdin=subprocess.DEVNULL,
                     stdout=out,

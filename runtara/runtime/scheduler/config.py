@@ -9,19 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-#: Server environment variables an instance process inherits; everything else (the
-#: database URL, secret and admin keys) stays with the server.
-PASSTHROUGH_ENV = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "TZ",
-    "TMPDIR",
-    "PYTHONPATH",
-    "VIRTUAL_ENV",
-    "RUNTARA_RETRY_SECONDS",
-)
+from runtara.runtime.runners import environment
 
 
 def _float(name: str, default: float) -> float:
@@ -66,6 +54,9 @@ class SchedulerConfig:
     docker_network: str = "host"
 
     def __post_init__(self) -> None:
+        if self.data_dir is not None and not self.data_dir.is_absolute():
+            # Resolved once, here: an instance's working folder is not the server's.
+            object.__setattr__(self, "data_dir", self.data_dir.absolute())
         positive = {
             "RUNTARA_LEASE_SECONDS": self.lease_s,
             "RUNTARA_POLL_SECONDS": self.poll_s,
@@ -117,7 +108,10 @@ class SchedulerConfig:
         """The data directory made definite (one directory holds a SQLite server)."""
         if self.data_dir is not None:
             return self
-        return replace(self, data_dir=database_file.parent if database_file else Path(".data"))
+        return replace(
+            self, data_dir=(database_file.parent if database_file else Path(".data")).absolute()
+        )
 
     def instance_environment(self) -> dict[str, str]:
-        return {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
+        """What an instance inherits from this server's environment (an allow-list)."""
+        return environment.from_server()

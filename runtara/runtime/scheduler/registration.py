@@ -14,7 +14,7 @@ from typing import Any
 
 from runtara.runtime.errors import InvalidInput
 from runtara.runtime.runners.base import LaunchError
-from runtara.runtime.runners.limits import InvalidLimit, Limits
+from runtara.runtime.runners.resources import InvalidLimit, Limits
 
 RUNNERS = ("process", "docker")
 
@@ -90,12 +90,14 @@ def workflow_image(document: Any, limits: Limits, *, name: str) -> Registration:
     return Registration("process", f"workflow:{name}", None, metadata)
 
 
-def oci_image(source: str, limits: Limits) -> Registration:
-    """Load or find the image on the Docker engine (blocking: call from a thread)."""
+def oci_image(source: str, limits: Limits, *, archives: bool = True) -> Registration:
+    """Load or find the image on the Docker engine (blocking: call from a thread).
+
+    ``archives`` False: ``source`` is only ever an image reference, never a file read."""
     from runtara.runtime.runners.docker import resolve_oci
 
     try:
-        reference, image_id = resolve_oci(source)
+        reference, image_id = resolve_oci(source, archives=archives)
     except LaunchError as exc:
         raise InvalidInput(str(exc)) from None
     metadata = {"kind": "oci", "source": source, "limits": limits.to_dict()}

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runtara.runtime.runners.base import LaunchError, LaunchSpec
-from runtara.runtime.runners.limits import Limits
+from runtara.runtime.runners.resources import Limits
 from runtara.runtime.store.images import Image
 
 #: An input larger than this is not put in the environment; the SDK then reads it

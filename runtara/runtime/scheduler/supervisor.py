@@ -28,7 +28,7 @@ from pathlib import Path
 
 from runtara.runtime.errors import NotFound
 from runtara.runtime.runners.base import Exited, Launched, LaunchError, LaunchSpec, Runner
-from runtara.runtime.runners.limits import Limits
+from runtara.runtime.runners.resources import Limits
 from runtara.runtime.scheduler.config import SchedulerConfig
 from runtara.runtime.scheduler.specs import instance_environment, launch_spec
 from runtara.runtime.status import Status

@@ -6,8 +6,11 @@ import hmac
 from dataclasses import dataclass
 
 from runtara.runtime.errors import NotFound, Unauthorized
+from runtara.runtime.status import TERMINAL
 from runtara.runtime.store.database import Row, Tx
 from runtara.runtime.store.secrets import token_hash
+
+_ENDED = frozenset(status.value for status in TERMINAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,14 @@ def require_instance(tx: Tx, tenant_id: str, instance_id: str) -> Row:
 
 
 def check_token(row: Row, caller: Caller) -> None:
+    """The caller holds the instance's current token, and the instance has not ended.
+
+    A token works from its launch until the next launch (which rotates it) or until
+    the instance reaches a terminal status: a finished process, or one that outlived
+    its instance, can no longer act for it or fetch its connection secrets. The right
+    token of an ended instance is told the status it ended with (``instance_status``),
+    so a process whose final report was answered but lost knows its report counted.
+    """
     expected = row["token_hash"]
     if expected is None:
         if not caller.dev:
@@ -45,6 +56,12 @@ def check_token(row: Row, caller: Caller) -> None:
         return
     if caller.token is None or not hmac.compare_digest(expected, token_hash(caller.token)):
         raise Unauthorized(f"missing or wrong instance token for {caller.instance_id!r}")
+    if row["status"] in _ENDED:
+        raise Unauthorized(
+            f"instance {caller.instance_id!r} has ended ({row['status']}); "
+            "its token no longer works",
+            instance_status=row["status"],
+        )
 
 
 def authorize(tx: Tx, caller: Caller) -> Row:

@@ -44,6 +44,21 @@ def sqlite_path(url: str) -> Path:
     return Path(rest)
 
 
+def absolute_sqlite_url(url: str) -> str:
+    """``url`` with a relative SQLite path made absolute against the current directory.
+
+    Done once when settings are read: the server and the instances it starts in their
+    own working folders must all mean the same file. Other URLs are returned as given.
+    """
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:////"):
+        return url
+    rest, sep, query = url[len("sqlite:///") :].partition("?")
+    if not rest or rest == ":memory:":
+        return url  # refused with its reason when opened
+    absolute = f"sqlite:///{Path(rest).absolute()}"
+    return f"{absolute}{sep}{query}"
+
+
 def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
     conn.row_factory = sqlite3.Row

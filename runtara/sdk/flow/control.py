@@ -41,10 +41,16 @@ def split(
     retries: int = 0,
     retry_delay_ms: int = 1000,
     timeout_ms: int | None = None,
+    convert_single_value: bool = False,
 ) -> dict[str, Any]:
-    """Run ``graph`` once per item, ``parallelism`` at a time, each item durable."""
+    """Run ``graph`` once per item, ``parallelism`` at a time, each item durable.
+
+    A null value is no items; ``convertSingleValue`` iterates a non-array value as one item.
+    """
     if items is None:
         items = []
+    elif not isinstance(items, list) and convert_single_value:
+        items = [items]
     if not isinstance(items, list):
         raise StepFailed(info.id, f"Split value must be an array, got {type(items).__name__}")
     key = sc.key(info.id)
@@ -52,10 +58,8 @@ def split(
 
     def run_item(index: int) -> Any:
         item_key = f"{key}/split[{index}]"
-        child = sc.child(
-            data=items[index],
-            variables={**base_variables, "_index": index},
-            prefix=item_key + "/",
+        child = sc.split_item(
+            item=items[index], index=index, variables=base_variables, prefix=item_key + "/"
         )
         try:
             return run.value(
@@ -145,31 +149,39 @@ def while_loop(
     *,
     max_iterations: int = 10,
     timeout_ms: int | None = None,
+    variables: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Check ``condition`` (with ``loop.index`` / ``loop.outputs``) before each iteration."""
+    """Check ``condition`` before each iteration; outputs ``{iterations, outputs}`` (the
+    last iteration's outputs), as Runtara does.
+
+    The condition reads ``loop`` (``index``, ``outputs``) and ``iteration`` (``index``,
+    ``indices``, ``item``); ``variables`` (config.variables) join the subgraph's.
+    """
     key = sc.key(info.id)
+    base_variables = {**sc.variables, **(variables or {})}
+
+    def state(index: int, previous: Any) -> dict[str, Any]:
+        indices = sc.indices(index)
+        return {"index": index, "outputs": previous, "indices": indices, "item": sc.item}
 
     def compute() -> dict[str, Any]:
         deadline = None if not timeout_ms else time.monotonic() + timeout_ms / 1000
         previous: Any = None
         index = 0
-        while index < max_iterations and truthy(condition({"index": index, "outputs": previous})):
+        while index < max_iterations and truthy(condition(state(index, previous))):
             if deadline is not None and time.monotonic() > deadline:
                 raise StepFailed(
                     info.id,
                     f"While loop timed out after {timeout_ms} ms ({index} iterations)",
                     code="TIMEOUT",
                 )
-            extra = {"_index": index}
-            if previous is not None:
-                extra["_previousOutputs"] = previous
             iteration_key = f"{key}/while[{index}]"
-            child = sc.child(
-                data=sc.data, variables={**sc.variables, **extra}, prefix=iteration_key + "/"
+            child = sc.while_iteration(
+                index=index, previous=previous, variables=base_variables, prefix=iteration_key + "/"
             )
             previous = run.value(iteration_key, info, _bind(run, child, graph))
             index += 1
-        return record(info, previous, iterations=index)
+        return record(info, {"iterations": index, "outputs": previous}, iterations=index)
 
     return run.durable(sc, info, compute, inputs={"maxIterations": max_iterations})
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from runtara.agents.errors import InstanceError
+
 Category = Literal["transient", "permanent"]
 
 
-class FlowError(Exception):
+class FlowError(InstanceError):
     """A value could not be used as the workflow asked (bad coercion, bad input, ...).
 
     Raised by the pure helpers; the executor turns it into a permanent ``StepFailed``
@@ -30,11 +32,11 @@ class InputValidationError(FlowError):
     code = "INVALID_INPUT"
 
 
-class StepTimeout(Exception):
+class StepTimeout(InstanceError):
     """An attempt ran longer than the step's ``timeout``; transient, so it is retried."""
 
 
-class StepFailed(Exception):
+class StepFailed(InstanceError):
     """A step failed after its retries; handled by an onError edge or fails the instance."""
 
     def __init__(

@@ -13,7 +13,6 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from runtara.sdk.client import Runtara
 from runtara.sdk.errors import RuntaraError
 from runtara.sdk.flow.errors import FlowError, StepFailed, WorkflowTimedOut
 from runtara.sdk.flow.failures import stop_reason
@@ -21,6 +20,7 @@ from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.runner import Run, progress
 from runtara.sdk.flow.schema import validate_input
 from runtara.sdk.flow.scope import Scope
+from runtara.sdk.instance import Runtara
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_STOPPED = 0, 1, 3
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from runtara.sdk.errors import ProtocolError
 from runtara.sdk.flow.conditions import truthy
-from runtara.sdk.flow.errors import Category, StepFailed
+from runtara.sdk.flow.errors import Category, InputValidationError, StepFailed
 from runtara.sdk.flow.paths import get
 from runtara.sdk.flow.runner import Run, progress, record
+from runtara.sdk.flow.schema import validate_input
 from runtara.sdk.flow.scope import Scope, StepInfo
 
 LOG_LEVELS = ("debug", "info", "warn", "error")
@@ -37,9 +38,11 @@ def delay(run: Run, sc: Scope, info: StepInfo, duration_ms: Any, *, durable: boo
             run.sleep(timedelta(milliseconds=duration_ms), key + "/sleep")
         else:
             time.sleep(duration_ms / 1000)
-        return {"durationMs": duration_ms, "durable": durable}
+        outputs = {"durationMs": duration_ms, "durable": durable}
+        # Runtara also reads the duration from the record itself (steps.<id>.duration_ms).
+        return record(info, outputs, duration_ms=duration_ms)
 
-    return run.step(sc, info, wait, inputs={"durationMs": duration_ms})
+    return run.durable(sc, info, wait, inputs={"durationMs": duration_ms})
 
 
 def wait_for_signal(
@@ -48,8 +51,9 @@ def wait_for_signal(
     info: StepInfo,
     *,
     on_wait: Callable[[Run, Scope], Any] | None = None,
-    timeout_ms: int | None = None,
+    timeout_ms: Any = None,
     poll_interval_ms: int = 1000,
+    response_schema: dict[str, Any] | None = None,
 ) -> Any:
     """Run ``onWait`` once, then wait durably for a custom signal sent to this step.
 
@@ -58,6 +62,10 @@ def wait_for_signal(
     checkpoint, which is what makes the wait durable, so no separate record is saved.
     """
     key = sc.key(info.id)
+    if timeout_ms is not None and (
+        isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int | float) or timeout_ms < 0
+    ):
+        raise StepFailed(info.id, f"timeoutMs must be a number >= 0, got {timeout_ms!r}")
     try:
         if on_wait is not None:
             child = sc.child(data=sc.data, variables=sc.variables, prefix=key + "/onWait/")
@@ -74,7 +82,15 @@ def wait_for_signal(
         raise StepFailed(
             info.id, f"no signal arrived within {timeout_ms} ms", code="SIGNAL_TIMEOUT"
         )
-    return run.transient(sc, info, payload)
+    if response_schema:
+        try:
+            payload = validate_input(payload, response_schema)
+        except InputValidationError as exc:
+            message = str(exc).replace("input", "signal payload", 1)
+            raise StepFailed(info.id, message, code="INVALID_SIGNAL_PAYLOAD") from None
+    result = record(info, payload, payload=payload, signal_id=key)
+    sc.steps[info.id] = result
+    return result
 
 
 def log(run: Run, sc: Scope, info: StepInfo, level: str, message: str, context: Any = None) -> Any:
@@ -160,17 +176,15 @@ def finish(output: dict[str, Any]) -> Any:
     return output
 
 
-def filter_items(info: StepInfo, items: Any, keep: Callable[[Any], Any]) -> list[Any]:
-    """Filter: the items for which the condition (``item.*``) holds, in order.
-
-    (Runtara's newest code wraps them as ``{items, count}``; DSL.md and the examples
-    read ``steps.<filter>.outputs`` as the array itself.)
-    """
+def filter_items(info: StepInfo, items: Any, keep: Callable[[Any], Any]) -> dict[str, Any]:
+    """Filter: ``{items, count}``, the items for which the condition (``item.*``) holds,
+    in order, and how many there are (Runtara's shape)."""
     if items is None:
         items = []
     if not isinstance(items, list):
         raise StepFailed(info.id, f"Filter value must be an array, got {type(items).__name__}")
-    return [item for item in items if truthy(keep(item))]
+    kept = [item for item in items if truthy(keep(item))]
+    return {"items": kept, "count": len(kept)}
 
 
 def group_by(

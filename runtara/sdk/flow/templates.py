@@ -17,6 +17,22 @@ from runtara.sdk.flow.coerce import as_text
 from runtara.sdk.flow.conditions import length as _length
 from runtara.sdk.flow.errors import FlowError
 
+#: The longest text a filter may build (a chain of ``replace`` grows geometrically:
+#: 1 KB became 980 MB); about 10 MB of ASCII, under the 16 MiB checkpoint limit.
+MAX_TEXT_CHARS = 10_000_000
+
+
+class TextTooLong(FlowError):
+    code = "TEMPLATE_TOO_LONG"
+
+
+def _bounded(filter_name: str, size: int) -> None:
+    if size > MAX_TEXT_CHARS:
+        raise TextTooLong(
+            f"template filter {filter_name}: the result would be {size:,} characters,"
+            f" over the limit of {MAX_TEXT_CHARS:,}"
+        )
+
 
 def text(value: Any) -> str:
     """How a value is written into a template: null is empty, otherwise as the
@@ -70,9 +86,12 @@ def round_(value: Any, digits: int = 0) -> float:
     return round(to_float(value), digits)
 
 
-def join(value: Any, separator: str = "") -> str:
+def join(value: Any, separator: Any = "") -> str:
     if isinstance(value, list):
-        return separator.join(text(item) for item in value)
+        separator = text(separator)
+        parts = [text(item) for item in value]
+        _bounded("join", sum(map(len, parts)) + len(separator) * max(0, len(parts) - 1))
+        return separator.join(parts)
     return text(value)
 
 
@@ -88,8 +107,11 @@ def last(value: Any) -> Any:
     return None
 
 
-def replace(value: Any, old: str, new: str) -> str:
-    return text(value).replace(old, new)
+def replace(value: Any, old: Any, new: Any) -> str:
+    source, old, new = text(value), text(old), text(new)
+    count = source.count(old) if old else len(source) + 1
+    _bounded("replace", len(source) + count * (len(new) - len(old)))
+    return source.replace(old, new)
 
 
 def abs_(value: Any) -> float | int:

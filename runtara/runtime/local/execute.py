@@ -1,0 +1,286 @@
+"""``runtara run``: generate the module and run it as a real instance, here and now.
+
+The module runs in a child Python process (or the native binary of a ``runtara
+compile`` output directory) with the ``RUNTARA_*`` environment a runner gives an
+instance, against an embedded runtime on SQLite under ``.data/`` (or ``--server``).
+The instance registers itself, so it has no runner: a durable Delay sleeps in the
+child with its end fixed in the store, and Ctrl-C then a rerun with the same ``--id``
+waits only for the rest and resumes from the checkpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from runtara.client import ApiError, Client
+from runtara.compiler.codegen.documents import load_children, read_workflow
+from runtara.compiler.codegen.render import generate
+from runtara.runtime.local.request import RunError, RunRequest
+
+DATA_DIR = Path(".data")
+#: The child's exit status when it reported ``failed`` itself (``flow.main``).
+CHILD_FAILED = 1
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    printed: str | None = None
+    """The workflow output as JSON text (stdout), when it completed."""
+    message: str | None = None
+    """One line for stderr."""
+
+
+Progress = Callable[[str], None]
+
+
+def run_workflow(request: RunRequest, progress: Progress, report: Callable[[Outcome], None]) -> int:
+    """Run the workflow (a JSON file, or a ``runtara compile`` output directory); return
+    the exit status.
+
+    ``report`` gets the outcome as soon as it is known, before the embedded runtime
+    shuts down (uvicorn's shutdown takes 0.1-0.2 s), so the output shows at once.
+    """
+    source = None if request.workflow.is_dir() else _generate(request)
+    with _run_directory(request) as run_dir:
+        if source is None:
+            command = _compiled_binary(request.workflow)
+        else:
+            command = [sys.executable, str(_write(run_dir / "workflow.py", source))]
+        with _runtime(request.server) as url, _management(url, request.tenant) as api:
+            for connection_id, body in request.connections.items():
+                _store_connection(api, connection_id, body)
+            outcome = _drive(request, api, command, progress)
+            report(outcome)
+    return outcome.exit_code
+
+
+def _generate(request: RunRequest) -> str:
+    workflow = read_workflow(request.workflow, request.children)
+    return generate(
+        workflow, children=load_children(request.children), source=str(request.workflow)
+    )
+
+
+@contextlib.contextmanager
+def _run_directory(request: RunRequest) -> Iterator[Path]:
+    """``.data/runs/<tenant>/<id>/``, held for this run alone.
+
+    Two runs of one instance at once would both execute its steps (the runtime lets a
+    process register again, which is how a crashed one resumes), so a second
+    ``runtara run --id`` here is refused while the first holds the lock; the kernel
+    drops the lock when a process dies, so a rerun after a crash is never blocked.
+    """
+    run_dir = DATA_DIR / "runs" / request.tenant / request.instance_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lock = (run_dir / ".lock").open("w")
+    except OSError as exc:
+        raise RunError(f"cannot write in {run_dir}: {exc.strerror}") from None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(
+                f"instance {request.instance_id} is being run by another `runtara run` "
+                "here; wait for it or stop it first"
+            ) from None
+        yield run_dir
+
+
+def _write(module: Path, source: str) -> Path:
+    """The generated module, kept beside the run (for reading, and for the rerun)."""
+    try:
+        module.write_text(source, encoding="utf-8")
+    except OSError as exc:
+        raise RunError(f"cannot write {module}: {exc.strerror}") from None
+    return module
+
+
+def _compiled_binary(directory: Path) -> list[str]:
+    """The native binary of a ``runtara compile`` output directory."""
+    try:
+        from runtara.compiler.native.workflow import CompileError, read_build
+    except ImportError as exc:
+        raise RunError(f"{directory}: native builds are not available ({exc})") from None
+    try:
+        build = read_build(directory)
+    except CompileError as exc:
+        raise RunError(str(exc)) from None
+    binary = directory / build.binary
+    if not os.access(binary, os.X_OK):
+        raise RunError(f"{directory}: the binary {build.binary} is missing or not executable")
+    return [str(binary.resolve())]
+
+
+def _drive(request: RunRequest, api: Client, command: list[str], progress: Progress) -> Outcome:
+    """Run the instance process once and report how the instance stands afterwards."""
+    known = _instance(api, request.instance_id)
+    if known is not None and known["status"] in ("completed", "failed", "cancelled"):
+        progress(f"instance {request.instance_id} already ended ({known['status']})")
+        return _outcome(known, request.instance_id, reported=False)
+    progress(f"instance {request.instance_id} on {api.url} (rerun with --id to resume)")
+    environment = {
+        **os.environ,
+        "RUNTARA_URL": api.url,
+        "RUNTARA_INSTANCE_ID": request.instance_id,
+        "RUNTARA_TENANT_ID": request.tenant,
+        "RUNTARA_INSTANCE_TOKEN": "",
+        "RUNTARA_INPUT": json.dumps(request.input),
+    }
+    try:
+        code = _run_child(command, environment)
+    except KeyboardInterrupt:
+        return Outcome(130, message=f"interrupted; rerun with --id {request.instance_id} to resume")
+    state = _instance(api, request.instance_id)
+    if state is None:
+        hint = " (is --server a `runtara server --dev`?)" if request.server else ""
+        return Outcome(1, message=f"the instance process exited ({code}) without registering{hint}")
+    if state["status"] in ("completed", "failed", "cancelled", "suspended"):
+        return _outcome(state, request.instance_id, reported=code == CHILD_FAILED)
+    ended = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+    return Outcome(
+        1,
+        message=f"the instance process {ended} without reporting an outcome; "
+        f"rerun with --id {request.instance_id} to resume",
+    )
+
+
+def _outcome(state: dict[str, Any], instance_id: str, *, reported: bool) -> Outcome:
+    """``reported``: the child already printed its failure line, so it is not repeated."""
+    status = state["status"]
+    if status == "completed":
+        return Outcome(0, printed=json.dumps(state.get("output"), indent=2, ensure_ascii=False))
+    if status == "failed":
+        error = state.get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        return Outcome(1, message=None if reported else f"failed: {message}")
+    if status == "suspended":
+        return Outcome(3, message=f"paused; rerun with --id {instance_id} to go on")
+    return Outcome(3, message=f"instance {instance_id} was {status}")
+
+
+def _run_child(command: list[str], environment: dict[str, str]) -> int:
+    """Run the instance; its stdout joins our stderr (our stdout is the workflow output).
+
+    It runs in its own session, so a Ctrl-C reaches only us; we stop it with SIGTERM.
+    """
+    child = subprocess.Popen(
+        command,
+        env=environment,
+        stdout=sys.stderr.fileno(),
+        start_new_session=True,
+    )
+    try:
+        with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
+            return child.wait()
+    except KeyboardInterrupt:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        raise
+
+
+@contextlib.contextmanager
+def _interrupted_by(*signals: signal.Signals) -> Iterator[None]:
+    """Take these signals as a Ctrl-C while the child runs: a ``timeout`` or a closed
+    terminal then stops the instance process too, instead of leaving it orphaned."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, interrupt) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def _runtime(server: str | None) -> Iterator[str]:
+    """The runtime's URL: ``--server``, or an embedded one serving for this command."""
+    if server is not None:
+        yield server
+        return
+    from runtara.runtime.embedded import EmbeddedRuntime
+    from runtara.runtime.errors import StoreUnavailable
+    from runtara.runtime.store import DEFAULT_DATABASE_URL
+
+    DATA_DIR.mkdir(exist_ok=True)
+    runtime = EmbeddedRuntime(os.environ.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL)
+    try:
+        runtime.start()
+    except StoreUnavailable as exc:
+        runtime.stop()
+        raise RunError(str(exc)) from None
+    try:
+        yield runtime.url
+    finally:
+        runtime.stop()
+
+
+@contextlib.contextmanager
+def _management(url: str, tenant: str) -> Iterator[Client]:
+    """The management client, closed before the runtime stops (an open keep-alive
+    connection makes the server's shutdown wait for it).
+
+    On plain HTTP its TLS context loads no CA bundle: loading one costs 0.1 s, a third
+    of this command's own work, and a context without CAs trusts nothing anyway.
+    """
+    transport = None
+    if url.startswith("http://"):
+        transport = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+    with Client(url, tenant=tenant, transport=transport) as client:
+        yield client
+
+
+def _instance(api: Client, instance_id: str) -> dict[str, Any] | None:
+    try:
+        return api.get_instance(instance_id)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise RunError(_refused(exc, api.url)) from None
+
+
+def _store_connection(api: Client, connection_id: str, body: dict[str, Any]) -> None:
+    """Store (or replace) the connection as the file has it; the runtime checks it."""
+    integration, parameters = body["integrationId"], body["parameters"]
+    try:
+        try:
+            api.create_connection(connection_id, integration, parameters)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            if api.get_connection(connection_id)["integration_id"] == integration:
+                api.update_connection(connection_id, parameters)
+            else:
+                api.delete_connection(connection_id)
+                api.create_connection(connection_id, integration, parameters)
+    except ApiError as exc:
+        raise RunError(f"--connection {connection_id}: {_refused(exc, api.url)}") from None
+
+
+def _refused(exc: ApiError, url: str) -> str:
+    if exc.status == 0:
+        return exc.detail
+    if exc.status in (401, 403):
+        return f"the runtime at {url} refused access: {exc.detail} (set RUNTARA_API_KEY)"
+    return exc.detail

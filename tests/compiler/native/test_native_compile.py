@@ -1,0 +1,264 @@
+"""``runtara compile``: validate -> codegen -> native -> image, and the same output as interpreted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from runtara.compiler.native.workflow import read_build
+from tests.support.registry_server import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+HELLO = ROOT / "examples" / "hello.json"
+HELLO_INPUT = {"name": "ada lovelace", "language": "fr"}
+
+
+def _runtara(
+    *args: str, cache: Path, cwd: Path, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtara", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, "RUNTARA_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)},
+    )
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``runtara server --dev`` on a free port with its own SQLite database."""
+    directory = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = {
+        **os.environ,
+        "RUNTARA_DATABASE_URL": f"sqlite:///{directory / 'runtara.db'}",
+        "PYTHONPATH": str(ROOT),  # the checkout under test, whatever is installed
+    }
+    with (directory / "server.log").open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "runtara", "server", "--dev", "--port", str(port)],
+            cwd=directory,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"runtara server did not start: {(directory / 'server.log').read_text()}")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def compiled_hello(native_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("compiled") / "hello"
+    result = _runtara(
+        "compile", str(HELLO), "-o", str(directory), "--tag", "hello-test:1.0.0",
+        "--format", "json", cache=native_cache, cwd=directory.parent,
+    )  # fmt: skip
+    if "Nuitka is not installed" in result.stderr or "no C compiler" in result.stderr:
+        pytest.skip(result.stderr.strip())
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["tag"] == "hello-test:1.0.0"
+    return directory
+
+
+def _instance_output(url: str, instance_id: str) -> object:
+    answer = httpx.get(
+        f"{url}/v1/instances/{instance_id}", headers={"X-Runtara-Tenant": "compile-test"}
+    )
+    answer.raise_for_status()
+    state = answer.json()
+    assert state["status"] == "completed", state
+    return state["output"]
+
+
+def _interpreted_output(tmp_path: Path, cache: Path) -> object:
+    result = _runtara(
+        "run",
+        str(HELLO),
+        "--input",
+        json.dumps(HELLO_INPUT),
+        cache=cache,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _instance_env(url: str, instance_id: str) -> dict[str, str]:
+    return {
+        "RUNTARA_URL": url,
+        "RUNTARA_INSTANCE_ID": instance_id,
+        "RUNTARA_TENANT_ID": "compile-test",
+        "RUNTARA_INSTANCE_TOKEN": "",
+        "RUNTARA_INPUT": json.dumps(HELLO_INPUT),
+    }
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1200)
+def test_compiled_binary_gives_the_interpreted_output(
+    compiled_hello: Path, dev_server: str, native_cache: Path, tmp_path: Path
+) -> None:
+    build = read_build(compiled_hello)
+    assert (compiled_hello / build.source).read_text().startswith('"""')
+    assert (compiled_hello / build.image).is_file()
+    assert build.memory_tier == "XL"
+
+    instance_id = f"native-{uuid.uuid4().hex[:8]}"
+    env = {"PATH": os.environ["PATH"], "LANG": "C", **_instance_env(dev_server, instance_id)}
+    native = subprocess.run(
+        [str(compiled_hello / build.binary)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert native.returncode == 0, native.stderr
+
+    assert _instance_output(dev_server, instance_id) == _interpreted_output(tmp_path, native_cache)
+
+
+@pytest.mark.native
+@pytest.mark.docker
+@pytest.mark.timeout(1200)
+def test_compile_load_puts_a_runnable_image_into_docker(
+    dev_server: str, native_cache: Path, tmp_path: Path
+) -> None:
+    docker = pytest.importorskip("docker")
+    client = docker.from_env()
+    tag = f"hello-load-{uuid.uuid4().hex[:8]}:1.0.0"
+    result = _runtara(
+        "compile", str(HELLO), "-o", str(tmp_path / "out"), "--tag", tag, "--load",
+        cache=native_cache, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    build = read_build(tmp_path / "out")
+    image = client.images.get(tag)
+    try:
+        assert image.id == build.image_config_digest
+        instance_id = f"docker-{uuid.uuid4().hex[:8]}"
+        client.containers.run(
+            tag,
+            remove=True,
+            network_mode="host",
+            environment=_instance_env(dev_server, instance_id),
+        )
+        assert _instance_output(dev_server, instance_id) == _interpreted_output(
+            tmp_path, native_cache
+        )
+    finally:
+        client.images.remove(image.id, force=True)
+
+
+def test_compile_of_an_invalid_workflow_lists_the_problems(tmp_path: Path) -> None:
+    invalid = ROOT / "tests" / "fixtures" / "invalid" / "E002_unreachable_step.json"
+    result = _runtara(
+        "compile", str(invalid), "-o", str(tmp_path / "out"), cache=tmp_path, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "E002" in result.stderr
+    assert "nothing compiled" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "image.tar").exists()
+
+
+def test_compile_with_a_bad_tag_fails_cleanly(tmp_path: Path) -> None:
+    result = _runtara(
+        "compile", str(HELLO), "-o", str(tmp_path / "out"), "--tag", "Hello World",
+        cache=tmp_path, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "expected NAME:VERSION" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_compile_of_a_missing_file_fails_cleanly(tmp_path: Path) -> None:
+    result = _runtara("compile", str(tmp_path / "nope.json"), cache=tmp_path, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "nope.json" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+PARENT = {
+    "name": "greet-twice",
+    "entryPoint": "greet",
+    "steps": {
+        "greet": {
+            "stepType": "EmbedWorkflow",
+            "id": "greet",
+            "childWorkflowId": "hello",
+            "childVersion": "latest",
+            "inputMapping": {
+                "name": {"valueType": "reference", "value": "data.name"},
+                "language": {"valueType": "reference", "value": "data.language"},
+            },
+        },
+        "done": {
+            "stepType": "Finish",
+            "id": "done",
+            "inputMapping": {"child": {"valueType": "reference", "value": "steps.greet.outputs"}},
+        },
+    },
+    "executionPlan": [{"fromStep": "greet", "toStep": "done"}],
+}
+
+
+def test_compile_without_the_child_workflow_fails_cleanly(tmp_path: Path) -> None:
+    parent = tmp_path / "parent.json"
+    parent.write_text(json.dumps(PARENT))
+    result = _runtara(
+        "compile", str(parent), "-o", str(tmp_path / "out"), cache=tmp_path, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "E051" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1200)
+def test_compile_with_a_child_workflow_embeds_it(
+    dev_server: str, native_cache: Path, tmp_path: Path
+) -> None:
+    parent = tmp_path / "parent.json"
+    parent.write_text(json.dumps(PARENT))
+    out = tmp_path / "out"
+    result = _runtara(
+        "compile", str(parent), "-o", str(out), "--child", str(HELLO),
+        cache=native_cache, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    instance_id = f"child-{uuid.uuid4().hex[:8]}"
+    env = {"PATH": os.environ["PATH"], "LANG": "C", **_instance_env(dev_server, instance_id)}
+    native = subprocess.run(
+        [str(out / read_build(out).binary)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert native.returncode == 0, native.stderr
+    interpreted = _runtara(
+        "run", str(parent), "--child", str(HELLO), "--input", json.dumps(HELLO_INPUT),
+        cache=native_cache, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert interpreted.returncode == 0, interpreted.stderr
+    output = _instance_output(dev_server, instance_id)
+    assert output == json.loads(interpreted.stdout)
+    assert output["child"]["message"] == "Bonjour, Ada Lovelace!"
