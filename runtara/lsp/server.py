@@ -154,19 +154,17 @@ class WorkflowServer(LanguageServer):
 def _diagnostics(analysis: Analysis, children: dict[str, Path] | None) -> list[Diagnostic]:
     """The validator's diagnostics on the parse this version already has.
 
-    Child workflows (EmbedWorkflow) are looked up as ``runtara validate --child`` does,
-    in the files and directories the client names (``initializationOptions.children``);
-    without them, in the ``*.json`` files beside the document, and an unknown child
-    (E051) is then not reported (it may be known to the server it will run on).
+    Child workflows (EmbedWorkflow: E051 unknown, E055 inputs not mapped) are looked up
+    as ``runtara validate --child`` does, in the files and directories the client names
+    (``initializationOptions.children``); without them, among the ``*.json`` files
+    beside the document (as when ``runtara validate`` is given its directory).
     """
     document = analysis.document
     if document is None:
         return validate_text(analysis.text, analysis.filename).diagnostics  # S000 and where
-    if children is not None:
-        found = validate_document(document, children=set(children), child_files=children)
-    else:
-        found = validate_document(document, child_files=_siblings(analysis.filename))
-    return found.diagnostics
+    if children is None:
+        children = _siblings(analysis.filename)
+    return validate_document(document, children=set(children), child_files=children).diagnostics
 
 
 def _siblings(filename: str) -> dict[str, Path]:
