@@ -8,7 +8,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from runtara.dsl.schema import REGENERATE_COMMAND, SCHEMA_PATH, render, workflow_schema
+from runtara.dsl.schema import (
+    REGENERATE_COMMAND,
+    SCHEMA_PATH,
+    SCHEMASTORE_PATH,
+    render,
+    schemastore_schema,
+    workflow_schema,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(ROOT.joinpath("examples").glob("*.json")) + sorted(
@@ -177,3 +184,19 @@ def test_each_step_type_has_a_snippet_with_its_required_fields(schema: dict[str,
         if definition.get("deprecated"):
             continue
         assert set(definition["required"]) <= set(snippets[step_type]), step_type
+
+
+def test_committed_schemastore_variant_is_current_draft_07() -> None:
+    variant = schemastore_schema()
+    committed = SCHEMASTORE_PATH.read_text(encoding="utf-8") if SCHEMASTORE_PATH.exists() else ""
+    assert committed == render(variant), (
+        f"{SCHEMASTORE_PATH} is stale: regenerate it with "
+        f"`runtara schema --schemastore -o {SCHEMASTORE_PATH.relative_to(ROOT)}`"
+    )
+    jsonschema.Draft7Validator.check_schema(variant)
+    assert "$defs" not in json.dumps(variant) and '"deprecated"' not in json.dumps(variant)
+    validator = jsonschema.Draft7Validator(variant)
+    for example in EXAMPLES:
+        assert list(validator.iter_errors(json.loads(example.read_text(encoding="utf-8")))) == []
+    url = {"valueType": "reference", "value": "data.url"}
+    assert list(validator.iter_errors(_agent_doc("http", "http-request", {"urll": url})))

@@ -16,7 +16,7 @@ import pytest
 
 from runtara.agents.catalog import catalog
 from runtara.dsl import find_child_workflows, parse_json, validate
-from runtara.dsl.schema import SCHEMA_ID, SCHEMA_PATH
+from runtara.dsl.schema import SCHEMA_ID, SCHEMA_PATH, SCHEMASTORE_PATH
 from tests.editors import documents
 from tests.editors.vscode_engine import EngineUnavailable, VsCodeJson, position_of
 
@@ -55,8 +55,9 @@ def _problems(diagnostics: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [d for d in diagnostics if "deprecated" not in d["message"]]
 
 
-def test_ajv_strict_accepts_the_schema(engine: VsCodeJson) -> None:
+def test_ajv_strict_accepts_the_schema_and_its_schemastore_variant(engine: VsCodeJson) -> None:
     assert engine.ajv_strict(SCHEMA_PATH) == []
+    assert engine.ajv_strict(SCHEMASTORE_PATH) == []
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert schema["$id"] == SCHEMA_ID and "/3.1/" in SCHEMA_ID
 
@@ -170,3 +171,15 @@ def test_a_thousand_steps_validate_and_a_typo_is_placed(engine: VsCodeJson, thou
     line, _ = position_of(typo, '"agentID"')
     found = {d["range"]["start"]["line"] for d in engine.validate(URI, typo)}
     assert found and found <= set(range(step, line + 1))  # in that step, nowhere else
+
+
+def test_the_schemastore_variant_in_the_engine(thousand: str) -> None:
+    try:
+        with VsCodeJson(SCHEMASTORE_PATH) as draft_07:
+            assert draft_07.validate(URI, thousand) == []
+            needle = '"capabilityId": "render-template"'
+            line, character = position_of(thousand, needle, occurrence=3, after=len(needle) - 1)
+            labels = _labels(draft_07.complete(URI, thousand, line, character))
+            assert sorted(labels) == sorted(catalog().agents["text"].capabilities)
+    except EngineUnavailable as exc:
+        pytest.skip(f"VS Code's JSON engine unavailable: {exc}")
