@@ -427,12 +427,9 @@ class Analysis:
             match = _OUTPUT_FIELDS.match(capability.output_description)
             if not match:
                 return []
-            names = [n.strip().rstrip("?") for n in match.group(1).split(",")]
-            return [
-                (n.split(" ")[0], capability.output_type, capability.output_description)
-                for n in names
-                if n
-            ]
+            names = [n.strip().split(" ")[0].rstrip("?") for n in match.group(1).split(",")]
+            where = f"output of {capability.qualified_id}"
+            return [(n, where, capability.output_description) for n in names if n]
         if step_type == "Connection":
             kind = self.catalog.connection_types.get(str(step.get("integrationId")))
             return [(p.name, p.type, p.description) for p in kind.parameters] if kind else []

@@ -232,13 +232,18 @@ def did_close(ls: WorkflowServer, params: types.DidCloseTextDocumentParams) -> N
 def completion(ls: WorkflowServer, params: types.CompletionParams) -> types.CompletionList:
     analysis, lines = ls.analysis(params.text_document.uri)
     offset = lines.offset(params.position)
-    items = [_completion_item(c, analysis, lines, offset) for c in analysis.complete(offset)]
+    items = [
+        _completion_item(c, analysis, lines, offset, rank)
+        for rank, c in enumerate(analysis.complete(offset))
+    ]
     return types.CompletionList(is_incomplete=False, items=items)
 
 
 def _completion_item(
-    completion: Completion, analysis: Analysis, lines: Lines, offset: int
+    completion: Completion, analysis: Analysis, lines: Lines, offset: int, rank: int
 ) -> types.CompletionItem:
+    """One item; ``rank`` keeps the document's order (steps as written, fields as declared)
+    where a client would otherwise sort by label (step-1, step-10, step-100, ...)."""
     word_start = offset
     while word_start > 0 and analysis.text[word_start - 1] not in '."[{ ':
         word_start -= 1
