@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from runtara import __version__
@@ -335,9 +336,9 @@ def rename(ls: WorkflowServer, params: types.RenameParams) -> types.WorkspaceEdi
     analysis, lines, graph, old = found
     new = params.new_name
     if not new or new != new.strip():
-        raise ValueError("a step id cannot be empty or start or end with spaces")
+        raise JsonRpcInvalidParams("a step id cannot be empty or start or end with spaces")
     if new in graph.steps and new != old:
-        raise ValueError(f"step '{new}' already exists in this graph")
+        raise JsonRpcInvalidParams(f"step '{new}' already exists in this graph")
     edits = [
         types.TextEdit(lines.range(s, e), text)
         for s, e, text in _rename_edits(analysis, graph, old, new)

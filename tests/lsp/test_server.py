@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from runtara.dsl import find_child_workflows, validate, validate_text
@@ -348,6 +349,16 @@ async def test_rename_a_step_everywhere_it_is_named(client: LanguageClient) -> N
     assert validate_text(renamed).diagnostics == []
 
 
+async def test_rename_refuses_an_id_that_exists_or_is_blank(client: LanguageClient) -> None:
+    uri = await _open(client, TEXT)
+    where = _at(TEXT, '"toStep": "fetch-orders"', 12)
+    for name, reason in (("check", "step 'check' already exists"), (" ", "cannot be empty")):
+        with pytest.raises(JsonRpcException, match=reason):
+            await client.text_document_rename_async(
+                types.RenameParams(types.TextDocumentIdentifier(uri), where, name)
+            )
+
+
 async def test_document_symbols_outline_steps_and_subgraphs(client: LanguageClient) -> None:
     uri = await _open(client, TEXT)
     symbols = await client.text_document_document_symbol_async(
@@ -376,3 +387,21 @@ async def test_a_thousand_step_document(client: LanguageClient) -> None:
         client, uri, Lines(text).position(outputs + len("\"steps['step-896'].outputs."))
     )
     assert labels == ["status_code", "headers", "body", "success"]
+
+
+async def test_every_position_answers_without_error_even_mid_edit(client: LanguageClient) -> None:
+    """Completion, hover and definition anywhere, on the document and on a broken copy
+    (cut mid-string, as while typing): answers or nothing, never a server error."""
+    for text in (TEXT, TEXT[: TEXT.index("outputs.body") + 3]):
+        uri = await _open(client, text)
+        identifier = types.TextDocumentIdentifier(uri)
+        lines = Lines(text)
+        for offset in range(0, len(text) + 1, 11):
+            position = lines.position(offset)
+            await client.text_document_completion_async(
+                types.CompletionParams(identifier, position)
+            )
+            await client.text_document_hover_async(types.HoverParams(identifier, position))
+            await client.text_document_definition_async(
+                types.DefinitionParams(identifier, position)
+            )
