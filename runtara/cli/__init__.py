@@ -18,11 +18,14 @@ from runtara.cli import (
     agents,
     build,
     connections,
+    graph,
+    hooks,
     images,
     instances,
     instances_launch,
     lsp,
     run,
+    schedules,
     server,
     tenants,
     validate,
@@ -65,6 +68,7 @@ def _root(
 validate.register(app)
 lsp.register(app)
 run.register(app)
+graph.register(app)
 build.register(app)
 server.register(app)
 instances_launch.register(instances.app)
@@ -83,6 +87,12 @@ app.add_typer(
     help="Manage stored connections (credentials for secure agents).",
 )
 app.add_typer(tenants.app, name="tenants", help="Manage tenants and their API keys (admin).")
+app.add_typer(
+    schedules.app,
+    name="schedules",
+    help="Cron and interval schedules that start instances, once per fire.",
+)
+app.add_typer(hooks.app, name="hooks", help="Webhooks whose signed POSTs start instances.")
 
 
 def command() -> Any:

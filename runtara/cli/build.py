@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from runtara.cli._common import Format, OutputFormat, fail, print_json, stderr, stdout
 from runtara.cli.exits import Exit
+
+if TYPE_CHECKING:
+    from runtara.compiler.oci.push import BlobPush
 
 
 def register(app: typer.Typer) -> None:
@@ -152,7 +155,7 @@ def push(
     from runtara.compiler.native.cache import cache_dir
     from runtara.compiler.oci.blob_index import BlobIndex
     from runtara.compiler.oci.credentials import Credentials
-    from runtara.compiler.oci.push import BlobPush, ImageFormatError, RegistryError, push_image
+    from runtara.compiler.oci.push import ImageFormatError, RegistryError, push_image
     from runtara.compiler.oci.reference import InvalidReference
 
     if password_stdin and not username:
@@ -166,18 +169,21 @@ def push(
     if username:
         credentials = Credentials(username, sys.stdin.read().rstrip("\r\n"))
 
-    def progress(blob: BlobPush) -> None:
-        stderr.print(f"{blob.action:>8}  {blob.digest[:19]}  {_size(blob.size)}")
+    def retrying(cause: str, wait: float) -> None:
+        stderr.print(f"retrying in {wait:.1f} s: {escape(cause)}", highlight=False)
 
     try:
-        result = push_image(
-            source,
-            reference,
-            credentials=credentials,
-            insecure=insecure,
-            blob_index=BlobIndex(cache_dir() / "registry-blobs.json"),
-            progress=progress,
-        )
+        with _PushProgress() as shown:
+            result = push_image(
+                source,
+                reference,
+                credentials=credentials,
+                insecure=insecure,
+                blob_index=BlobIndex(cache_dir() / "registry-blobs.json"),
+                progress=shown.blob_done,
+                on_retry=retrying,
+                on_upload=shown.uploaded,
+            )
     except (ImageFormatError, InvalidReference) as exc:  # not an image, not a reference
         fail(str(exc), Exit.USAGE)
     except RegistryError as exc:
@@ -196,6 +202,45 @@ def push(
         )
         return
     stdout.print(f"pushed {pushed} ({_size(result.uploaded_bytes)} uploaded)")
+
+
+class _PushProgress:
+    """Upload progress per layer: a bar on a terminal, one line per layer otherwise."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+        self._live = stderr.is_terminal
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            console=stderr,
+            transient=True,
+        )
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _PushProgress:
+        if self._live:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._live:
+            self._progress.stop()
+
+    def uploaded(self, digest: str, sent: int, total: int) -> None:
+        if not self._live:
+            return
+        if digest not in self._tasks:
+            self._tasks[digest] = self._progress.add_task(f"uploading {digest[:19]}", total=total)
+        self._progress.update(self._tasks[digest], completed=sent)
+
+    def blob_done(self, blob: BlobPush) -> None:
+        if digest_task := self._tasks.pop(blob.digest, None):
+            self._progress.remove_task(digest_task)
+        line = f"{blob.action:>8}  {blob.digest[:19]}  {_size(blob.size)}"
+        (self._progress.console if self._live else stderr).print(line, highlight=False)
 
 
 def _size(size: int) -> str:

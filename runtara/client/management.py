@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from runtara.client.images import ImagesClientMixin
+from runtara.client.triggers import TriggersClientMixin
 from runtara.errors import Error
 
 DEFAULT_URL = "http://127.0.0.1:8001"
@@ -32,7 +33,7 @@ class ApiError(Error):
         self.detail = detail
 
 
-class Client(ImagesClientMixin):
+class Client(ImagesClientMixin, TriggersClientMixin):
     def __init__(
         self,
         url: str | None = None,
@@ -115,14 +116,21 @@ class Client(ImagesClientMixin):
         *,
         status: str | None = None,
         image_id: str | None = None,
+        schedule: str | None = None,
+        hook: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
+        """Newest first; ``schedule`` / ``hook`` keep the instances that trigger started."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if status:
-            params["status"] = status
-        if image_id:
-            params["image_id"] = image_id
+        for name, value in (
+            ("status", status),
+            ("image_id", image_id),
+            ("schedule", schedule),
+            ("hook", hook),
+        ):
+            if value:
+                params[name] = value
         found: list[dict[str, Any]] = self._json("GET", "/v1/instances", params=params)["instances"]
         return found
 

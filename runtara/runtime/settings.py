@@ -14,6 +14,7 @@ from runtara.runtime.store.secrets import dev_secret_key
 from runtara.runtime.store.sqlite import absolute_sqlite_url, sqlite_path
 
 DEFAULT_MAX_STATE_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_HOOK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Settings:
     dev: bool = False
     #: Largest request body (checkpoint state, output, event batch) accepted, in bytes.
     max_state_bytes: int = DEFAULT_MAX_STATE_BYTES
+    #: Largest webhook delivery body accepted, in bytes (``RUNTARA_MAX_HOOK_BYTES``).
+    max_hook_bytes: int = DEFAULT_MAX_HOOK_BYTES
     #: Encrypts connection secrets at rest (``RUNTARA_SECRET_KEY``).
     secret_key: str | None = field(default=None, repr=False)
     #: Acts on any tenant (``RUNTARA_ADMIN_KEY``); tenants and API keys are managed with it.
@@ -41,6 +44,7 @@ class Settings:
             database_url=env.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL,
             dev=env.get("RUNTARA_DEV", "").lower() in ("1", "true", "yes"),
             max_state_bytes=_positive_int(env, "RUNTARA_MAX_STATE_BYTES", DEFAULT_MAX_STATE_BYTES),
+            max_hook_bytes=_positive_int(env, "RUNTARA_MAX_HOOK_BYTES", DEFAULT_MAX_HOOK_BYTES),
             secret_key=env.get("RUNTARA_SECRET_KEY") or None,
             admin_key=env.get("RUNTARA_ADMIN_KEY") or None,
         )

@@ -63,7 +63,9 @@ def test_ajv_strict_accepts_the_schema_and_its_schemastore_variant(engine: VsCod
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
-def test_examples_have_no_problems_and_answer_hover_and_completion(engine: VsCodeJson, example: Path) -> None:
+def test_examples_have_no_problems_and_answer_hover_and_completion(
+    engine: VsCodeJson, example: Path
+) -> None:
     text = example.read_text(encoding="utf-8")
     assert _problems(engine.validate(example.as_uri(), text)) == []
     line, character = position_of(text, '"stepType": "', after=len('"stepType": "'))

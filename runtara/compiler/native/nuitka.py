@@ -32,7 +32,14 @@ def nuitka_environment(cache: Path, source_root: Path | None = None) -> dict[str
     else the package running this build, whatever else is installed."""
     root = source_root or Path(runtara.__file__).resolve().parents[1]
     python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "NUITKA_CACHE_DIR": str(cache / "nuitka"), "PYTHONPATH": python_path}
+    return {
+        **os.environ,
+        "NUITKA_CACHE_DIR": str(cache / "nuitka"),
+        # Nuitka otherwise asks the network for a newer release on every fresh cache:
+        # a build must not depend on (or wait for) anything outside this machine.
+        "NUITKA_UPDATE_CHECK": "never",
+        "PYTHONPATH": python_path,
+    }
 
 
 def run_nuitka(

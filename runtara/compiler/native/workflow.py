@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -101,7 +102,35 @@ def compile_workflow(
     cache: Path | None = None,
     progress: Progress | None = None,
 ) -> CompiledWorkflow:
-    """Validate, generate, build natively and pack ``file``; write everything to ``output``."""
+    """Validate, generate, build natively and pack ``file``; write everything to ``output``.
+
+    ``build.json`` is written last and removed first: a directory holds one only when
+    its last compile finished, so ``runtara push`` and ``runtara run DIR`` never take
+    an earlier build for this one. A compile that fails leaves no directory behind that
+    it created itself.
+    """
+    (output / BUILD_FILE).unlink(missing_ok=True)
+    created = not output.exists()
+    try:
+        return _compile(
+            file, output, tag=tag, children=children, jobs=jobs, cache=cache, progress=progress
+        )
+    except BaseException:
+        if created:
+            shutil.rmtree(output, ignore_errors=True)
+        raise
+
+
+def _compile(
+    file: Path,
+    output: Path,
+    *,
+    tag: str | None,
+    children: Sequence[Path],
+    jobs: int | None,
+    cache: Path | None,
+    progress: Progress | None,
+) -> CompiledWorkflow:
     cache = cache or cache_dir()
     say = progress or (lambda _line: None)
     tagged = parse_tag(tag) if tag else None
@@ -113,7 +142,6 @@ def compile_workflow(
     name, version = tagged or (image_name(graph.name or file.stem), "latest")
 
     output.mkdir(parents=True, exist_ok=True)
-    (output / BUILD_FILE).unlink(missing_ok=True)  # written last: present means complete
     source_name = f"{image_name(graph.name or file.stem).replace('-', '_').replace('.', '_')}.py"
     (output / source_name).write_text(source, encoding="utf-8")
     native = build_native(

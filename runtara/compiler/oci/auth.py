@@ -65,6 +65,11 @@ class RegistryAuth(httpx.Auth):
                 raise AuthenticationError(self._needs_credentials())
             if self._header and self._header.startswith("Basic"):
                 raise AuthenticationError(self._refused())
+            if self.credentials.identity_token:
+                raise AuthenticationError(
+                    f"registry {self.registry} wants a password (Basic), but the stored "
+                    "credential is an identity token: log in again with a password"
+                )
             basic = httpx.BasicAuth(self.credentials.username, self.credentials.password)
             self._header = next(basic.auth_flow(request)).headers["Authorization"]
         elif challenge.scheme == "bearer":
@@ -109,6 +114,17 @@ class RegistryAuth(httpx.Auth):
         if challenge.params.get("service"):
             params.append(("service", challenge.params["service"]))
         params += [("scope", scope) for scope in sorted(scopes)]
+        if self.credentials is not None and self.credentials.identity_token:
+            # OAuth2 refresh-token grant (the distribution spec's token endpoint, POST):
+            # what an identity token stored by ``docker login`` is exchanged through.
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": self.credentials.identity_token,
+                "client_id": "runtara",
+                "service": challenge.params.get("service", ""),
+                "scope": " ".join(sorted(scopes)),
+            }
+            return httpx.Request("POST", realm, data=form)
         request = httpx.Request("GET", realm, params=params)
         if self.credentials is not None:
             basic = httpx.BasicAuth(self.credentials.username, self.credentials.password)

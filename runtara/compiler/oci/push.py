@@ -22,7 +22,11 @@ import httpx
 
 from runtara.compiler.oci.auth import AuthenticationError, RegistryAuth
 from runtara.compiler.oci.blob_index import BlobIndex
-from runtara.compiler.oci.credentials import Credentials, docker_config_credentials
+from runtara.compiler.oci.credentials import (
+    CredentialHelperError,
+    Credentials,
+    docker_config_credentials,
+)
 from runtara.compiler.oci.layout import (
     MANIFEST_MEDIA_TYPE,
     Descriptor,
@@ -104,6 +108,9 @@ class Registry:
         backoff: float = 0.5,
         blob_index: BlobIndex | None = None,
         timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        on_retry: Callable[[str, float], None] | None = None,
+        on_upload: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.reference = reference
         self.insecure = insecure
@@ -111,11 +118,16 @@ class Registry:
         self.retries = retries
         self.backoff = backoff
         self.blob_index = blob_index
-        self.auth = RegistryAuth(
-            credentials or docker_config_credentials(reference.registry), reference.registry
-        )
+        try:
+            credentials = credentials or docker_config_credentials(reference.registry)
+        except CredentialHelperError as exc:
+            raise RegistryError(str(exc)) from None
+        self.auth = RegistryAuth(credentials, reference.registry)
         self._verify = verify
-        self._timeout = timeout
+        # A host that drops packets must fail in seconds, not after 5 x 60 s of retries.
+        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._on_retry = on_retry
+        self._on_upload = on_upload
         self._client = self._make_client(verify)
         self.base_url = f"https://{reference.api_host}"
         self._ready = False
@@ -162,7 +174,9 @@ class Registry:
                     lambda: self._request("GET", "/v2/", ok=(200,)), connect_retries=False
                 )
             except RegistryError as exc:
-                unreachable = isinstance(exc.__cause__, httpx.ConnectError | httpx.ProtocolError)
+                unreachable = isinstance(
+                    exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProtocolError
+                )
                 if number == len(attempts) or not unreachable:
                     raise
                 continue
@@ -234,6 +248,7 @@ class Registry:
                     headers={"Content-Type": "application/octet-stream"},
                     ok=(201,),
                 )
+                self._uploaded(digest, size, size)
                 return
             offset = 0
             for chunk in _chunks(blob, self.chunk_size):
@@ -248,8 +263,13 @@ class Registry:
                     ok=(202,),
                 )
                 offset += len(chunk)
+                self._uploaded(digest, offset, size)
                 location = self._location(response)
         self._request("PUT", location, params={"digest": digest}, ok=(201,))
+
+    def _uploaded(self, digest: str, sent: int, total: int) -> None:
+        if self._on_upload is not None:
+            self._on_upload(digest, sent, total)
 
     def put_manifest(self, reference: str, manifest: bytes, media_type: str) -> str:
         response = self._request(
@@ -346,9 +366,11 @@ class Registry:
             try:
                 return operation()
             except TransientRegistryError as exc:
-                refused = isinstance(exc.__cause__, httpx.ConnectError)
-                if attempt == self.retries or (refused and not connect_retries):
+                unreachable = isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt == self.retries or (unreachable and not connect_retries):
                     raise
+                if self._on_retry is not None:
+                    self._on_retry(str(exc), delay)
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
@@ -375,6 +397,13 @@ def image_source(path: Path) -> Path:
         if (path / "index.json").is_file():
             return path
         if (path / "image.tar").is_file():
+            if not (path / "build.json").is_file():
+                # compile removes build.json first and writes it last: without it the
+                # image.tar here is an earlier build, not the one last asked for.
+                raise ImageFormatError(
+                    f"{path}: its last `runtara compile` did not finish (no build.json), "
+                    "so image.tar is from an earlier build; compile again before pushing"
+                )
             return path / "image.tar"
         raise ImageFormatError(f"{path}: neither an OCI layout nor a directory with image.tar")
     if not path.exists():
@@ -390,6 +419,8 @@ def push_image(
     insecure: bool = False,
     blob_index: BlobIndex | None = None,
     progress: Callable[[BlobPush], None] | None = None,
+    on_retry: Callable[[str, float], None] | None = None,
+    on_upload: Callable[[str, int, int], None] | None = None,
 ) -> PushResult:
     """Push the image at ``source`` to ``reference``; loopback registries may use HTTP.
 
@@ -404,6 +435,8 @@ def push_image(
             credentials=credentials,
             insecure=insecure or target.is_loopback,
             blob_index=blob_index,
+            on_retry=on_retry,
+            on_upload=on_upload,
         ) as registry,
     ):
         return registry.push(image, progress=progress)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from runtara import __version__
+from runtara.console import app as console
+from runtara.runtime import tracing
 from runtara.runtime.api import (
     connections,
     images,
@@ -24,6 +27,8 @@ from runtara.runtime.api.request_limits import BodySizeLimit
 from runtara.runtime.scheduler import SchedulerConfig, start_scheduler
 from runtara.runtime.settings import Settings
 from runtara.runtime.store import Store, open_store
+from runtara.runtime.triggers import api_hooks, api_schedules
+from runtara.runtime.triggers.ticker import Ticker
 
 
 class Health(BaseModel):
@@ -49,11 +54,26 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         app.state.scheduler = start_scheduler(
             app.state.store, getattr(app.state, "public_url", "http://127.0.0.1:8001"), scheduling
         )
+        app.state.ticker = None
+        if app.state.scheduler is not None:  # a server that launches instances fires schedules
+            app.state.ticker = Ticker(
+                app.state.store,
+                poll_s=scheduling.poll_s,
+                grace_s=scheduling.schedule_grace_s,
+                on_fired=app.state.scheduler.nudge,
+            )
+            app.state.ticker.start()
+        if app.state.scheduler is not None and app.state.tracing is not None:
+            app.state.scheduler.on_ended = partial(tracing.instance_ended, app.state)
         try:
             yield
         finally:
+            if app.state.ticker is not None:
+                await app.state.ticker.stop()
             if app.state.scheduler is not None:
                 await app.state.scheduler.stop()
+            if app.state.tracing is not None:
+                app.state.tracing.shutdown()
             if owned:
                 app.state.store.close()
 
@@ -65,6 +85,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.state.metrics = metrics.Metrics()
+    app.state.tracing = tracing.Tracing.from_env()  # OTEL_EXPORTER_OTLP_ENDPOINT
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_state_bytes)
 
@@ -85,6 +106,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(metrics.router)
     app.include_router(images.router)
     app.include_router(starts.router)
+    app.include_router(api_schedules.router)
+    app.include_router(api_hooks.router)
+    console.install(app)
     return app
 
 

@@ -46,6 +46,9 @@ async def save(
         checkpoints.save_checkpoint, caller, key, state, content_type, request_id
     )
     app_state.metrics.checkpoints.labels("found" if result.found else "saved").inc()
+    tracing = getattr(app_state, "tracing", None)
+    if tracing is not None and not result.found:
+        tracing.checkpoint(caller.tenant_id, caller.instance_id, key, state, content_type)
     return result
 
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from runtara.runtime import connection_types
+from runtara.runtime import connection_types, tracing
 from runtara.runtime.api import fastpath
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.request_limits import StoredJson
@@ -176,7 +176,10 @@ async def register(
     """Start (or restart) this instance: it becomes ``running``; answers its input."""
     caller = _caller(request, tenant_id, instance_id)
     checkpoint_id = body.checkpoint_id if body else None
-    return _view(await _store(request).arun(instances.register, caller, checkpoint_id))
+    view = _view(await _store(request).arun(instances.register, caller, checkpoint_id))
+    if request.app.state.tracing is not None:
+        request.app.state.tracing.registered(tenant_id, instance_id)
+    return view
 
 
 @router.get("", response_model=InstanceView)
@@ -236,6 +239,8 @@ async def sleep(
     """Begin or find the durable sleep ``key``; its end is fixed the first time."""
     caller = _caller(request, tenant_id, instance_id)
     result = await _store(request).arun(checkpoints.sleep, caller, body.key, body.duration_ms)
+    if request.app.state.tracing is not None:
+        request.app.state.tracing.sleeping(tenant_id, instance_id, body.key, result.wake_at)
     return SleepAnswer(wake_at=result.wake_at, remaining_ms=result.remaining_ms, exit=result.exit)
 
 
@@ -265,6 +270,10 @@ async def retry_attempt(
     """Record one retry of a durable function (audit trail)."""
     caller = _caller(request, tenant_id, instance_id)
     await _store(request).arun(events.record_retry, caller, body.key, body.attempt, body.error)
+    if request.app.state.tracing is not None:
+        request.app.state.tracing.retried(
+            tenant_id, instance_id, body.key, body.attempt, body.error
+        )
     return Accepted(accepted=1)
 
 
@@ -274,7 +283,9 @@ async def acknowledge_signal(
 ) -> InstanceView:
     """The instance saw ``signal``; acknowledging a cancel makes it ``cancelled``."""
     caller = _caller(request, tenant_id, instance_id)
-    return _view(await _store(request).arun(instances.acknowledge_signal, caller, body.signal))
+    view = _view(await _store(request).arun(instances.acknowledge_signal, caller, body.signal))
+    await tracing.instance_ended(request.app.state, tenant_id, instance_id)
+    return view
 
 
 @router.post("/signals/{key:path}/poll", response_model=SignalPollAnswer)
@@ -292,7 +303,9 @@ async def completed(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, body: CompletedRequest
 ) -> InstanceView:
     caller = _caller(request, tenant_id, instance_id)
-    return _view(await _store(request).arun(instances.complete, caller, body.output))
+    view = _view(await _store(request).arun(instances.complete, caller, body.output))
+    await tracing.instance_ended(request.app.state, tenant_id, instance_id)
+    return view
 
 
 @router.post("/failed", response_model=InstanceView)
@@ -302,7 +315,9 @@ async def failed(
     caller = _caller(request, tenant_id, instance_id)
     if body.error is None:
         raise InvalidInput("failed needs an error (a message or an object)")
-    return _view(await _store(request).arun(instances.fail, caller, body.error))
+    view = _view(await _store(request).arun(instances.fail, caller, body.error))
+    await tracing.instance_ended(request.app.state, tenant_id, instance_id)
+    return view
 
 
 @router.post("/suspended", response_model=InstanceView)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from runtara.runtime import tracing
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.request_limits import StoredJson
@@ -58,6 +59,9 @@ class InstanceOut(BaseModel):
     finished_at: str | None
     heartbeat_at: str | None
     wake_at: str | None
+    schedule: str | None = Field(None, description="the schedule whose fire started it")
+    scheduled_at: str | None = Field(None, description="the nominal time of that fire")
+    hook: str | None = Field(None, description="the webhook whose delivery started it")
 
     @classmethod
     def of(cls, i: instances.Instance) -> InstanceOut:
@@ -79,6 +83,9 @@ class InstanceOut(BaseModel):
             finished_at=iso(i.finished_at),
             heartbeat_at=iso(i.heartbeat_at),
             wake_at=iso(i.wake_at),
+            schedule=i.schedule,
+            scheduled_at=iso(i.scheduled_at),
+            hook=i.hook,
         )
 
 
@@ -134,6 +141,8 @@ async def list_instances(
     who: Authenticated,
     status: Status | None = None,
     image_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    schedule: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    hook: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> InstanceList:
@@ -143,6 +152,8 @@ async def list_instances(
         who.tenant_id,
         status=status,
         image_id=image_id,
+        schedule=schedule,
+        hook=hook,
         limit=limit,
         offset=offset,
     )
@@ -179,7 +190,9 @@ async def cancel_instance(
     request: Request, who: Authenticated, instance_id: InstanceId
 ) -> InstanceOut:
     """A running instance ends at its next checkpoint; any other live one ends now."""
-    return InstanceOut.of(await _store(request).arun(instances.cancel, who.tenant_id, instance_id))
+    cancelled = await _store(request).arun(instances.cancel, who.tenant_id, instance_id)
+    await tracing.instance_ended(request.app.state, who.tenant_id, instance_id)
+    return InstanceOut.of(cancelled)
 
 
 @router.post("/instances/{instance_id}/signals", status_code=202)

@@ -52,6 +52,9 @@ class SchedulerConfig:
     max_log_lines: int = 100_000
     #: Docker network of containers; ``host`` reaches a runtime on 127.0.0.1.
     docker_network: str = "host"
+    #: A schedule's fire this much older than now was missed (no server ran then) and
+    #: follows its ``--catchup``; a younger one is merely late and starts.
+    schedule_grace_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.data_dir is not None and not self.data_dir.is_absolute():
@@ -65,6 +68,7 @@ class SchedulerConfig:
             "RUNTARA_RESTART_BACKOFF_MAX_SECONDS": self.restart_backoff_max_s,
             "RUNTARA_MAX_PROCESSES": self.max_processes,
             "RUNTARA_MAX_LOG_LINES": self.max_log_lines,
+            "RUNTARA_SCHEDULE_GRACE_SECONDS": self.schedule_grace_s,
         }
         for name, value in positive.items():
             if value <= 0:
@@ -94,6 +98,7 @@ class SchedulerConfig:
             max_processes=int(_float("RUNTARA_MAX_PROCESSES", defaults.max_processes)),
             max_log_lines=int(_float("RUNTARA_MAX_LOG_LINES", defaults.max_log_lines)),
             docker_network=env.get("RUNTARA_DOCKER_NETWORK") or defaults.docker_network,
+            schedule_grace_s=_float("RUNTARA_SCHEDULE_GRACE_SECONDS", defaults.schedule_grace_s),
         )
         return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from runtara.runtime.runners.base import Exited, Launched, LaunchError, LaunchSp
 from runtara.runtime.runners.resources import Limits
 from runtara.runtime.scheduler.config import SchedulerConfig
 from runtara.runtime.scheduler.specs import instance_environment, launch_spec
-from runtara.runtime.status import Status
+from runtara.runtime.status import TERMINAL, Status
 from runtara.runtime.store import Store, images, instances, scheduling
 from runtara.runtime.store.database import now_ms
 from runtara.runtime.store.scheduling import Backoff, ProcessExit, Work
@@ -92,6 +93,8 @@ class Scheduler:
         self._backoff = Backoff(
             round(config.restart_backoff_s * 1000), round(config.restart_backoff_max_s * 1000)
         )
+        #: Told (tenant, instance) after a process exit was recorded (tracing the end).
+        self.on_ended: Callable[[str, str], Awaitable[None]] | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -397,4 +400,6 @@ class Scheduler:
             timeout_s=limits.timeout_s,
         )
         log.info("%s/%s: %s -> %s", *live.work.key, message, status)
+        if self.on_ended is not None and status in TERMINAL:
+            await self.on_ended(*live.work.key)
         live.handle.discard()  # its output is stored and its end recorded

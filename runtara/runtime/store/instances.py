@@ -24,7 +24,7 @@ _COLUMNS = (
     " i.max_attempts, i.created_at, i.updated_at, i.started_at, i.finished_at,"
     " (SELECT c.checkpoint_id FROM checkpoints c WHERE c.tenant_id = i.tenant_id"
     " AND c.instance_id = i.id ORDER BY c.seq DESC LIMIT 1) AS last_checkpoint_id,"
-    " i.heartbeat_at, i.wake_at, s.kind AS pending_signal"
+    " i.heartbeat_at, i.wake_at, s.kind AS pending_signal, i.schedule, i.scheduled_at, i.hook"
 )
 _FROM = "FROM instances i LEFT JOIN signals s ON s.tenant_id = i.tenant_id AND s.instance_id = i.id"
 
@@ -49,6 +49,11 @@ class Instance:
     heartbeat_at: int | None
     wake_at: int | None
     pending_signal: str | None
+    #: The schedule that started it, and the nominal time of that fire (epoch ms).
+    schedule: str | None = None
+    scheduled_at: int | None = None
+    #: The webhook (its name) whose delivery started it.
+    hook: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +174,22 @@ def create_instance(
     image_id: str | None = None,
     runner: str | None = None,
     max_attempts: int = 3,
+    schedule: str | None = None,
+    scheduled_at: int | None = None,
+    hook: str | None = None,
 ) -> CreatedInstance:
-    """A ``pending`` instance with a fresh bearer token, for a runner (or a user) to launch."""
+    """A ``pending`` instance with a fresh bearer token, for a runner (or a user) to launch.
+
+    ``schedule`` and ``scheduled_at``, or ``hook``, record which trigger started it.
+    """
     instance_id = instance_id or str(uuid.uuid4())
     token = new_token()
     now = now_ms()
     tenants.ensure(tx, tenant_id)
     inserted = tx.execute(
         "INSERT INTO instances (tenant_id, id, image_id, runner, token_hash, status, input,"
-        " max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+        " max_attempts, created_at, updated_at, schedule, scheduled_at, hook)"
+        " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (tenant_id, id) DO NOTHING",
         (
             tenant_id,
@@ -189,6 +201,9 @@ def create_instance(
             max_attempts,
             now,
             now,
+            schedule,
+            scheduled_at,
+            hook,
         ),
     )
     if not inserted:
@@ -209,18 +224,29 @@ def list_instances(
     *,
     status: str | None = None,
     image_id: str | None = None,
+    schedule: str | None = None,
+    hook: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    id_contains: str | None = None,
 ) -> list[Instance]:
-    """Newest first."""
+    """Newest first; each filter given keeps only the instances that match it;
+    ``id_contains`` keeps the ids holding that text (any case, no wildcards)."""
     sql = f"SELECT {_COLUMNS} {_FROM} WHERE i.tenant_id = ?"
     params: list[Any] = [tenant_id]
-    if status is not None:
-        sql += " AND i.status = ?"
-        params.append(status)
-    if image_id is not None:
-        sql += " AND i.image_id = ?"
-        params.append(image_id)
+    if id_contains:
+        escaped = id_contains.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        sql += " AND LOWER(i.id) LIKE LOWER(?) ESCAPE '!'"
+        params.append(f"%{escaped}%")
+    for column, value in (
+        ("status", status),
+        ("image_id", image_id),
+        ("schedule", schedule),
+        ("hook", hook),
+    ):
+        if value is not None:
+            sql += f" AND i.{column} = ?"
+            params.append(value)
     sql += " ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?"
     params += [limit, offset]
     return [_instance(r) for r in tx.all(sql, params)]

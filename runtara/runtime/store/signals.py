@@ -13,6 +13,7 @@ from typing import Any
 
 from runtara.runtime.errors import Conflict
 from runtara.runtime.status import TERMINAL
+from runtara.runtime.store import events
 from runtara.runtime.store.access import Caller, authorize
 from runtara.runtime.store.database import Tx, now_ms, write_op
 from runtara.runtime.store.instances import lock, pending_signal
@@ -43,6 +44,7 @@ def send_custom_signal(
         " DO UPDATE SET payload = excluded.payload, created_at = excluded.created_at",
         (tenant_id, instance_id, checkpoint_id, json.dumps(payload), now_ms()),
     )
+    events.record(tx, tenant_id, instance_id, "signal_sent", checkpoint_id)
 
 
 @write_op

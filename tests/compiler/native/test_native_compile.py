@@ -180,7 +180,23 @@ def test_compile_of_an_invalid_workflow_lists_the_problems(tmp_path: Path) -> No
     assert "E002" in result.stderr
     assert "nothing compiled" in result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out" / "image.tar").exists()
+    assert not (tmp_path / "out").exists(), "a refused compile left a partial output folder"
+
+
+def test_a_refused_compile_over_an_earlier_build_leaves_it_unpushable(tmp_path: Path) -> None:
+    """The folder's last compile failed: its old image must not pass for the new one."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "image.tar").write_bytes(b"an earlier build")
+    (out / "build.json").write_text("{}")
+    invalid = ROOT / "tests" / "fixtures" / "invalid" / "E002_unreachable_step.json"
+    result = _runtara("compile", str(invalid), "-o", str(out), cache=tmp_path, cwd=tmp_path)
+    assert result.returncode == 1
+    assert not (out / "build.json").exists()
+    pushed = _runtara("push", str(out), "127.0.0.1:1/x:1", cache=tmp_path, cwd=tmp_path)
+    assert pushed.returncode == 2
+    assert "did not finish" in pushed.stderr
+    assert "Traceback" not in pushed.stderr
 
 
 def test_compile_with_a_bad_tag_fails_cleanly(tmp_path: Path) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
+import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -299,14 +302,14 @@ def test_cli_push_succeeds_and_a_wrong_password_fails_cleanly(
 
 def test_cli_push_of_a_missing_archive_fails_cleanly(tmp_path: Path) -> None:
     result = _cli("push", str(tmp_path / "nope.tar"), "127.0.0.1:5000/x:1", cache=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a missing file: the exit table's "could not start"
     assert "nope.tar" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_cli_push_of_a_bad_reference_fails_cleanly(image_tar: Path, tmp_path: Path) -> None:
     result = _cli("push", str(image_tar), "127.0.0.1:5000/Bad Name:1", cache=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a bad argument
     assert "invalid repository name" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -355,8 +358,9 @@ def test_cli_push_accepts_a_compile_output_directory(
 ) -> None:
     """``runtara push DIR REF`` finds DIR/image.tar (what ``runtara compile`` writes)."""
     reference = f"{http_registry.host}/{_repository()}:2.0.0"
+    directory = _compile_output(image_tar, tmp_path / "build")
     result = _cli(
-        "push", str(image_tar.parent), reference, "--username", USERNAME, "--password-stdin",
+        "push", str(directory), reference, "--username", USERNAME, "--password-stdin",
         "--format", "json", stdin=PASSWORD, cache=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -365,3 +369,117 @@ def test_cli_push_accepts_a_compile_output_directory(
         assert report["digest"] == image.manifest_descriptor.digest
     assert report["reference"] == reference
     assert {blob["action"] for blob in report["blobs"]} <= {"uploaded", "exists", "mounted"}
+
+
+def _compile_output(image_tar: Path, directory: Path) -> Path:
+    """A finished ``runtara compile`` output directory: image.tar plus its build.json."""
+    directory.mkdir()
+    shutil.copy(image_tar, directory / "image.tar")
+    with OciImage(image_tar) as image:
+        digest = image.manifest_descriptor.digest
+    record = {
+        "workflow": "orders",
+        "tag": "orders:1.0.0",
+        "image": "image.tar",
+        "image_digest": digest,
+    }
+    (directory / "build.json").write_text(json.dumps(record))
+    return directory
+
+
+def test_cli_push_refuses_a_directory_whose_last_compile_failed(
+    http_registry: LocalRegistry, image_tar: Path, tmp_path: Path
+) -> None:
+    """A compile that failed removed build.json: the image.tar left there is an earlier
+    build, and pushing it under the new tag would ship the wrong thing with exit 0."""
+    directory = _compile_output(image_tar, tmp_path / "build")
+    (directory / "build.json").unlink()
+    reference = f"{http_registry.host}/{_repository()}:3.0.0"
+    result = _cli(
+        "push", str(directory), reference, "--username", USERNAME, "--password-stdin",
+        stdin=PASSWORD, cache=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2  # not a pushable image: the exit table's "could not start"
+    assert "last `runtara compile` did not finish" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _credential_helper(directory: Path, name: str, username: str, secret: str) -> Path:
+    """A ``docker-credential-NAME`` program speaking Docker's helper protocol: ``get``
+    reads the server on stdin and prints its credentials, or exits 1 when it has none."""
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    helper = bin_dir / f"docker-credential-{name}"
+    answer = json.dumps({"ServerURL": "", "Username": username, "Secret": secret})
+    helper.write_text(
+        "#!/bin/sh\n"
+        '[ "$1" = get ] || exit 1\n'
+        'read server; echo "$server" >> "$(dirname "$0")/asked"\n'
+        f"echo '{answer}'\n"
+    )
+    helper.chmod(0o755)
+    return bin_dir
+
+
+@pytest.mark.parametrize("key", ["credHelpers", "credsStore"])
+def test_credentials_come_from_a_docker_credential_helper(
+    key: str,
+    http_registry: LocalRegistry,
+    image_tar: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As Docker: credHelpers[registry], else credsStore, asked with the registry host."""
+    bin_dir = _credential_helper(tmp_path, "runtaratest", USERNAME, PASSWORD)
+    config: dict[str, object] = {"auths": {http_registry.host: {}}}
+    config[key] = {http_registry.host: "runtaratest"} if key == "credHelpers" else "runtaratest"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+    result = _push(http_registry, image_tar, _repository(), credentials=None)
+    assert len(result.blobs) == 4
+    assert (bin_dir / "asked").read_text().split() == [http_registry.host]
+
+
+def test_a_missing_credential_helper_is_named(
+    http_registry: LocalRegistry, image_tar: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"credsStore": "nosuchhelper"}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    with pytest.raises(RegistryError, match="docker-credential-nosuchhelper"):
+        _push(http_registry, image_tar, _repository(), credentials=None)
+
+
+def test_a_registry_that_never_accepts_the_connection_fails_without_retrying(
+    image_tar: Path,
+) -> None:
+    """A host that drops packets: one bounded connect attempt per scheme, no retry loop
+    (it used to take 5 attempts x 60 s before saying anything)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        host, port = listener.getsockname()
+        # fill the accept queue so that further SYNs are dropped, as by a black hole
+        fillers = []
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect((host, port))
+            fillers.append(filler)
+        retries: list[str] = []
+        reference = parse_reference(f"{host}:{port}/runtara-test/x:1")
+        try:
+            with (
+                Registry(
+                    reference, connect_timeout=0.5, on_retry=lambda cause, _w: retries.append(cause)
+                ) as client,
+                OciImage(image_tar) as image,
+                pytest.raises(RegistryError, match="cannot reach registry"),
+            ):
+                client.push(image)
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert retries == []
