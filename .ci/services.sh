@@ -14,6 +14,8 @@ command -v gcc >/dev/null || need_pkgs+=(gcc)  # Nuitka native builds
 command -v patchelf >/dev/null || need_pkgs+=(patchelf)
 command -v htpasswd >/dev/null || need_pkgs+=(apache2-utils)
 command -v chromium >/dev/null || need_pkgs+=(chromium fonts-dejavu-core)  # console browser tests (Playwright)
+# VS Code's JSON engine for tests/editors (its npm packages install on first use)
+{ command -v node >/dev/null && command -v npm >/dev/null; } || need_pkgs+=(nodejs npm)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "--- apt-get install ${need_pkgs[*]}"
   apt-get update -qq

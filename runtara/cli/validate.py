@@ -151,13 +151,21 @@ def schema(
         Path | None,
         typer.Option("--output", "-o", help="Write the schema to this file instead of stdout."),
     ] = None,
+    schemastore: Annotated[
+        bool,
+        typer.Option(
+            "--schemastore",
+            help="The draft-07 variant for SchemaStore's catalog (runtara/schemas/workflow.schemastore.json).",
+        ),
+    ] = False,
 ) -> None:
     """Print or write the workflow JSON Schema (for IDEs and "$schema")."""
-    from runtara.dsl.schema import render, workflow_schema
+    from runtara.dsl.schema import render, schemastore_schema, workflow_schema
 
     if output is not None and (not str(output) or output.is_dir()):
         fail(f"--output {str(output)!r}: give a file name, not a directory", 2)
-    text = render(workflow_schema(_load_catalog(exit_code=1)))
+    generate = schemastore_schema if schemastore else workflow_schema
+    text = render(generate(_load_catalog(exit_code=1)))
     if output is None:
         typer.echo(text, nl=False)
         return

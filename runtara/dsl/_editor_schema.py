@@ -141,22 +141,47 @@ def _add_agents(agent_step: dict[str, Any], catalog: Catalog) -> None:
     agent_id["enumDescriptions"] = [
         _first_sentence(agent.description or agent.name) for agent in catalog.agents.values()
     ]
-    agent_step["anyOf"] = [
-        {
-            "type": "object",
-            "properties": {
-                "agentId": {"const": agent.id},
-                "capabilityId": {
-                    "enum": [c.id for c in agent.capabilities.values()],
-                    "enumDescriptions": [
-                        _capability_summary(c) for c in agent.capabilities.values()
-                    ],
+    # Each choice is guarded by an ``if`` that holds for a known id (cheap, and never a
+    # failed branch on a valid document), so an unknown agent or capability gets the one
+    # "not one of" error, not also a near-miss branch's complaints.
+    agent_step["if"] = _one_of("agentId", agent_id)
+    agent_step["then"] = {
+        "type": "object",
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "agentId": {"const": agent.id},
+                    "capabilityId": {
+                        "enum": [c.id for c in agent.capabilities.values()],
+                        "enumDescriptions": [
+                            _capability_summary(c) for c in agent.capabilities.values()
+                        ],
+                    },
                 },
-            },
-            "anyOf": [_capability_schema(c) for c in agent.capabilities.values()],
-        }
-        for agent in catalog.agents.values()
-    ]
+                "if": _one_of(
+                    "capabilityId",
+                    {
+                        "enum": list(agent.capabilities),
+                        "enumDescriptions": [
+                            _capability_summary(c) for c in agent.capabilities.values()
+                        ],
+                    },
+                ),
+                "then": {
+                    "type": "object",
+                    "anyOf": [_capability_schema(c) for c in agent.capabilities.values()],
+                },
+            }
+            for agent in catalog.agents.values()
+        ],
+    }
+
+
+def _one_of(key: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``if`` the key holds one of these (described) values; editors offer them too."""
+    choice = {"enum": values["enum"], "enumDescriptions": values["enumDescriptions"]}
+    return {"type": "object", "properties": {key: choice}, "required": [key]}
 
 
 def _when(key: str, value: str) -> dict[str, Any]:
@@ -230,7 +255,6 @@ def _input_schema(capability: CapabilitySpec, spec: InputSpec) -> dict[str, Any]
     schema: dict[str, Any] = {
         "$ref": f"{_REF}MappingValue",
         "description": f"{description} [{', '.join(detail)}]",
-        "defaultSnippets": _input_snippets(spec),
     }
     value: dict[str, Any] = dict(_VALUE_TYPES.get(spec.type, {}))
     if spec.enum is not None:
@@ -246,36 +270,6 @@ def _input_schema(capability: CapabilitySpec, spec: InputSpec) -> dict[str, Any]
         schema["if"] = _when("valueType", "immediate")
         schema["then"] = {"type": "object", "properties": {"value": value}}
     return schema
-
-
-def _input_snippets(spec: InputSpec) -> list[dict[str, Any]]:
-    """An immediate value (the default, or the first enum value) and a reference."""
-    example: Any = None
-    if spec.enum:
-        example = spec.enum[0]
-    elif spec.has_default:
-        example = spec.default
-    snippets = [
-        {
-            "label": f"{spec.name}: reference",
-            "description": f"Read {spec.name} from the data, a variable or a step's outputs.",
-            "body": {"valueType": "reference", "value": f"${{1:data.{spec.name}}}"},
-        }
-    ]
-    if example is not None or spec.type in ("string", "integer", "number", "boolean"):
-        placeholder = {"string": "", "integer": 0, "number": 0, "boolean": False}
-        snippets.insert(
-            0,
-            {
-                "label": f"{spec.name}: immediate",
-                "description": f"A literal {spec.type}.",
-                "body": {
-                    "valueType": "immediate",
-                    "value": example if example is not None else placeholder[spec.type],
-                },
-            },
-        )
-    return snippets
 
 
 def _describe_integrations(integration_id: dict[str, Any], catalog: Catalog) -> None:
@@ -295,7 +289,8 @@ def _discriminate(union: dict[str, Any]) -> list[str]:
     whose tag the node has (VS Code's discriminator optimisation), not one failed ``if``
     per other branch, which dominates validation time on large documents.
     """
-    names = [rule["then"]["$ref"].removeprefix(_REF) for rule in union.pop("allOf")]
+    refs = [rule["then"]["$ref"].removeprefix(_REF) for rule in union.pop("allOf")]
+    names = list(dict.fromkeys(refs))  # a model with two tags (EmbedWorkflow) once
     union["anyOf"] = [{"$ref": f"{_REF}{name}"} for name in names]
     return names
 
@@ -326,11 +321,11 @@ def _describe_step_union(defs: dict[str, Any]) -> None:
     union = defs["ExecutionGraph"]["properties"]["steps"]["additionalProperties"]
     _discriminate(union)
     _split_older_step_type(defs, union)
-    tags, docs, snippets = [], [], []
+    docs: dict[str, str] = {}
+    snippets = []
     for tag, name, definition in _step_types(defs):
         doc = definition.get("description", name)
-        tags.append(tag)
-        docs.append(doc)
+        docs[tag] = doc
         if tag != "StartScenario":
             snippets.append(
                 {
@@ -342,7 +337,7 @@ def _describe_step_union(defs: dict[str, Any]) -> None:
     union["properties"]["stepType"].update(
         {
             "description": "The kind of step; it decides the step's other fields.",
-            "enumDescriptions": docs,
+            "enumDescriptions": [docs[tag] for tag in union["properties"]["stepType"]["enum"]],
         }
     )
     union["defaultSnippets"] = snippets
@@ -423,11 +418,9 @@ def _describe_mapping_values(defs: dict[str, Any]) -> None:
         definition["properties"]["valueType"]["description"] = doc
     union = defs["MappingValue"]
     _discriminate(union)
-    tags = union["properties"]["valueType"]["enum"]
     reference = defs["ReferenceValue"]["properties"]
     # No description on the union itself: hover shows the first one found, and the
     # property holding the value (an input, a setting) says more.
-    del tags
     union["properties"] = {
         "valueType": {**union["properties"]["valueType"], "enumDescriptions": docs},
         "value": {
@@ -453,6 +446,7 @@ def _describe_conditions(defs: dict[str, Any]) -> None:
     value = defs["ValueCondition"]["properties"]
     mapping = defs["MappingValue"]["properties"]
     kinds = ["operation", "value"]
+    value["valueType"]["enumDescriptions"] = mapping["valueType"]["enumDescriptions"]
     for name, extra in (("Condition", ()), ("ConditionArgument", ("mapping value",))):
         union = defs[name]
         union["description"] = (
@@ -584,6 +578,8 @@ def _finish(node: Any, under_map: bool = False) -> None:
         node["description"] = plain
         if "`" in plain:
             node["markdownDescription"] = plain
+    if "enumDescriptions" in node:
+        node["enumDescriptions"] = [_BACKTICKS.sub(r"`\1`", d) for d in node["enumDescriptions"]]
     if "enumDescriptions" in node and any("`" in d for d in node["enumDescriptions"]):
         node["markdownEnumDescriptions"] = node["enumDescriptions"]
     for key, value in node.items():

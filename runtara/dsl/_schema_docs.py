@@ -36,6 +36,7 @@ TABLES: tuple[Mapping[str, str], ...] = (
         "NOT": "The single argument does not hold.",
         **_COMPARISONS,
         "LENGTH": "The length of a string or array (compare it inside GT, EQ, ...).",
+        "MATCH": "Runtara's query-only operator: refused in a workflow (E027).",
     },
     {  # MatchType (Switch cases)
         **_COMPARISONS,
@@ -69,6 +70,7 @@ TABLES: tuple[Mapping[str, str], ...] = (
         "array": "A JSON array.",
         "object": "A JSON object.",
         "file": "A file value {content (base64), filename?, mimeType?}.",
+        "connection": "The id of a stored connection (a string).",
     },
     {  # LogLevel
         "debug": "Diagnostic detail.",

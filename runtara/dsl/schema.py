@@ -42,6 +42,10 @@ DSL_VERSION = "3.1"
 SCHEMA_ID = f"https://runtara.dev/schemas/workflow/{DSL_VERSION}/runtara-{__version__}.schema.json"
 #: The file-name convention editors and catalogs match workflow documents by.
 FILE_MATCH = ("*.workflow.json",)
+#: The draft-07 variant for SchemaStore's catalog (``runtara schema --schemastore``).
+SCHEMASTORE_PATH = SCHEMA_PATH.with_name("workflow.schemastore.json")
+SCHEMASTORE_ID = "https://json.schemastore.org/runtara-workflow.json"
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
 
 @lru_cache(maxsize=1)
@@ -84,6 +88,52 @@ def workflow_schema(catalog: Catalog | None = None) -> dict[str, Any]:
 
         catalog = load_catalog()
     return editor_schema(structural_schema(), catalog, SCHEMA_ID)
+
+
+def schemastore_schema(catalog: Catalog | None = None) -> dict[str, Any]:
+    """The published schema in draft-07, the draft SchemaStore's catalog and most editors
+    read best: ``$defs`` become ``definitions``, ``deprecated`` (2019-09) becomes a
+    ``DEPRECATED.`` description prefix (SchemaStore's convention), and the ``$id`` is
+    the catalog's. Nothing else differs: the same keywords mean the same in draft-07."""
+    schema = workflow_schema(catalog)
+    converted = _to_draft_07(schema)
+    converted["$schema"] = DRAFT_07
+    converted["$id"] = SCHEMASTORE_ID
+    converted["definitions"] = converted.pop("$defs")
+    return converted
+
+
+def schemastore_catalog_entry() -> dict[str, Any]:
+    """The entry to add to SchemaStore's ``catalog.json`` (it lists the variant)."""
+    return {
+        "name": "Runtara workflow",
+        "description": structural_schema()["description"],
+        "fileMatch": list(FILE_MATCH),
+        "url": SCHEMASTORE_ID,
+    }
+
+
+def _to_draft_07(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_to_draft_07(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str):
+            out[key] = value.replace("#/$defs/", "#/definitions/")
+        elif key == "deprecated" and value is True:
+            continue
+        elif key in ("defaultSnippets", "enum", "const", "default", "examples"):
+            out[key] = value
+        else:
+            out[key] = _to_draft_07(value)
+    if node.get("deprecated") is True:
+        for text_key in ("description", "markdownDescription"):
+            if text_key in out:
+                out[text_key] = "DEPRECATED. " + out[text_key]
+        out.setdefault("description", "DEPRECATED.")
+    return out
 
 
 def render(schema: dict[str, Any]) -> str:

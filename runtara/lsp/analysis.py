@@ -259,26 +259,34 @@ class Analysis:
         return list(seen.values())
 
     def roots(self, cursor: Cursor) -> dict[str, str]:
-        """Roots a path may start from here, with what each holds."""
+        """Roots a path may start from here, with what each holds (the validator's rules:
+        ``item`` in a Split subgraph or a Filter condition, ``loop`` in a While subgraph or
+        condition, ``iteration`` in either loop)."""
         roots = {
             "data": "The input of this graph (the instance input, or a Split's item).",
             "variables": "Constants and loop variables.",
             "steps": "Outputs of the steps that ran before.",
             "workflow": "workflow.inputs.data / workflow.inputs.variables: the instance's own.",
         }
-        if self._in_loop(cursor, "While") or self._condition_of(cursor, "While"):
+        owners = self._owner_types(cursor.graph)
+        in_split = "Split" in owners
+        in_while = "While" in owners or self._condition_of(cursor, "While")
+        if in_split or self._condition_of(cursor, "Filter"):
+            roots["item"] = "The current item (Split subgraph, Filter condition)."
+        if in_while:
             roots["loop"] = "loop.index, loop.outputs: the While iteration."
-        if self._in_loop(cursor, "Split") or self._condition_of(cursor, "Filter"):
-            roots["item"] = "The current item (Filter condition, Split subgraph)."
+        if in_split or in_while:
+            roots["iteration"] = "iteration.index, .indices, .item: where the loop is."
         return roots
 
-    def _in_loop(self, cursor: Cursor, step_type: str) -> bool:
-        graph: Graph | None = cursor.graph
-        while graph is not None and graph.owner is not None:
-            if graph.owner[1].get("stepType") == step_type:
-                return True
-            graph = graph.parent
-        return False
+    def _owner_types(self, graph: Graph) -> set[str]:
+        """Step types of the steps enclosing ``graph`` (Split, While, WaitForSignal)."""
+        found: set[str] = set()
+        current: Graph | None = graph
+        while current is not None and current.owner is not None:
+            found.add(str(current.owner[1].get("stepType")))
+            current = current.parent
+        return found
 
     def _condition_of(self, cursor: Cursor, step_type: str) -> bool:
         if cursor.step_id is None:
@@ -392,8 +400,15 @@ class Analysis:
                         found[key.split(".")[0]] = ("", "Set by the Split's config.variables.")
                     found["_index"] = ("integer", "The item's index.")
                 elif owner.get("stepType") == "While":
+                    config = owner.get("config")
+                    extra = config.get("variables") if isinstance(config, dict) else None
+                    for key in extra if isinstance(extra, dict) else {}:
+                        found[key.split(".")[0]] = ("", "Set by the While's config.variables.")
                     found["_index"] = ("integer", "The iteration's index.")
                     found["_previousOutputs"] = ("", "The previous iteration's outputs.")
+                if owner.get("stepType") in ("Split", "While"):
+                    found["_loop"] = ("object", "The innermost loop: index and item.")
+                    found["_loop_indices"] = ("array", "The indices of the enclosing loops.")
         return found
 
     def output_fields(
@@ -412,12 +427,9 @@ class Analysis:
             match = _OUTPUT_FIELDS.match(capability.output_description)
             if not match:
                 return []
-            names = [n.strip().rstrip("?") for n in match.group(1).split(",")]
-            return [
-                (n.split(" ")[0], capability.output_type, capability.output_description)
-                for n in names
-                if n
-            ]
+            names = [n.strip().split(" ")[0].rstrip("?") for n in match.group(1).split(",")]
+            where = f"output of {capability.qualified_id}"
+            return [(n, where, capability.output_description) for n in names if n]
         if step_type == "Connection":
             kind = self.catalog.connection_types.get(str(step.get("integrationId")))
             return [(p.name, p.type, p.description) for p in kind.parameters] if kind else []

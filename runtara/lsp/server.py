@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from runtara import __version__
 from runtara.agents.catalog import Catalog, catalog
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.references import format_path
-from runtara.dsl.validation import validate_document, validate_text
+from runtara.dsl.validation import find_child_workflows, validate_document, validate_text
 from runtara.lsp.analysis import Analysis, Completion, Cursor, Graph
 
 #: Seconds of quiet after a change before the document is validated again.
@@ -99,6 +100,8 @@ class WorkflowServer(LanguageServer):
         self._analyses: dict[str, tuple[int | None, Analysis, Lines]] = {}
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._catalog: Catalog | None = None
+        self.children: dict[str, Path] | None = None
+        """Child workflow id -> file, from ``initializationOptions.children``."""
 
     @property
     def catalog(self) -> Catalog:
@@ -137,7 +140,7 @@ class WorkflowServer(LanguageServer):
             await asyncio.sleep(delay)
         version = self.workspace.get_text_document(uri).version
         analysis, lines = self.analysis(uri)
-        found = await asyncio.to_thread(_diagnostics, analysis)
+        found = await asyncio.to_thread(_diagnostics, analysis, self.children)
         if self.workspace.get_text_document(uri).version != version:
             return  # a newer version is on its way
         self.text_document_publish_diagnostics(
@@ -149,26 +152,27 @@ class WorkflowServer(LanguageServer):
         )
 
 
-def _diagnostics(analysis: Analysis) -> list[Diagnostic]:
+def _diagnostics(analysis: Analysis, children: dict[str, Path] | None) -> list[Diagnostic]:
     """The validator's diagnostics on the parse this version already has.
 
-    Child workflows (EmbedWorkflow, E051) are the ``*.json`` files beside the document,
-    as when ``runtara validate`` is given its directory.
+    Child workflows (EmbedWorkflow: E051 unknown, E055 inputs not mapped) are looked up
+    as ``runtara validate --child`` does, in the files and directories the client names
+    (``initializationOptions.children``); without them, among the ``*.json`` files
+    beside the document (as when ``runtara validate`` is given its directory).
     """
     document = analysis.document
     if document is None:
         return validate_text(analysis.text, analysis.filename).diagnostics  # S000 and where
-    return validate_document(document, children=_siblings(analysis.filename)).diagnostics
+    if children is None:
+        children = _siblings(analysis.filename)
+    return validate_document(document, children=set(children), child_files=children).diagnostics
 
 
-def _siblings(filename: str) -> set[str] | None:
+def _siblings(filename: str) -> dict[str, Path]:
     directory = Path(filename).parent
     if not filename or not directory.is_dir():
-        return None
-    return {
-        path.name.removesuffix(".workflow.json").removesuffix(".json")
-        for path in directory.glob("*.json")
-    }
+        return {}
+    return find_child_workflows(sorted(directory.glob("*.json")))
 
 
 def _lsp_diagnostic(diagnostic: Diagnostic, analysis: Analysis, lines: Lines) -> types.Diagnostic:
@@ -196,6 +200,14 @@ def _lsp_diagnostic(diagnostic: Diagnostic, analysis: Analysis, lines: Lines) ->
 server = WorkflowServer()
 
 
+@server.feature(types.INITIALIZE)
+def initialize(ls: WorkflowServer, params: types.InitializeParams) -> None:
+    options = params.initialization_options
+    paths = options.get("children") if isinstance(options, dict) else None
+    if isinstance(paths, list) and all(isinstance(p, str) for p in paths):
+        ls.children = find_child_workflows(paths)
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: WorkflowServer, params: types.DidOpenTextDocumentParams) -> None:
     ls.schedule_diagnostics(params.text_document.uri, 0)
@@ -221,13 +233,18 @@ def did_close(ls: WorkflowServer, params: types.DidCloseTextDocumentParams) -> N
 def completion(ls: WorkflowServer, params: types.CompletionParams) -> types.CompletionList:
     analysis, lines = ls.analysis(params.text_document.uri)
     offset = lines.offset(params.position)
-    items = [_completion_item(c, analysis, lines, offset) for c in analysis.complete(offset)]
+    items = [
+        _completion_item(c, analysis, lines, offset, rank)
+        for rank, c in enumerate(analysis.complete(offset))
+    ]
     return types.CompletionList(is_incomplete=False, items=items)
 
 
 def _completion_item(
-    completion: Completion, analysis: Analysis, lines: Lines, offset: int
+    completion: Completion, analysis: Analysis, lines: Lines, offset: int, rank: int
 ) -> types.CompletionItem:
+    """One item; ``rank`` keeps the document's order (steps as written, fields as declared)
+    where a client would otherwise sort by label (step-1, step-10, step-100, ...)."""
     word_start = offset
     while word_start > 0 and analysis.text[word_start - 1] not in '."[{ ':
         word_start -= 1
@@ -319,9 +336,9 @@ def rename(ls: WorkflowServer, params: types.RenameParams) -> types.WorkspaceEdi
     analysis, lines, graph, old = found
     new = params.new_name
     if not new or new != new.strip():
-        raise ValueError("a step id cannot be empty or start or end with spaces")
+        raise JsonRpcInvalidParams("a step id cannot be empty or start or end with spaces")
     if new in graph.steps and new != old:
-        raise ValueError(f"step '{new}' already exists in this graph")
+        raise JsonRpcInvalidParams(f"step '{new}' already exists in this graph")
     edits = [
         types.TextEdit(lines.range(s, e), text)
         for s, e, text in _rename_edits(analysis, graph, old, new)

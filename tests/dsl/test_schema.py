@@ -8,7 +8,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from runtara.dsl.schema import REGENERATE_COMMAND, SCHEMA_PATH, render, workflow_schema
+from runtara.dsl.schema import (
+    REGENERATE_COMMAND,
+    SCHEMA_PATH,
+    SCHEMASTORE_PATH,
+    render,
+    schemastore_schema,
+    workflow_schema,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(ROOT.joinpath("examples").glob("*.json")) + sorted(
@@ -92,11 +99,11 @@ def test_each_capability_lists_its_input_keys_with_descriptions(
 ) -> None:
     from runtara.agents.catalog import catalog
 
-    agents = schema["$defs"]["AgentStep"]["anyOf"]  # type: ignore[index]
+    agents = schema["$defs"]["AgentStep"]["then"]["anyOf"]  # type: ignore[index]
     by_capability = {
         (agent["properties"]["agentId"]["const"], rule["properties"]["capabilityId"]["const"]): rule
         for agent in agents
-        for rule in agent["anyOf"]
+        for rule in agent["then"]["anyOf"]
     }
     for agent in catalog().agents.values():
         for capability in agent.capabilities.values():
@@ -143,3 +150,53 @@ def test_readme_points_editors_at_the_committed_schema() -> None:
     (mapping,) = settings["json.schemas"]
     assert (ROOT / mapping["url"]).resolve() == SCHEMA_PATH
     assert "examples/*.json" in mapping["fileMatch"]
+
+
+def _enums(node: object, path: str = "#") -> list[tuple[str, dict[str, object]]]:
+    found: list[tuple[str, dict[str, object]]] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("enum"), list):
+            found.append((path, node))
+        for key, value in node.items():
+            if key not in ("defaultSnippets", "enum", "default"):
+                found.extend(_enums(value, f"{path}/{key}"))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(_enums(value, f"{path}/{index}"))
+    return found
+
+
+def test_every_enum_value_is_described(schema: dict[str, object]) -> None:
+    enums = _enums(schema)
+    assert len(enums) >= 40  # step types, ops, agents, capabilities per agent, inputs, ...
+    for path, node in enums:
+        docs = node.get("enumDescriptions")
+        assert isinstance(docs, list) and len(docs) == len(node["enum"]), path  # type: ignore[arg-type]
+        assert all(isinstance(d, str) and d.strip() for d in docs), path
+
+
+def test_each_step_type_has_a_snippet_with_its_required_fields(schema: dict[str, object]) -> None:
+    union = schema["$defs"]["ExecutionGraph"]["properties"]["steps"]["additionalProperties"]  # type: ignore[index]
+    snippets = {s["body"]["stepType"]: s["body"] for s in union["defaultSnippets"]}
+    for ref in union["anyOf"]:
+        definition = schema["$defs"][ref["$ref"].rsplit("/", 1)[1]]  # type: ignore[index]
+        step_type = definition["properties"]["stepType"]["const"]
+        if definition.get("deprecated"):
+            continue
+        assert set(definition["required"]) <= set(snippets[step_type]), step_type
+
+
+def test_committed_schemastore_variant_is_current_draft_07() -> None:
+    variant = schemastore_schema()
+    committed = SCHEMASTORE_PATH.read_text(encoding="utf-8") if SCHEMASTORE_PATH.exists() else ""
+    assert committed == render(variant), (
+        f"{SCHEMASTORE_PATH} is stale: regenerate it with "
+        f"`runtara schema --schemastore -o {SCHEMASTORE_PATH.relative_to(ROOT)}`"
+    )
+    jsonschema.Draft7Validator.check_schema(variant)
+    assert "$defs" not in json.dumps(variant) and '"deprecated"' not in json.dumps(variant)
+    validator = jsonschema.Draft7Validator(variant)
+    for example in EXAMPLES:
+        assert list(validator.iter_errors(json.loads(example.read_text(encoding="utf-8")))) == []
+    url = {"valueType": "reference", "value": "data.url"}
+    assert list(validator.iter_errors(_agent_doc("http", "http-request", {"urll": url})))

@@ -26,7 +26,7 @@ class EngineUnavailable(RuntimeError):
 
 
 def install() -> Path:
-    """The directory holding ``driver.mjs`` and its ``node_modules`` (installed if needed)."""
+    """The directory holding the npm packages (``node_modules``), installed if needed."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise EngineUnavailable("node and npm are needed (.ci/services.sh installs them)")
@@ -55,7 +55,6 @@ def install() -> Path:
             staging.rename(target)  # atomic: a concurrent install (xdist) may have won
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
-    shutil.copy(HERE / "driver.mjs", target / "driver.mjs")
     return target
 
 
@@ -63,13 +62,14 @@ class VsCodeJson:
     """One Node process running ``driver.mjs``; requests are answered in order."""
 
     def __init__(self, schema: Path | None = None) -> None:
-        directory = install()
-        command = ["node", str(directory / "driver.mjs")]
+        packages = install()
+        command = ["node", str(HERE / "driver.mjs")]
         if schema is not None:
             command += ["--schema", str(Path(schema).resolve())]
         self._process = subprocess.Popen(
             command,
-            cwd=directory,
+            cwd=packages,
+            env={**os.environ, "RUNTARA_NODE_PACKAGES": str(packages)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

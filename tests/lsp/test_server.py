@@ -10,14 +10,17 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from runtara.dsl import validate, validate_text
+from runtara.dsl import find_child_workflows, validate, validate_text
 from runtara.lsp.server import Lines
 from tests.editors import documents
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = sorted((ROOT / "tests" / "fixtures" / "invalid").glob("*.json"))
+#: Where EmbedWorkflow children are found (as ``runtara validate --child``).
+CHILDREN = (ROOT / "tests" / "fixtures" / "invalid", ROOT / "tests" / "fixtures" / "children")
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -108,7 +111,11 @@ TEXT = json.dumps(DOCUMENT, indent=2) + "\n"
 )
 async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     await lsp_client.initialize_session(
-        types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=ROOT.as_uri())
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            root_uri=ROOT.as_uri(),
+            initialization_options={"children": [str(p) for p in CHILDREN]},
+        )
     )
     yield
     await lsp_client.shutdown_session()
@@ -171,8 +178,8 @@ async def test_publishes_the_validators_diagnostics_for_each_invalid_fixture(
     client: LanguageClient, fixture: Path
 ) -> None:
     text = fixture.read_text(encoding="utf-8")
-    children = {path.stem for path in fixture.parent.glob("*.json")}  # the files beside it
-    expected = validate(fixture, children=children).diagnostics
+    children = find_child_workflows(CHILDREN)
+    expected = validate(fixture, children=set(children), child_files=children).diagnostics
     uri = fixture.as_uri()
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "json", 1, text))
@@ -278,7 +285,7 @@ async def test_roots_include_item_only_where_in_scope(client: LanguageClient) ->
     text = _with_value('"value": "data.sku"', '"value": ""')
     uri = await _open(client, text)
     inside_split = await _complete(client, uri, _at(text, '"value": ""', len('"value": "')))
-    assert "item" in inside_split and "loop" not in inside_split
+    assert {"item", "iteration"} <= set(inside_split) and "loop" not in inside_split
     text = _with_value('"value": "data.items"', '"value": ""')
     uri = await _open(client, text)
     top = await _complete(client, uri, _at(text, '"value": ""', len('"value": "')))
@@ -342,6 +349,16 @@ async def test_rename_a_step_everywhere_it_is_named(client: LanguageClient) -> N
     assert validate_text(renamed).diagnostics == []
 
 
+async def test_rename_refuses_an_id_that_exists_or_is_blank(client: LanguageClient) -> None:
+    uri = await _open(client, TEXT)
+    where = _at(TEXT, '"toStep": "fetch-orders"', 12)
+    for name, reason in (("check", "step 'check' already exists"), (" ", "cannot be empty")):
+        with pytest.raises(JsonRpcException, match=reason):
+            await client.text_document_rename_async(
+                types.RenameParams(types.TextDocumentIdentifier(uri), where, name)
+            )
+
+
 async def test_document_symbols_outline_steps_and_subgraphs(client: LanguageClient) -> None:
     uri = await _open(client, TEXT)
     symbols = await client.text_document_document_symbol_async(
@@ -370,3 +387,21 @@ async def test_a_thousand_step_document(client: LanguageClient) -> None:
         client, uri, Lines(text).position(outputs + len("\"steps['step-896'].outputs."))
     )
     assert labels == ["status_code", "headers", "body", "success"]
+
+
+async def test_every_position_answers_without_error_even_mid_edit(client: LanguageClient) -> None:
+    """Completion, hover and definition anywhere, on the document and on a broken copy
+    (cut mid-string, as while typing): answers or nothing, never a server error."""
+    for text in (TEXT, TEXT[: TEXT.index("outputs.body") + 3]):
+        uri = await _open(client, text)
+        identifier = types.TextDocumentIdentifier(uri)
+        lines = Lines(text)
+        for offset in range(0, len(text) + 1, 11):
+            position = lines.position(offset)
+            await client.text_document_completion_async(
+                types.CompletionParams(identifier, position)
+            )
+            await client.text_document_hover_async(types.HoverParams(identifier, position))
+            await client.text_document_definition_async(
+                types.DefinitionParams(identifier, position)
+            )

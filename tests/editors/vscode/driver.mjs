@@ -16,7 +16,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
+// The npm packages live in a shared cache directory (tests/editors/vscode_engine.py).
+const packages = process.env.RUNTARA_NODE_PACKAGES;
+const require = createRequire(packages ? pathToFileURL(`${packages}/package.json`) : import.meta.url);
 const { getLanguageService, TextDocument } = require("vscode-json-languageservice");
 const Ajv2020 = require("ajv/dist/2020").default;
 const AjvDraft07 = require("ajv").default;
