@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from runtara.runtime.errors import Conflict, NotConfigured, NotFound, Unauthorized
+from runtara.runtime.errors import Conflict, Forbidden, NotConfigured, NotFound, Unauthorized
 from runtara.runtime.store import (
     Store,
     connections,
@@ -281,6 +281,24 @@ def test_connections_are_encrypted_at_rest_and_tenant_scoped(store: Store) -> No
         store.run(connections.get_connection, "tenant-2", "crm")
     with pytest.raises(Conflict):
         store.run(connections.create_connection, store.secrets, "tenant-1", "crm", "x", {})
+
+
+def test_a_registry_login_is_for_the_server_only(store: Store) -> None:
+    """An ``oci_registry`` connection serves image pulls of its own tenant; an instance
+    asking for it (it could log it or send it anywhere) is refused."""
+    login = {"registry": "reg.example:5000", "username": "ci", "password": "p4ss"}
+    store.run(
+        connections.create_connection, store.secrets, "tenant-1", "reg", "oci_registry", login
+    )
+    found = store.run(connections.registry_login, store.secrets, "tenant-1", "reg.example:5000")
+    assert found == {"username": "ci", "password": "p4ss"}
+    assert store.run(connections.registry_login, store.secrets, "tenant-1", "other:5000") is None
+    assert (
+        store.run(connections.registry_login, store.secrets, "tenant-2", "reg.example:5000") is None
+    )
+    started(store)
+    with pytest.raises(Forbidden, match="registry credentials"):
+        store.run(connections.fetch_parameters, store.secrets, DEV, "reg")
 
 
 def test_connections_need_a_secret_key(db_url: str) -> None:
