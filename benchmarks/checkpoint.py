@@ -21,10 +21,8 @@ import argparse
 import json
 import multiprocessing
 import os
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,11 +32,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
-POSTGRES_URL = os.environ.get(
-    "RUNTARA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.databases import postgres_schema_url
+from tests.support.servers import Server
+
 STATE = {"index": 0, "order": "order-000000", "amount_cents": 12345, "note": "x" * 40}
 CLIENT_PROCESSES = 4
 
@@ -129,45 +128,14 @@ def _runtara_clients(
     return drive(_runtara_op(url, prefix), threads, seconds)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def runtara_server(database_url: str, workdir: Path) -> Iterator[str]:
-    import httpx
-
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtara",
-            "server",
-            "--dev",
-            "--port",
-            str(port),
-            "--database-url",
-            database_url,
-        ],
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = Server(database_url, workdir / "data", server_id="bench", fast=False, cwd=workdir)
+    server.start()
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 def bench_runtara(
@@ -326,17 +294,9 @@ def bench_raw_postgres(url: str, clients: int, seconds: float, count: int) -> li
 
 @contextmanager
 def postgres_schema(name: str) -> Iterator[str]:
-    import psycopg
-
-    schema = f"bench_{name}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    """A fresh PostgreSQL schema for one system's run (``name`` only labels the call)."""
+    with postgres_schema_url() as url:
+        yield url
 
 
 def fsync_p50(folder: Path, samples: int = 200) -> float:

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,11 +32,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.servers import Server  # noqa: E402
+
 HELLO = ROOT / "examples" / "hello.json"
 OTHER = ROOT / "examples" / "order_processing.json"
 HELLO_INPUT = {"name": "ada", "language": "fr"}
@@ -101,33 +103,20 @@ def median_ms(samples: list[float]) -> float:
 
 @contextmanager
 def dev_server(directory: Path, python_path: Path) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "RUNTARA_DATABASE_URL": f"sqlite:///{directory / 'bench.db'}",
-        "PYTHONPATH": str(python_path),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "runtara", "server", "--dev", "--port", str(port)],
-        env=env,
+    """``runtara server --dev`` importing the snapshot at ``python_path``."""
+    server = Server(
+        f"sqlite:///{directory / 'bench.db'}",
+        directory / "data",
+        server_id="bench",
+        fast=False,
+        env={"PYTHONPATH": str(python_path)},
         cwd=directory,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
+    server.start()
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield url
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        server.stop()
 
 
 def snapshot(work: Path) -> Path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import statistics
 import subprocess
 import sys
@@ -25,70 +24,46 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from runtara.client import Client  # noqa: E402
 from runtara.runtime.store import open_store, scheduling  # noqa: E402
 from runtara.runtime.store.database import now_ms  # noqa: E402
+from tests.support.polling import wait_for  # noqa: E402
+from tests.support.servers import Server  # noqa: E402
 
-WORKER = ROOT / "tests" / "environment" / "programs" / "worker.py"
+WORKER = ROOT / "tests" / "support" / "programs" / "worker.py"
 
 
 def _ms(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def server(database_url: str, data_dir: Path) -> Iterator[tuple[str, int]]:
     """A real ``runtara server --dev``; yields its URL and pid."""
-    port = _free_port()
-    env = {**os.environ, "RUNTARA_DATA_DIR": str(data_dir), "RUNTARA_POLL_SECONDS": "0.1"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtara",
-            "server",
-            "--dev",
-            "--port",
-            str(port),
-            "--database-url",
-            database_url,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    running = Server(
+        database_url,
+        data_dir,
+        server_id="bench",
+        fast=False,
+        env={"RUNTARA_POLL_SECONDS": "0.1"},
+    ).start()
+    assert running.process is not None
     try:
-        for _ in range(600):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.05)
-        yield url, process.pid
+        yield running.url, running.process.pid
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        running.stop()
 
 
 def _wait(client: Client, instance_id: str, statuses: tuple[str, ...], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while client.get_instance(instance_id)["status"] not in statuses:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{instance_id} did not reach {statuses}")
-        time.sleep(0.02)
+    wait_for(
+        lambda: client.get_instance(instance_id)["status"] in statuses,
+        timeout,
+        interval=0.02,
+        what=f"{instance_id} to reach {statuses}",
+    )
 
 
 def start_latency(client: Client, image: str, runs: int, prefix: str) -> list[float]:

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.support.fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: marker -> environment variable that opts it out on a laptop (never in CI).

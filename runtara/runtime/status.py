@@ -33,7 +33,3 @@ ALLOWED_FROM: dict[Status, frozenset[Status]] = {
         {Status.pending, Status.running, Status.sleeping, Status.suspended}
     ),
 }
-
-
-def can_transition(current: str, target: Status) -> bool:
-    return current in ALLOWED_FROM[target]

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.environment.servers import free_port, wait_for
-from tests.runtime.databases import DIALECTS, postgres_schema_url
+from tests.support.databases import DIALECTS, postgres_schema_url
+from tests.support.polling import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

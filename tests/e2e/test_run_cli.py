@@ -16,6 +16,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
+from tests.support.polling import wait_for
 from tests.support.run_processes import (
     EXAMPLES,
     dev_server,
@@ -298,10 +299,7 @@ def test_sigterm_stops_the_instance_process_too(tmp_path: Path, httpserver: HTTP
         _, stderr = running.finish()
     assert "interrupted; rerun with --id term-1 to resume" in stderr
     module = ".data/runs/default/term-1/workflow.py"  # the instance process's argument
-    deadline = time.monotonic() + 10
-    while _processes_running(module) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _processes_running(module)
+    wait_for(lambda: not _processes_running(module), 10, what="the instance process to end")
 
     done = runtara(tmp_path, *args)
     assert done.returncode == 0, done.stderr

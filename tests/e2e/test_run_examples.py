@@ -13,6 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.support.polling import wait_for
 from tests.support.run_processes import EXAMPLES, bearer, dev_server, runtara, start_run, write_json
 
 TOKEN = "t0ken-for-tests"
@@ -190,10 +191,11 @@ def test_approval_waits_for_a_signal(tmp_path: Path, httpserver: HTTPServer) -> 
         "--connection",
         bearer(tmp_path, "approvals-api", httpserver.url_for("/"), TOKEN),
     ) as running:
-        deadline = time.monotonic() + 30
-        while not any(r.path == "/approval-requests" for r, _ in httpserver.log):
-            assert time.monotonic() < deadline, "the manager was never asked"
-            time.sleep(0.05)
+        wait_for(
+            lambda: any(r.path == "/approval-requests" for r, _ in httpserver.log),
+            30,
+            what="the manager to be asked",
+        )
         answer = httpx.post(
             f"{running.url}/v1/instances/expense-e1/signals",
             json={

@@ -5,11 +5,12 @@ scheduler starts it again when due, and the instance completes with its output."
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from tests.support.polling import wait_for
 from tests.support.run_processes import dev_server, runtara
 
 NAPPER = {
@@ -64,11 +65,13 @@ def test_workflow_image_sleeps_without_a_process_and_completes(tmp_path: Path) -
         assert started.returncode == 0, started.stderr
         instance_id = json.loads(started.stdout)["id"]
         api = httpx.Client(base_url=url, headers={"X-Runtara-Tenant": "default"})
-        deadline = time.monotonic() + 60
-        while (state := api.get(f"/v1/instances/{instance_id}").json())["status"] != "completed":
+
+        def completed() -> dict[str, Any] | None:
+            state: dict[str, Any] = api.get(f"/v1/instances/{instance_id}").json()
             assert state["status"] not in ("failed", "cancelled"), state
-            assert time.monotonic() < deadline, state
-            time.sleep(0.1)
+            return state if state["status"] == "completed" else None
+
+        state = wait_for(completed, 60, interval=0.1, what=f"{instance_id} to complete")
         assert state["output"] == {"slept": 1500}
         events = api.get(f"/v1/instances/{instance_id}/events").json()["events"]
         kinds = [e["event_type"] for e in events]

@@ -14,10 +14,9 @@ import pytest
 
 from runtara.client import Client
 from tests.support.crash_processes import (
-    free_port,
+    crash_server,
     ledger_lines,
     start_example,
-    start_server,
     wait_for_lines,
 )
 
@@ -25,12 +24,10 @@ ALL_ORDERS = list(range(1, 1001))
 
 
 @pytest.fixture
-def server(db_url: str, tmp_path: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    process = start_server(db_url, port, tmp_path)
-    yield f"http://127.0.0.1:{port}", port
-    process.terminate()
-    process.wait(timeout=30)
+def server(db_url: str, tmp_path: Path) -> Iterator[str]:
+    running = crash_server(db_url, tmp_path).start()
+    yield running.url
+    running.stop()
 
 
 def finish(process: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -38,10 +35,8 @@ def finish(process: subprocess.Popen[bytes], timeout: float = 120) -> None:
     assert process.returncode == 0, err.decode()
 
 
-def test_killed_example_continues_with_the_next_order(
-    server: tuple[str, int], tmp_path: Path
-) -> None:
-    url, _ = server
+def test_killed_example_continues_with_the_next_order(server: str, tmp_path: Path) -> None:
+    url = server
     ledger = tmp_path / "ledger.txt"
     first = start_example(url, "batch-kill", ledger, delay_ms=2)
     wait_for_lines(ledger, 500, first)
@@ -61,9 +56,9 @@ def test_killed_example_continues_with_the_next_order(
 
 
 def test_ctrl_c_on_the_example_is_one_line_and_the_rerun_continues(
-    server: tuple[str, int], tmp_path: Path
+    server: str, tmp_path: Path
 ) -> None:
-    url, _ = server
+    url = server
     ledger = tmp_path / "ledger.txt"
     first = start_example(url, "batch-ctrl-c", ledger, delay_ms=2)
     wait_for_lines(ledger, 100, first)
@@ -77,18 +72,16 @@ def test_ctrl_c_on_the_example_is_one_line_and_the_rerun_continues(
 
 
 def test_server_killed_mid_batch_is_survived(db_url: str, tmp_path: Path) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    server = crash_server(db_url, tmp_path).start()
+    url = server.url
     ledger = tmp_path / "ledger.txt"
-    server = start_server(db_url, port, tmp_path)
     example = start_example(url, "batch-server-kill", ledger, delay_ms=1)
     try:
         wait_for_lines(ledger, 300, example)
-        server.send_signal(signal.SIGKILL)
-        server.wait()
-        time.sleep(0.5)  # the example is now retrying against a dead port
+        server.kill()
+        time.sleep(0.5)  # the server stays down a while; the example retries meanwhile
         assert example.poll() is None
-        server = start_server(db_url, port, tmp_path)
+        server.start()  # the same port again
         finish(example)
         assert ledger_lines(ledger) == ALL_ORDERS  # every order exactly once, in order
         with Client(url, tenant="tenant-1") as client:
@@ -99,14 +92,13 @@ def test_server_killed_mid_batch_is_survived(db_url: str, tmp_path: Path) -> Non
             ]
     finally:
         example.kill()
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
 
 def test_pause_stops_at_the_next_checkpoint_and_resume_finishes(
-    server: tuple[str, int], tmp_path: Path
+    server: str, tmp_path: Path
 ) -> None:
-    url, _ = server
+    url = server
     ledger = tmp_path / "ledger.txt"
     example = start_example(url, "batch-pause", ledger, delay_ms=2)
     wait_for_lines(ledger, 100, example)
@@ -126,8 +118,8 @@ def test_pause_stops_at_the_next_checkpoint_and_resume_finishes(
         assert client.get_instance("batch-pause")["status"] == "completed"
 
 
-def test_cancel_stops_at_the_next_checkpoint(server: tuple[str, int], tmp_path: Path) -> None:
-    url, _ = server
+def test_cancel_stops_at_the_next_checkpoint(server: str, tmp_path: Path) -> None:
+    url = server
     ledger = tmp_path / "ledger.txt"
     example = start_example(url, "batch-cancel", ledger, delay_ms=2)
     wait_for_lines(ledger, 100, example)

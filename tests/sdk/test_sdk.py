@@ -6,6 +6,7 @@ import base64
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -99,20 +100,39 @@ def test_durable_function_gives_up_with_the_last_error(runtime: EmbeddedRuntime)
         flaky("k")
 
 
+class SleepRecorder(Runtara):
+    """A Runtara that notes every in-place sleep the runtime told it to take (seconds)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slept: list[float] = []
+
+    def _sleep_in_place(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        super()._sleep_in_place(seconds)
+
+
+def recorded() -> SleepRecorder:
+    runtime = SleepRecorder.localhost("order-batch-001", "tenant-1")
+    runtime.register()
+    return runtime
+
+
 def test_durable_sleep_waits_only_for_the_remainder_on_rerun(runtime: EmbeddedRuntime) -> None:
+    first = recorded()
     began = time.monotonic()
-    start().durable_sleep(timedelta(seconds=0.4))
-    assert time.monotonic() - began >= 0.39
-    rerun_began = time.monotonic()
-    start().durable_sleep(0.4)  # the same (first) sleep of the run: already over
-    assert time.monotonic() - rerun_began < 0.2
-    third = start()
+    first.durable_sleep(timedelta(seconds=0.4))
+    assert time.monotonic() - began >= 0.39 and first.slept == [0.4]
+    rerun = recorded()
+    rerun.durable_sleep(0.4)  # the same (first) sleep of the run: already over
+    assert rerun.slept == [0.0]
+    third = recorded()
     third.durable_sleep(0.4, key="sleep::1")
-    midway = time.monotonic()
-    third.durable_sleep(1.0, key="later")
-    fourth_began = time.monotonic()
-    start().durable_sleep(1.0, key="later")  # rerun: waits only the rest of "later"
-    assert time.monotonic() - fourth_began < 1.0 - (fourth_began - midway) + 0.2
+    third.durable_sleep(0.5, key="later")
+    assert third.slept == [0.0, 0.5]
+    fourth = recorded()
+    fourth.durable_sleep(0.5, key="later")  # rerun after "later" ended: nothing left
+    assert fourth.slept == [0.0]
 
 
 def test_pause_and_cancel_arrive_at_the_next_checkpoint(
@@ -162,7 +182,7 @@ def test_an_unreachable_runtime_is_reported_after_the_retry_window() -> None:
     began = time.monotonic()
     with pytest.raises(RuntimeUnavailable, match="unreachable"):
         rt.register()
-    assert 0.3 <= time.monotonic() - began < 3
+    assert time.monotonic() - began >= 0.3
 
 
 def test_a_long_retry_window_says_at_once_why_it_waits(caplog: pytest.LogCaptureFixture) -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from runtara.runtime.embedded import EmbeddedRuntime
-from tests.runtime.databases import DIALECTS, database_url
+from tests.support.databases import DIALECTS, database_url
 
 ADMIN_KEY = "admin-key-for-security-tests"
 SECRET_KEY = "secret-key-for-security-tests"

@@ -3,59 +3,27 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+from tests.support.polling import wait_for
+from tests.support.servers import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "checkpoint_example.py"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(
-    database_url: str, port: int, workdir: Path, *args: str
-) -> subprocess.Popen[bytes]:
-    """``runtara server --dev`` on ``port``; returns once ``/health`` answers."""
-    log = open(workdir / f"server-{port}.log", "ab")  # noqa: SIM115 - owned by the process
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtara",
-            "server",
-            "--dev",
-            "--port",
-            str(port),
-            "--database-url",
-            database_url,
-            *args,
-        ],
+def crash_server(database_url: str, workdir: Path) -> Server:
+    """The crash tests' ``runtara server --dev``: real timings, a secret key, in ``workdir``."""
+    return Server(
+        database_url,
+        workdir / "data",
+        server_id="crash",
+        fast=False,
+        env={"RUNTARA_SECRET_KEY": "crash-tests"},
         cwd=workdir,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "RUNTARA_SECRET_KEY": "crash-tests"},
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}: see {log.name}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("server did not become healthy within 30 s")
 
 
 def start_example(
@@ -83,12 +51,10 @@ def ledger_lines(ledger: Path) -> list[int]:
 def wait_for_lines(
     ledger: Path, count: int, process: subprocess.Popen[bytes], timeout: float = 60
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while len(ledger_lines(ledger)) < count:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"process ended early ({process.returncode}): {process.stderr and process.stderr.read()!r}"
-            )
-        if time.monotonic() > deadline:
-            raise AssertionError(f"ledger did not reach {count} lines in {timeout} s")
-        time.sleep(0.002)
+    wait_for(
+        lambda: len(ledger_lines(ledger)) >= count,
+        timeout,
+        interval=0.002,
+        what=f"the ledger to reach {count} lines",
+        process=process,
+    )

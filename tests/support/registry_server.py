@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.support.polling import answers, free_port, wait_for
 
 USERNAME = "pusher"
 PASSWORD = "s3cret-pass"
@@ -29,12 +28,6 @@ class LocalRegistry:
     @property
     def url(self) -> str:
         return f"{self.scheme}://{self.host}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def htpasswd_file(directory: Path) -> Path:
@@ -95,13 +88,10 @@ def run_registry(
 
 def _wait_ready(registry: LocalRegistry, process: subprocess.Popen[bytes]) -> None:
     verify = ssl.create_default_context(cafile=str(registry.ca_file)) if registry.ca_file else True
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"docker-registry exited: {registry.log.read_text()[-2000:]}")
-        try:
-            httpx.get(f"{registry.url}/v2/", verify=verify, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError(f"docker-registry did not start: {registry.log.read_text()[-2000:]}")
+    wait_for(
+        lambda: answers(f"{registry.url}/v2/", verify),
+        20,
+        what="docker-registry to answer /v2/",
+        process=process,
+        log=registry.log,
+    )

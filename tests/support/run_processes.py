@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+from tests.support.polling import free_port
+from tests.support.servers import Server, environment
+
+__all__ = ["dev_server", "environment", "free_port", "runtara", "start_run", "write_json"]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-
-
-def environment() -> dict[str, str]:
-    """This process's environment without RUNTARA_* settings, importing this checkout."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNTARA_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
 
 
 def runtara(
@@ -108,48 +101,21 @@ def bearer(tmp_path: Path, name: str, base_url: str, token: str = "t0ken-for-tes
     return f"{name}={write_json(tmp_path / f'{name}.json', body)}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def dev_server(tmp_path: Path, *, dev: bool = True, **env_vars: str) -> Iterator[str]:
     """``runtara server --dev`` (or, with ``dev=False``, a server that wants API keys)
     on a free port and a temp SQLite database; ``env_vars`` are added to its environment."""
-    port = free_port()
-    env = {**environment(), **env_vars}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtara",
-            "server",
-            *(["--dev"] if dev else []),
-            "--port",
-            str(port),
-            "--database-url",
-            f"sqlite:///{tmp_path / 'server.db'}",
-        ],
+    server = Server(
+        f"sqlite:///{tmp_path / 'server.db'}",
+        tmp_path / ".data",
+        server_id="dev",
+        env=env_vars,
+        dev=dev,
+        fast=False,
         cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
+    server.start(timeout=30)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()

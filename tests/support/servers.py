@@ -1,20 +1,20 @@
-"""Real ``runtara server`` processes for the environment tests, and ways to look at them."""
+"""Real ``runtara server`` processes (the one way tests start one), and ways to look at them."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from runtara.client import Client
+from tests.support.polling import free_port, healthy, wait_for
+
+__all__ = ["FAST_ENV", "Server", "effects", "environment", "free_port", "wait_for", "wait_status"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PROGRAMS = Path(__file__).parent / "programs"
 WORKER = PROGRAMS / "worker.py"
@@ -28,14 +28,20 @@ FAST_ENV = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def environment() -> dict[str, str]:
+    """This process's environment without RUNTARA_* settings, importing this checkout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNTARA_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
 
 
 class Server:
-    """``runtara server --dev`` in a child process; ``kill()`` is SIGKILL, ``start()`` again."""
+    """``runtara server --dev`` in a child process; ``kill()`` is SIGKILL, ``start()`` again
+    (on the same port, so clients keep their URL).
+
+    ``fast`` applies ``FAST_ENV`` (short backoff, grace, lease and poll); ``args`` are
+    extra command-line arguments; ``cwd`` is where the server runs.
+    """
 
     def __init__(
         self,
@@ -46,16 +52,22 @@ class Server:
         env: dict[str, str] | None = None,
         dev: bool = True,
         host: str = "127.0.0.1",
+        fast: bool = True,
+        args: tuple[str, ...] = (),
+        cwd: Path | None = None,
+        port: int | None = None,
     ) -> None:
         self.dev = dev
         self.host = host
         self.database_url = database_url
         self.data_dir = data_dir
-        self.port = free_port()
+        self.args = args
+        self.cwd = cwd
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
-            **os.environ,
-            **FAST_ENV,
+            **environment(),
+            **(FAST_ENV if fast else {}),
             "RUNTARA_DATA_DIR": str(data_dir),
             "RUNTARA_SERVER_ID": server_id,
             **(env or {}),
@@ -79,20 +91,21 @@ class Server:
                     "--database-url",
                     self.database_url,
                     *(["--dev"] if self.dev else []),
+                    *self.args,
                 ],
                 env=self.env,
+                cwd=self.cwd,
                 stdout=log,
                 stderr=log,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.05)
-        raise RuntimeError(f"server did not answer /health: {self.log.read_text()[-2000:]}")
+        wait_for(
+            lambda: healthy(self.url),
+            timeout,
+            what=f"the server at {self.url} to answer /health",
+            process=self.process,
+            log=self.log,
+        )
+        return self
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -129,17 +142,6 @@ def instance_pids(instance_id: str, url: str | None = None) -> list[int]:
         if marker in environ and state != "Z" and (server is None or server in environ):
             found.append(int(entry.name))
     return found
-
-
-def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.05, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(interval)
 
 
 def wait_status(

@@ -12,14 +12,14 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.polling import accepts, free_port, wait_for
 
 SSHD = "/usr/sbin/sshd"
 USER = "runtara-sftp-test"
@@ -62,12 +62,6 @@ def available() -> str | None:
     if shutil.which("ssh-keygen") is None:
         return "ssh-keygen is not installed"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _keygen(path: Path, kind: str = "ed25519", passphrase: str = "") -> None:
@@ -129,7 +123,7 @@ def running_sshd(workdir: Path) -> Iterator[SshServer]:
     root = shared / "files"
     root.mkdir()
     os.chown(root, user.pw_uid, user.pw_gid)
-    port = _free_port()
+    port = free_port()
     config = workdir / "sshd_config"
     config.write_text(
         f"""Port {port}
@@ -179,13 +173,6 @@ LogLevel VERBOSE
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"sshd exited with {process.returncode}: {log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"sshd did not listen on port {port}: {log.read_text()}")
+    wait_for(
+        lambda: accepts(port), 15, what=f"sshd to listen on port {port}", process=process, log=log
+    )

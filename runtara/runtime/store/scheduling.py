@@ -142,15 +142,20 @@ def due_in_ms(tx: Tx) -> int | None:
 
 
 @write_op
-def claim_due(tx: Tx, owner: str, *, lease_ms: int, limit: int) -> list[Work]:
+def claim_due(
+    tx: Tx, owner: str, *, lease_ms: int, limit: int, now: int | None = None
+) -> list[Work]:
     """Take the leases of up to ``limit`` instances that need a process now.
 
     A sleeping instance is due at its wake time, or as soon as a custom signal is sent
     to it: an instance that waits for a signal (WaitForSignal) can end its process
     with a durable sleep and is started again when the signal arrives. Any other
     sleeper woken early just finds its sleep unfinished and goes back to sleep.
+
+    ``now`` is the store clock's reading (``now_ms()``); a test passes a later one to
+    see what is due then, instead of waiting for it.
     """
-    now = now_ms()
+    now = now_ms() if now is None else now
     lock = " FOR UPDATE OF i SKIP LOCKED" if tx.dialect == "postgresql" else ""
     rows = tx.all(
         f"SELECT {_WORK_COLUMNS} {_WORK_FROM} WHERE {_DUE}"
@@ -200,11 +205,6 @@ def renew_leases(tx: Tx, owner: str, *, lease_ms: int) -> set[tuple[str, str]]:
     )
     rows = tx.all("SELECT tenant_id, id FROM instances WHERE lease_owner = ?", (owner,))
     return {(r["tenant_id"], r["id"]) for r in rows}
-
-
-@write_op
-def release_lease(tx: Tx, owner: str, tenant_id: str, instance_id: str) -> None:
-    _release(tx, owner, tenant_id, instance_id)
 
 
 # -- launching --------------------------------------------------------------------------

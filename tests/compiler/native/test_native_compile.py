@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from runtara.compiler.native.workflow import read_build
-from tests.support.registry_server import free_port
+from tests.support.servers import Server
 
 ROOT = Path(__file__).resolve().parents[3]
 HELLO = ROOT / "examples" / "hello.json"
@@ -39,35 +38,17 @@ def _runtara(
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``runtara server --dev`` on a free port with its own SQLite database."""
     directory = tmp_path_factory.mktemp("server")
-    port = free_port()
-    env = {
-        **os.environ,
-        "RUNTARA_DATABASE_URL": f"sqlite:///{directory / 'runtara.db'}",
-        "PYTHONPATH": str(ROOT),  # the checkout under test, whatever is installed
-    }
-    with (directory / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "runtara", "server", "--dev", "--port", str(port)],
-            cwd=directory,
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
+    server = Server(
+        f"sqlite:///{directory / 'runtara.db'}",
+        directory,
+        server_id="native",
+        fast=False,
+        cwd=directory,
+    ).start(timeout=30)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"runtara server did not start: {(directory / 'server.log').read_text()}")
-        yield url
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.databases import DIALECTS, database_url
 from tests.support.servers import Server
-
-
-@pytest.fixture(params=DIALECTS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with database_url(request.param, tmp_path) as url:
-        yield url
 
 
 @pytest.fixture

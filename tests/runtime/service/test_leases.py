@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from runtara.runtime.store import Store, images, instances, open_store, scheduling
+from runtara.runtime.store.database import now_ms
 from runtara.runtime.store.scheduling import Backoff, ProcessExit
 from tests.support.databases import postgres_schema_url
 
@@ -63,8 +63,8 @@ def test_a_crash_is_claimable_again_after_its_backoff(store: Store) -> None:
     assert store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10) == []  # backoff
     info = store.run(scheduling.process_info, "t1", "a")
     assert info.crash_count == 1 and info.lease_owner is None
-    time.sleep(BACKOFF.delay_ms(1) / 1000 + 0.05)
-    (again,) = store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10)
+    after_backoff = now_ms() + BACKOFF.delay_ms(1) + 1
+    (again,) = store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10, now=after_backoff)
     assert again.crash_count == 1
 
 

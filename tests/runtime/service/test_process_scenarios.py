@@ -376,10 +376,9 @@ def test_a_signal_wakes_an_instance_that_waits_for_it_without_a_process(server: 
         )
         time.sleep(0.5)
         assert instance_pids("ap", server.url) == []
-        sent = time.monotonic()
         client.send_signal("ap", "approve", {"by": "ada"})
+        # Woken by the signal: the sleep is an hour, wait_status gives up after a minute.
         done = wait_status(client, "ap", "completed", "failed")
-        assert time.monotonic() - sent < 3  # woken by the signal, not after the hour
     assert done["output"] == {"approved_by": "ada"}
 
 

@@ -1,0 +1,1 @@
+"""Runners: start, watch and stop the process (or container) of one instance."""
