@@ -57,6 +57,32 @@ http_basic = connection_type(
     ),
 )
 
+#: The connection type whose ``agents`` is empty: credentials for the runtime service
+#: itself, never handed to an instance.
+OCI_REGISTRY = "oci_registry"
+
+oci_registry = connection_type(
+    OCI_REGISTRY,
+    name="OCI registry login",
+    description=(
+        "Credentials the runtime service uses to pull an image registered by reference "
+        "(`images register --oci host/name:tag`) from that registry; never given to an instance."
+    ),
+    agents=(),
+    parameters=(
+        InputSpec(
+            "registry",
+            "string",
+            required=True,
+            description="Registry host (and port) as in image references, e.g. `registry.example.com:5000`.",
+        ),
+        InputSpec("username", "string", required=True, description="Registry user name."),
+        InputSpec(
+            "password", "string", required=True, secret=True, description="Password or token."
+        ),
+    ),
+)
+
 sftp = connection_type(
     "sftp",
     name="SFTP server",

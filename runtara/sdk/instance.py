@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from runtara.sdk import payload
@@ -300,11 +300,16 @@ class Runtara:
                 raise
             answer = {"exit": True}
         if answer["exit"]:
-            self._heartbeat.stop()
-            self.flush_events()
-            self._transport.close()
-            raise SystemExit(0)
+            self._leave_until_woken()
         self._sleep_in_place(answer["remaining_ms"] / 1000)
+
+    def _leave_until_woken(self) -> NoReturn:
+        """End this process: the instance is ``sleeping``, and its runner starts it again
+        when it is due (a rerun replays its checkpoints up to here)."""
+        self._heartbeat.stop()
+        self.flush_events()
+        self._transport.close()
+        raise SystemExit(0)
 
     def _sleep_in_place(self, seconds: float) -> None:
         """Sleep, looking for cancel/pause now and then (the background heartbeat keeps
@@ -322,15 +327,25 @@ class Runtara:
     ) -> Any:
         """Wait for a custom signal sent to ``checkpoint_id``; answer its payload.
 
-        Durable: the payload is saved as that checkpoint, so a rerun gets it at once.
-        Answers None when ``timeout`` seconds pass first (counted in this process);
-        raises ``Cancelled`` / ``Paused`` if the instance is asked to stop meanwhile.
+        Durable, like a sleep: the payload is saved as that checkpoint, so a rerun gets
+        it at once, and the deadline (``timeout`` seconds) is fixed at the first call.
+        When a runner launched this instance the process ends while it waits (holding
+        nothing) and is started again by the signal or at the deadline; otherwise it
+        waits in place, asking every ``poll_interval`` seconds. Answers None once the
+        deadline has passed; raises ``Cancelled`` / ``Paused`` if the instance is asked
+        to stop meanwhile.
         """
-        path = f"{self._base}/signals/{quote(checkpoint_id, safe='')}/poll"
-        deadline = None if timeout is None else time.monotonic() + timeout
+        path = f"{self._base}/signals/{quote(checkpoint_id, safe='')}/wait"
+        timeout_ms = None if timeout is None else max(0, round(timeout * 1000))
         while True:
             self._maybe_flush()
-            answer = self._transport.call("POST", path)
+            try:
+                answer = self._transport.call_json("POST", path, {"timeout_ms": timeout_ms})
+            except ProtocolError as exc:
+                # A retry of a wait whose first delivery already put us to sleep: 409.
+                if exc.status != 409 or self.status() != "sleeping":
+                    raise
+                self._leave_until_woken()
             if answer["found"]:
                 return payload.decode(answer["payload"])
             if answer["signal"] == "cancel":
@@ -338,14 +353,12 @@ class Runtara:
                 raise Cancelled(f"instance {self.instance_id} was cancelled while waiting")
             if answer["signal"] == "pause":
                 raise Paused(f"instance {self.instance_id} was paused while waiting")
-            if deadline is not None and time.monotonic() >= deadline:
+            if answer["timed_out"]:
                 return None
-            pause = (
-                poll_interval
-                if deadline is None
-                else min(poll_interval, max(0.0, deadline - time.monotonic()))
-            )
-            time.sleep(pause)
+            if answer["exit"]:
+                self._leave_until_woken()
+            remaining = answer["remaining_ms"]
+            time.sleep(poll_interval if remaining is None else min(poll_interval, remaining / 1000))
 
     # -- events, retries, connections ---------------------------------------------------
 

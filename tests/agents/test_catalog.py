@@ -107,6 +107,7 @@ def test_connection_types_and_secret_parameters() -> None:
         "http_basic": ("password",),
         "http_bearer": ("token",),
         "sftp": ("password", "private_key", "passphrase"),
+        "oci_registry": ("password",),
     }
     header = next(p for p in types["http_api_key"].parameters if p.name == "header_name")
     port = next(p for p in types["sftp"].parameters if p.name == "port")

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from runtara.runtime.errors import Conflict, NotConfigured, NotFound, Unauthorized
+from runtara.runtime.errors import Conflict, Forbidden, NotConfigured, NotFound, Unauthorized
 from runtara.runtime.store import (
     Store,
     connections,
@@ -16,6 +16,7 @@ from runtara.runtime.store import (
     instances,
     logs,
     open_store,
+    scheduling,
     signals,
     tenants,
 )
@@ -247,6 +248,34 @@ def test_durable_sleep_of_a_launched_instance_ends_its_process(store: Store) -> 
     assert (woken.status, woken.wake_at) == ("running", None)
 
 
+def test_a_launched_signal_wait_sleeps_until_its_own_signal_or_deadline(store: Store) -> None:
+    """WaitForSignal holds no process: the instance sleeps, due again when its signal
+    arrives (not another's) or at its deadline, which a rerun does not move."""
+    image = store.run(images.create_image, "tenant-1", "approval", "process", "python3 a.py")
+    created = store.run(
+        instances.create_instance, "tenant-1", "ap", image_id=image.id, runner="process"
+    )
+    caller = Caller("tenant-1", "ap", token=created.token)
+    store.run(instances.register, caller)
+    first = store.run(cp.wait_for_signal, caller, "approve", 3_600_000)
+    assert (first.found, first.exit, first.timed_out) == (False, True, False)
+    assert store.run(instances.get_instance, "tenant-1", "ap").status == "sleeping"
+    assert store.run(scheduling.due_in_ms) != 0
+    store.run(signals.send_custom_signal, "tenant-1", "ap", "another-step", {"no": 1})
+    assert store.run(scheduling.due_in_ms) != 0, "a stray signal woke the sleeper"
+    store.run(signals.send_custom_signal, "tenant-1", "ap", "approve", {"by": "ada"})
+    assert store.run(scheduling.due_in_ms) == 0
+    store.run(instances.register, caller)
+    again = store.run(cp.wait_for_signal, caller, "approve", 3_600_000)
+    assert (again.found, again.payload) == (True, {"by": "ada"})
+    # the payload is checkpoint "approve": every later rerun gets it back at once
+    assert store.run(cp.wait_for_signal, caller, "approve", 3_600_000).payload == {"by": "ada"}
+    # a deadline is fixed at the first call and ends the wait when it passes
+    store.run(cp.wait_for_signal, caller, "second", 0)
+    timed = store.run(cp.wait_for_signal, caller, "second", 3_600_000)
+    assert (timed.found, timed.timed_out, timed.exit) == (False, True, False)
+
+
 def test_events_batch_filters_and_retry_records(store: Store) -> None:
     started(store)
     batch = [events.NewEvent("custom", "workflow_log", {"n": n}) for n in range(5)]
@@ -279,6 +308,24 @@ def test_connections_are_encrypted_at_rest_and_tenant_scoped(store: Store) -> No
         store.run(connections.get_connection, "tenant-2", "crm")
     with pytest.raises(Conflict):
         store.run(connections.create_connection, store.secrets, "tenant-1", "crm", "x", {})
+
+
+def test_a_registry_login_is_for_the_server_only(store: Store) -> None:
+    """An ``oci_registry`` connection serves image pulls of its own tenant; an instance
+    asking for it (it could log it or send it anywhere) is refused."""
+    login = {"registry": "reg.example:5000", "username": "ci", "password": "p4ss"}
+    store.run(
+        connections.create_connection, store.secrets, "tenant-1", "reg", "oci_registry", login
+    )
+    found = store.run(connections.registry_login, store.secrets, "tenant-1", "reg.example:5000")
+    assert found == {"username": "ci", "password": "p4ss"}
+    assert store.run(connections.registry_login, store.secrets, "tenant-1", "other:5000") is None
+    assert (
+        store.run(connections.registry_login, store.secrets, "tenant-2", "reg.example:5000") is None
+    )
+    started(store)
+    with pytest.raises(Forbidden, match="registry credentials"):
+        store.run(connections.fetch_parameters, store.secrets, DEV, "reg")
 
 
 def test_connections_need_a_secret_key(db_url: str) -> None:

@@ -15,7 +15,7 @@ from runtara.runtime.api.management import iso
 from runtara.runtime.api.storable import StoredObject
 from runtara.runtime.runners.resources import MAX_TIMEOUT_S
 from runtara.runtime.scheduler import registration
-from runtara.runtime.store import Store, images
+from runtara.runtime.store import Store, connections, images
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 
@@ -122,8 +122,11 @@ class ImageList(BaseModel):
     offset: int
 
 
-def _registration(body: ImageIn, *, archives: bool) -> registration.Registration:
-    """``archives``: ``oci`` may name an archive on the server's disk (admin only)."""
+def _registration(
+    body: ImageIn, *, archives: bool, auth: dict[str, str] | None = None
+) -> registration.Registration:
+    """``archives``: ``oci`` may name an archive on the server's disk (admin only);
+    ``auth``: the tenant's login for the registry an ``oci`` reference names."""
     limits = registration.limits_of(body.memory, body.cpus, body.timeout)
     if body.command is not None:
         return registration.command_image(
@@ -136,14 +139,18 @@ def _registration(body: ImageIn, *, archives: bool) -> registration.Registration
     if body.workflow is not None:
         return registration.workflow_image(body.workflow, limits, name=body.name)
     assert body.oci is not None
-    return registration.oci_image(body.oci, limits, archives=archives)
+    return registration.oci_image(body.oci, limits, archives=archives, auth=auth)
 
 
 @router.post("", response_model=ImageOut, status_code=201)
 async def register_image(request: Request, who: Authenticated, body: ImageIn) -> ImageOut:
     """Register the next version of ``name``; what it runs is checked now."""
     image_policy.check(body, admin=who.admin)
-    found = await asyncio.to_thread(_registration, body, archives=who.admin)
+    auth = None
+    if body.oci is not None and (registry := _registry_of(body.oci)) is not None:
+        store = _store(request)
+        auth = await store.arun(connections.registry_login, store.secrets, who.tenant_id, registry)
+    found = await asyncio.to_thread(_registration, body, archives=who.admin, auth=auth)
     image = await _store(request).arun(
         images.create_image,
         who.tenant_id,
@@ -154,6 +161,17 @@ async def register_image(request: Request, who: Authenticated, body: ImageIn) ->
         metadata=found.metadata,
     )
     return ImageOut.of(image)
+
+
+def _registry_of(oci: str) -> str | None:
+    """The registry host an image reference names (None for what is not a reference,
+    such as an archive path)."""
+    from runtara.compiler.oci.reference import InvalidReference, parse_reference
+
+    try:
+        return parse_reference(oci).registry
+    except InvalidReference:
+        return None
 
 
 @router.get("", response_model=ImageList)

@@ -147,6 +147,23 @@ class SignalPollAnswer(BaseModel):
     signal: str | None = None
 
 
+class SignalWaitRequest(BaseModel):
+    timeout_ms: int | None = Field(
+        default=None, ge=0, le=MAX_SLEEP_MS, description="null: wait without a deadline"
+    )
+
+
+class SignalWaitAnswer(BaseModel):
+    found: bool = Field(description="true: `payload` is the signal's payload")
+    payload: StoredJson = None
+    signal: str | None = Field(default=None, description="a pending cancel or pause")
+    timed_out: bool = Field(description="the deadline, fixed at the first call, has passed")
+    exit: bool = Field(
+        description="true: end the process now; the signal or the deadline starts it again"
+    )
+    remaining_ms: int | None = Field(description="until the deadline; null: none")
+
+
 class ConnectionAnswer(BaseModel):
     id: str
     integration_id: str
@@ -296,6 +313,27 @@ async def poll_custom_signal(
     caller = _caller(request, tenant_id, instance_id)
     polled = await _store(request).arun(signals.poll_custom_signal, caller, key)
     return SignalPollAnswer(found=polled.found, payload=polled.payload, signal=polled.signal)
+
+
+@router.post("/signals/{key:path}/wait", response_model=SignalWaitAnswer)
+async def wait_custom_signal(
+    request: Request,
+    tenant_id: TenantId,
+    instance_id: InstanceId,
+    key: Key,
+    body: SignalWaitRequest,
+) -> SignalWaitAnswer:
+    """Take the custom signal sent to ``key``, or wait for it durably (see PROTOCOL.md)."""
+    caller = _caller(request, tenant_id, instance_id)
+    found = await _store(request).arun(checkpoints.wait_for_signal, caller, key, body.timeout_ms)
+    return SignalWaitAnswer(
+        found=found.found,
+        payload=found.payload,
+        signal=found.signal,
+        timed_out=found.timed_out,
+        exit=found.exit,
+        remaining_ms=found.remaining_ms,
+    )
 
 
 @router.post("/completed", response_model=InstanceView)

@@ -286,7 +286,11 @@ class DockerRunner(Runner):
 
 
 def resolve_oci(
-    source: str, runner: DockerRunner | None = None, *, archives: bool = True
+    source: str,
+    runner: DockerRunner | None = None,
+    *,
+    archives: bool = True,
+    auth: dict[str, str] | None = None,
 ) -> tuple[str, str, dict[str, str]]:
     """An image archive (path) or reference -> ``(reference, image id, labels)`` on the
     engine (the labels say, e.g., the workflow's memory tier).
@@ -294,6 +298,7 @@ def resolve_oci(
     An archive (``docker save`` or OCI layout tar, e.g. from ``runtara compile``) is
     loaded into the engine; a reference must already be there or be pullable (there
     is no Docker Hub here: a local registry such as ``127.0.0.1:5000/...`` works).
+    ``auth`` (``username``, ``password``) logs in to the registry for this pull only.
     """
     import docker.errors
 
@@ -304,7 +309,7 @@ def resolve_oci(
         try:
             image = client.images.get(source)
         except docker.errors.ImageNotFound:
-            image = client.images.pull(source)
+            image = client.images.pull(source, auth_config=auth)
     except docker.errors.APIError as exc:
         raise LaunchError(
             f"image {source!r} is neither an archive nor on the Docker engine, and the engine "

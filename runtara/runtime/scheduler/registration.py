@@ -102,15 +102,22 @@ def workflow_image(document: Any, limits: Limits, *, name: str) -> Registration:
     return Registration("process", f"workflow:{name}", None, metadata)
 
 
-def oci_image(source: str, limits: Limits, *, archives: bool = True) -> Registration:
+def oci_image(
+    source: str,
+    limits: Limits,
+    *,
+    archives: bool = True,
+    auth: dict[str, str] | None = None,
+) -> Registration:
     """Load or find the image on the Docker engine (blocking: call from a thread).
 
-    ``archives`` False: ``source`` is only ever an image reference, never a file read."""
+    ``archives`` False: ``source`` is only ever an image reference, never a file read.
+    ``auth``: the registry login for pulling it (the tenant's ``oci_registry`` connection)."""
     from runtara.compiler.oci.workflow_image import LABEL_MEMORY_TIER
     from runtara.runtime.runners.docker import resolve_oci
 
     try:
-        reference, image_id, labels = resolve_oci(source, archives=archives)
+        reference, image_id, labels = resolve_oci(source, archives=archives, auth=auth)
     except LaunchError as exc:
         raise InvalidInput(str(exc)) from None
     tier = labels.get(LABEL_MEMORY_TIER)

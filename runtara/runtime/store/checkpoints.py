@@ -12,12 +12,15 @@ from runtara.runtime.store import events
 from runtara.runtime.store.access import Caller, authorize, check_token, require_instance
 from runtara.runtime.store.database import Tx, now_ms, read_op, write_op
 from runtara.runtime.store.instances import transition
+from runtara.runtime.store.signals import take_custom_signal
 
 #: Liveness (``heartbeat_at``) is recorded with this resolution by checkpoint saves.
 HEARTBEAT_RESOLUTION_MS = 1000
 
 #: Content type of the checkpoint that records when a durable sleep ends.
 SLEEP_CONTENT_TYPE = "application/vnd.runtara.sleep+json"
+#: The deadline of a signal wait, checkpoint ``<key>::wait`` (``null``: no timeout).
+WAIT_CONTENT_TYPE = "application/vnd.runtara.signal-wait+json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +212,69 @@ def sleep(tx: Tx, caller: Caller, key: str, duration_ms: int) -> SleepResult:
             caller.tenant_id,
             caller.instance_id,
             Status.sleeping,
-            ", wake_at = ?",
+            ", wake_at = ?, waiting_signal = NULL",
             (wake_at,),
         )
         events.record(
             tx, caller.tenant_id, caller.instance_id, "sleeping", key, {"wake_at": wake_at}
         )
     return SleepResult(wake_at, remaining, leave)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalWait:
+    """What a durable signal wait found: the payload (``found``), a pending cancel or
+    pause (``signal``), the deadline passed (``timed_out``), or nothing yet: then
+    ``exit`` (the process should end; the signal or the deadline starts it again) or
+    wait in place for at most ``remaining_ms`` (None: no deadline)."""
+
+    found: bool
+    payload: Any
+    signal: str | None
+    timed_out: bool
+    exit: bool
+    remaining_ms: int | None
+
+
+@write_op
+def wait_for_signal(tx: Tx, caller: Caller, key: str, timeout_ms: int | None) -> SignalWait:
+    """Take the custom signal for ``key``, or begin (or find again) the wait for it.
+
+    Like a durable sleep: the deadline is fixed at the first call (checkpoint
+    ``<key>::wait``), and when a runner launched the instance it goes to ``sleeping``
+    holding no process, made due again by that signal (``waiting_signal``) or at the
+    deadline. The payload, once taken, is checkpoint ``key``: a rerun gets it back.
+    """
+    row = authorize(tx, caller)
+    _require_running(row, caller)
+    polled = take_custom_signal(tx, caller, key)
+    if polled.found or polled.signal in ("cancel", "pause"):
+        return SignalWait(polled.found, polled.payload, polled.signal, False, False, None)
+    now = now_ms()
+    deadline = None if timeout_ms is None else now + max(0, timeout_ms)
+    wait_key = f"{key}::wait"
+    if not _insert(
+        tx, caller, wait_key, json.dumps({"deadline": deadline}).encode(), WAIT_CONTENT_TYPE
+    ):
+        stored = _existing(tx, caller, wait_key)
+        assert stored is not None
+        if stored[1] != WAIT_CONTENT_TYPE:
+            raise Conflict(f"checkpoint {wait_key!r} exists and is not a signal wait")
+        deadline = json.loads(stored[0])["deadline"]
+    if deadline is not None and deadline <= now:
+        return SignalWait(False, None, polled.signal, True, False, 0)
+    remaining = None if deadline is None else deadline - now
+    leave = row["runner"] is not None
+    if leave:
+        transition(
+            tx,
+            caller.tenant_id,
+            caller.instance_id,
+            Status.sleeping,
+            ", wake_at = ?, waiting_signal = ?",
+            (deadline, key),
+        )
+        events.record(
+            tx, caller.tenant_id, caller.instance_id, "waiting", key, {"deadline": deadline}
+        )
+    return SignalWait(False, None, polled.signal, False, leave, remaining)

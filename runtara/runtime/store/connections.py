@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runtara.runtime.errors import Conflict, NotFound
+from runtara.agents.connections import OCI_REGISTRY
+from runtara.runtime.errors import Conflict, Forbidden, NotFound
 from runtara.runtime.store import tenants
 from runtara.runtime.store.access import Caller, authorize
 from runtara.runtime.store.database import Tx, now_ms, read_op, write_op
@@ -101,10 +102,33 @@ def fetch_parameters(tx: Tx, box: SecretBox, caller: Caller, connection_id: str)
     """The decrypted parameters, for an instance of the connection's own tenant."""
     authorize(tx, caller)
     row = tx.one(
-        "SELECT secret FROM connections WHERE tenant_id = ? AND id = ?",
+        "SELECT integration_id, secret FROM connections WHERE tenant_id = ? AND id = ?",
         (caller.tenant_id, connection_id),
     )
     if row is None:
         raise _missing(caller.tenant_id, connection_id)
+    if row["integration_id"] == OCI_REGISTRY:  # the server's own login, not an agent's
+        raise Forbidden(
+            f"connection {connection_id!r} holds registry credentials, which only the "
+            "runtime service uses (to pull images)"
+        )
     parameters: dict[str, Any] = box.open(row["secret"])
     return parameters
+
+
+@read_op
+def registry_login(tx: Tx, box: SecretBox, tenant_id: str, registry: str) -> dict[str, str] | None:
+    """The tenant's ``oci_registry`` login for ``registry`` (``username``, ``password``),
+    for pulling an image registered by reference; None when the tenant stored none.
+
+    With several for one registry, the one created last wins."""
+    rows = tx.all(
+        "SELECT secret FROM connections WHERE tenant_id = ? AND integration_id = ?"
+        " ORDER BY created_at DESC, id DESC",
+        (tenant_id, OCI_REGISTRY),
+    )
+    for row in rows:
+        parameters = box.open(row["secret"])
+        if parameters.get("registry") == registry:
+            return {"username": parameters["username"], "password": parameters["password"]}
+    return None

@@ -112,9 +112,11 @@ _NEEDS_PROCESS = (
     "i.image_id IS NOT NULL"
     " AND (i.status IN ('sleeping', 'suspended') AND i.wake_at <= ?"
     " OR i.status IN ('pending', 'running') AND (i.wake_at IS NULL OR i.wake_at <= ?)"
-    # a signal woke a sleeper (one waiting for it rather than holding a process)
-    " OR i.status = 'sleeping' AND EXISTS (SELECT 1 FROM custom_signals c"
-    " WHERE c.tenant_id = i.tenant_id AND c.instance_id = i.id)"
+    # the signal a sleeper waits for arrived (only that one: a stray signal sent to
+    # another checkpoint must not relaunch a sleeper again and again)
+    " OR i.status = 'sleeping' AND i.waiting_signal IS NOT NULL AND EXISTS (SELECT 1"
+    " FROM custom_signals c WHERE c.tenant_id = i.tenant_id AND c.instance_id = i.id"
+    " AND c.checkpoint_id = i.waiting_signal)"
     # a cancel or pause of one waiting out a crash backoff is settled at once
     " OR i.status = 'running' AND EXISTS (SELECT 1 FROM signals g"
     " WHERE g.tenant_id = i.tenant_id AND g.instance_id = i.id AND g.kind IN ('cancel', 'pause')))"

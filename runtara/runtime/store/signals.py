@@ -51,6 +51,11 @@ def send_custom_signal(
 def poll_custom_signal(tx: Tx, caller: Caller, key: str) -> SignalPoll:
     """Take the signal for ``key`` (saving it as checkpoint ``key``), or report none yet."""
     authorize(tx, caller)
+    return take_custom_signal(tx, caller, key)
+
+
+def take_custom_signal(tx: Tx, caller: Caller, key: str) -> SignalPoll:
+    """``poll_custom_signal`` inside a transaction whose caller is already authorized."""
     tenant_id, instance_id = caller.tenant_id, caller.instance_id
     saved = tx.one(
         "SELECT state, content_type FROM checkpoints"

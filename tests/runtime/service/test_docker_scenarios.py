@@ -243,3 +243,44 @@ def bridge_gateway() -> str:
     """The host's address on the default bridge (the first of its subnet, when not named)."""
     (config,) = docker.from_env().networks.get("bridge").attrs["IPAM"]["Config"]
     return str(config.get("Gateway") or ipaddress.ip_network(config["Subnet"])[1])
+
+
+def test_an_image_registered_by_reference_is_pulled_with_the_tenants_registry_login(
+    docker_server: Server, base_image: str, tmp_path: Path
+) -> None:
+    """``--oci host/name:tag`` from a registry that wants a login: the tenant stores it
+    as an ``oci_registry`` connection (encrypted like any other), the server uses it for
+    the pull, and no instance can read it back."""
+    from runtara.client import ApiError
+    from tests.support.registry_server import PASSWORD, USERNAME, htpasswd_file, run_registry
+
+    engine = docker.from_env()
+    auth = f"  htpasswd:\n    realm: runtara-test\n    path: {htpasswd_file(tmp_path)}\n"
+    with run_registry(tmp_path, auth=auth) as registry:
+        reference = f"{registry.host}/runtara-test/entry:{uuid.uuid4().hex[:8]}"
+        dockerfile = f'FROM {base_image}\nENTRYPOINT ["python3", "/app/worker.py"]\n'
+        engine.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=reference, rm=True)
+        login = {"username": USERNAME, "password": PASSWORD}
+        for line in engine.images.push(reference, auth_config=login, stream=True, decode=True):
+            assert "error" not in line, line
+        engine.images.remove(reference)  # the server must pull it
+        try:
+            with docker_server.client() as client:
+                with pytest.raises(ApiError) as refused:
+                    client.register_image("pulled", oci=reference)
+                assert refused.value.status == 422
+                client.create_connection(
+                    "registry-login",
+                    "oci_registry",
+                    {"registry": registry.host, **login},
+                )
+                image = client.register_image("pulled", oci=reference)
+                assert (image["kind"], image["runner"]) == ("oci", "docker")
+                client.start_instance("pulled", {"items": 2, "effects": "/tmp/e"}, instance_id="rl")
+                done = wait_status(client, "rl", "completed", "failed", timeout=60)
+                assert done["status"] == "completed", done
+                shown = client.get_connection("registry-login")
+                assert PASSWORD not in str(shown)
+        finally:
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                engine.images.remove(reference, force=True)

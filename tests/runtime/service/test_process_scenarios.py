@@ -372,12 +372,30 @@ def test_a_signal_wakes_an_instance_that_waits_for_it_without_a_process(server: 
         wait_for(
             lambda: not instance_pids("ap", server.url), timeout=15, what="the process to exit"
         )
+        # A signal to another checkpoint does not wake it (it used to relaunch it in a loop).
+        client.send_signal("ap", "something-else", {"by": "mallory"})
         server.wait_scheduler_passes()
         assert instance_pids("ap", server.url) == []
         client.send_signal("ap", "approve", {"by": "ada"})
-        # Woken by the signal: the sleep is an hour, wait_status gives up after a minute.
+        # Woken by the signal: the wait has no deadline, wait_status gives up after a minute.
         done = wait_status(client, "ap", "completed", "failed")
+        waits = client.list_events("ap", event_type="waiting")
     assert done["output"] == {"approved_by": "ada"}
+    assert len(waits) == 1  # the rerun found the payload at once
+
+
+def test_a_signal_wait_times_out_at_its_deadline_without_a_process(server: Server) -> None:
+    with server.client() as client:
+        client.register_image("approval", command=f"{sys.executable} {PROGRAMS / 'approval.py'}")
+        client.start_instance("approval", {"timeout_s": 2}, instance_id="apt")
+        wait_status(client, "apt", "sleeping")
+        wait_for(
+            lambda: not instance_pids("apt", server.url), timeout=15, what="the process to exit"
+        )
+        done = wait_status(client, "apt", "completed", "failed")
+        waits = client.list_events("apt", event_type="waiting")
+    assert done["output"] == {"approved_by": None, "timed_out": True}
+    assert len(waits) == 1  # one wait, its deadline fixed at the first call
 
 
 def test_an_image_that_cannot_be_launched_fails_after_its_attempts(
