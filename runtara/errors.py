@@ -19,6 +19,8 @@ are re-exported here; this is the one place that lists them all::
     ├── ApiError                            runtara.client (the client's view of a problem)
     ├── DocumentError                       runtara.dsl.loader (a workflow file unusable)
     ├── ReferenceSyntaxError (+ ValueError) runtara.dsl.references (a bad path/template)
+    ├── Unstorable (+ ValueError)           runtara.runtime.api.storable (a value the store refuses)
+    ├── TierError (+ ValueError)            runtara.runtime.runners.tiers (limits over a memory tier)
     ├── CodegenError                        runtara.compiler.codegen.errors
     │   └── InvalidWorkflow                 runtara.compiler.codegen.documents
     ├── CompileError                        runtara.compiler.native.workflow
@@ -78,6 +80,8 @@ class ServiceError(Error):
 
 #: Where each re-exported class is defined (imported on first use).
 _HOMES = {
+    "Unstorable": "runtara.runtime.api.storable",
+    "TierError": "runtara.runtime.runners.tiers",
     "NotFound": "runtara.runtime.errors",
     "Conflict": "runtara.runtime.errors",
     "Unauthorized": "runtara.runtime.errors",

@@ -113,6 +113,9 @@ class InstanceSummary(BaseModel):
     finished_at: str | None
     heartbeat_at: str | None
     wake_at: str | None
+    schedule: str | None = Field(None, description="the schedule whose fire started it")
+    scheduled_at: str | None = Field(None, description="the nominal time of that fire")
+    hook: str | None = Field(None, description="the webhook whose delivery started it")
 
     @classmethod
     def of(cls, i: instances.Instance) -> InstanceSummary:

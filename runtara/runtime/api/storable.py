@@ -25,6 +25,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
+from runtara.errors import Error
+
 #: Deepest nesting of a stored JSON value. The responses that show it again (pydantic's
 #: serializer stops at 255 levels, counting the response's own) must be able to.
 MAX_JSON_DEPTH = 200
@@ -34,7 +36,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class Unstorable(ValueError):
+class Unstorable(Error, ValueError):
     """A value the runtime does not store; ``path`` is where (``$`` is the value itself)."""
 
     def __init__(self, path: str, reason: str) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from runtara.dsl import MEMORY_TIER_BYTES
+from runtara.errors import Error
 from runtara.runtime.runners.resources import Limits
 
 #: The least memory an instance process (interpreter, runtime, one agent) starts in.
@@ -33,7 +34,7 @@ STACK_BYTES = {"S": 1 << 20, "M": 4 << 20, "L": 8 << 20, "XL": 8 << 20}
 ALLOCATOR_ENVIRONMENT = {"MALLOC_ARENA_MAX": "1"}
 
 
-class TierError(ValueError):
+class TierError(Error, ValueError):
     """An image asks for more memory than its workflow's tier, or names no known tier."""
 
 

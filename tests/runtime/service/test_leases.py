@@ -153,8 +153,10 @@ def test_a_custom_signal_makes_a_sleeper_due_at_once(store: Store) -> None:
     token = store.run(scheduling.begin_launch, "s1", "t1", "a", host="h", runner="process")
     caller = Caller("t1", "a", token)
     store.run(instances.register, caller)
-    assert store.run(checkpoints.sleep, caller, "wait", 3_600_000).exit
+    assert store.run(checkpoints.wait_for_signal, caller, "approve", 3_600_000).exit
     store.run(scheduling.record_exit, "s1", "t1", "a", ProcessExit(0, "exited"), backoff=BACKOFF)
+    assert store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10) == []
+    store.run(signals.send_custom_signal, "t1", "a", "elsewhere", {"ok": False})
     assert store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10) == []
     store.run(signals.send_custom_signal, "t1", "a", "approve", {"ok": True})
     (woken,) = store.run(scheduling.claim_due, "s1", lease_ms=LEASE_MS, limit=10)
