@@ -86,6 +86,7 @@ def test_get_pause_cancel_and_output(runtime: EmbeddedRuntime) -> None:
         "started",
         "pause_requested",
         "resume_requested",
+        "signal_sent",
         "cancel_requested",
         "cancelled",
     ]

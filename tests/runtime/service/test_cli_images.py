@@ -57,7 +57,8 @@ def test_bad_registrations_are_refused_with_a_clear_message(server: Server, tmp_
     assert bad_json.returncode == 2 and f"{broken}:1:" in bad_json.stderr
     (tmp_path / "empty.json").write_text('{"name": "x"}')
     invalid = runtara(server, "images", "register", "x", "--workflow", str(tmp_path / "empty.json"))
-    assert invalid.returncode == 1 and "workflow of image x" in invalid.stderr
+    # checked locally first, worded and located exactly as `runtara validate` does
+    assert invalid.returncode == 1 and "empty.json:1:1: S001" in invalid.stderr
     unknown = runtara(server, "images", "register", "x", "--oci", "no-such-image:404")
     assert unknown.returncode == 1 and "no-such-image:404" in unknown.stderr
     assert "Traceback" not in "".join(r.stderr for r in (both, memory, bad_json, invalid, unknown))
