@@ -21,8 +21,8 @@ def test_list_instance_pause_resume_completed(tmp_path: Path, page: Any) -> None
         register(api, "waiter", WAITER)
         other = start(api, "sleeper", {"ms": 0})
         wait_status(api, other, "completed")
-        instance_id = start(api, "waiter", None)  # runs until it is sent a signal
-        wait_status(api, instance_id, "running")
+        instance_id = start(api, "waiter", None)  # sleeps, holding no process, until signalled
+        wait_status(api, instance_id, "sleeping")
 
         page.goto(f"{url}/ui/")
         rows = page.locator("#rows tr")
@@ -34,9 +34,9 @@ def test_list_instance_pause_resume_completed(tmp_path: Path, page: Any) -> None
         expect(page).to_have_url(re.compile(f"/ui/instances/{instance_id}$"))
         expect(page.get_by_test_id("instance-id")).to_have_text(instance_id)
         status = page.get_by_test_id("status")
-        expect(status).to_have_text("running")
+        expect(status).to_have_text("sleeping")
         graph = page.get_by_test_id("graph")
-        expect(graph.locator('g[data-step="approval"]')).to_have_attribute("data-state", "running")
+        expect(graph.locator('g[data-step="approval"]')).to_have_attribute("data-state", "waiting")
         expect(graph.locator('g[data-step="done"]')).to_have_attribute("data-state", "pending")
         shoot(page, "02-instance-running")
 
@@ -50,7 +50,7 @@ def test_list_instance_pause_resume_completed(tmp_path: Path, page: Any) -> None
 
         page.get_by_role("button", name="Resume").click()
         expect(page.get_by_role("status")).to_contain_text("Resumed")
-        expect(status).to_have_text("running", timeout=60_000)
+        expect(status).to_have_text("sleeping", timeout=60_000)  # back to its signal wait
         sent = api.post(
             f"/v1/instances/{instance_id}/signals",
             json={"checkpoint_id": "approval", "payload": {"approved": True}},
@@ -60,7 +60,8 @@ def test_list_instance_pause_resume_completed(tmp_path: Path, page: Any) -> None
         expect(graph.locator('g[data-step="done"]')).to_have_attribute("data-state", "done")
         expect(page.get_by_test_id("output")).to_contain_text('"approved": true')
         waterfall = page.locator(".waterfall")
-        for seen in ("pause requested", "suspended", "resume requested", "signal sent to approval"):
+        # paused while sleeping in its signal wait: suspended at once, no request to relay
+        for seen in ("suspended", "resume requested", "signal sent to approval"):
             expect(waterfall).to_contain_text(seen)
         shoot(page, "04-instance-completed")
 
@@ -95,7 +96,7 @@ def test_send_a_signal_with_a_payload(tmp_path: Path, page: Any) -> None:
         api = management(url)
         register(api, "waiter", WAITER)
         instance_id = start(api, "waiter", None)
-        wait_status(api, instance_id, "running")
+        wait_status(api, instance_id, "sleeping")
 
         page.goto(f"{url}/ui/instances/{instance_id}")
         target = page.get_by_label("Checkpoint id")
