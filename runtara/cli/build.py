@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from runtara.cli._common import Format, OutputFormat, fail, print_json, stderr, stdout
 from runtara.cli.exits import Exit
+from runtara.cli.progress import Feedback, Quiet
 
 if TYPE_CHECKING:
-    from runtara.compiler.oci.push import BlobPush
+    pass
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +42,7 @@ def compile_(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="Parallel C compiler jobs.")
     ] = None,
+    quiet: Quiet = False,
     output_format: Format = OutputFormat.text,
 ) -> None:
     """Compile a workflow to a native binary (Nuitka) packed in an OCI image.
@@ -54,9 +56,14 @@ def compile_(
 
     directory = output or Path("build") / file.stem
     try:
-        with _BuildProgress() as progress:
+        with Feedback(quiet=quiet) as feedback:
             compiled = compile_workflow(
-                file, directory, tag=tag, children=child or [], jobs=jobs, progress=progress
+                file,
+                directory,
+                tag=tag,
+                children=child or [],
+                jobs=jobs,
+                progress=feedback.build_event,
             )
     except CompileError as exc:
         for line in exc.lines:
@@ -78,37 +85,6 @@ def compile_(
     )
     if load:
         stdout.print(f"loaded {escape(compiled.tag)} into Docker")
-
-
-class _BuildProgress:
-    """A live line on stderr: the current stage, the latest Nuitka line, the time taken."""
-
-    def __init__(self) -> None:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TextColumn("[dim]{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=stderr,
-            transient=True,
-        )
-        self._task = self._progress.add_task("compiling", detail="")
-
-    def __enter__(self) -> _BuildProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
-
-    def __call__(self, line: str) -> None:
-        if line.startswith("Nuitka"):
-            self._progress.update(self._task, detail=escape(line[:80]))
-        else:
-            self._progress.update(self._task, description=escape(line), detail="")
-            self._progress.console.print(f"[dim]{escape(line)}")
 
 
 def _load_into_docker(archive: Path) -> None:
@@ -149,6 +125,7 @@ def push(
             "--insecure", help="Allow plain HTTP and unverified TLS (loopback always may)."
         ),
     ] = False,
+    quiet: Quiet = False,
     output_format: Format = OutputFormat.text,
 ) -> None:
     """Push a compiled image to an OCI registry (credentials also from ~/.docker/config.json)."""
@@ -169,20 +146,21 @@ def push(
     if username:
         credentials = Credentials(username, sys.stdin.read().rstrip("\r\n"))
 
-    def retrying(cause: str, wait: float) -> None:
-        stderr.print(f"retrying in {wait:.1f} s: {escape(cause)}", highlight=False)
-
     try:
-        with _PushProgress() as shown:
+        with Feedback(quiet=quiet) as feedback:
             result = push_image(
                 source,
                 reference,
                 credentials=credentials,
                 insecure=insecure,
                 blob_index=BlobIndex(cache_dir() / "registry-blobs.json"),
-                progress=shown.blob_done,
-                on_retry=retrying,
-                on_upload=shown.uploaded,
+                progress=lambda blob: feedback.uploaded(
+                    blob.digest[:19], f"{blob.action:>8}  {blob.digest[:19]}  {_size(blob.size)}"
+                ),
+                on_retry=lambda cause, wait: feedback.retry(
+                    f"retrying in {wait:.1f} s: {cause}", wait
+                ),
+                on_upload=lambda digest, sent, total: feedback.upload(digest[:19], sent, total),
             )
     except (ImageFormatError, InvalidReference) as exc:  # not an image, not a reference
         fail(str(exc), Exit.USAGE)
@@ -202,45 +180,6 @@ def push(
         )
         return
     stdout.print(f"pushed {pushed} ({_size(result.uploaded_bytes)} uploaded)")
-
-
-class _PushProgress:
-    """Upload progress per layer: a bar on a terminal, one line per layer otherwise."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
-        self._live = stderr.is_terminal
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            console=stderr,
-            transient=True,
-        )
-        self._tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> _PushProgress:
-        if self._live:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._live:
-            self._progress.stop()
-
-    def uploaded(self, digest: str, sent: int, total: int) -> None:
-        if not self._live:
-            return
-        if digest not in self._tasks:
-            self._tasks[digest] = self._progress.add_task(f"uploading {digest[:19]}", total=total)
-        self._progress.update(self._tasks[digest], completed=sent)
-
-    def blob_done(self, blob: BlobPush) -> None:
-        if digest_task := self._tasks.pop(blob.digest, None):
-            self._progress.remove_task(digest_task)
-        line = f"{blob.action:>8}  {blob.digest[:19]}  {_size(blob.size)}"
-        (self._progress.console if self._live else stderr).print(line, highlight=False)
 
 
 def _size(size: int) -> str:

@@ -10,6 +10,7 @@ import typer
 
 from runtara.cli._common import fail, stderr
 from runtara.cli.exits import Exit
+from runtara.cli.progress import Feedback, Quiet
 
 if TYPE_CHECKING:
     from runtara.compiler.codegen import CodegenError
@@ -86,10 +87,13 @@ def run(
         str | None, typer.Option("--id", help="Instance id; rerun with the same id to resume it.")
     ] = None,
     child: Children = None,
+    quiet: Quiet = False,
 ) -> None:
     """Run a workflow now, interpreted, on the embedded SQLite runtime.
 
-    Prints the workflow output as JSON on stdout; progress and logs go to stderr.
+    Prints the workflow output as JSON on stdout; progress and logs go to stderr (each
+    retry with its cause and wait, a countdown for a durable delay on a terminal;
+    --quiet keeps only the workflow's Log lines and errors).
     Exit status: 0 completed, 1 failed or refused, 2 the workflow file cannot be read,
     3 paused or cancelled, 130 interrupted (rerun with the same --id to resume).
     """
@@ -109,9 +113,8 @@ def run(
     except RunError as exc:  # a bad --input, --connection, --server, --child
         fail(str(exc), Exit.USAGE)
     try:
-        exit_code = run_workflow(
-            request, progress=lambda line: stderr.print(line, markup=False), report=_report
-        )
+        with Feedback(quiet=quiet) as feedback:
+            exit_code = run_workflow(request, progress=feedback.run_event, report=_report)
     except CodegenError as exc:
         _refuse(exc)
     except RunError as exc:

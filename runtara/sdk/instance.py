@@ -28,6 +28,7 @@ from urllib.parse import quote
 from runtara.sdk import payload
 from runtara.sdk.errors import Cancelled, ConfigurationError, Paused, ProtocolError
 from runtara.sdk.heartbeat import Heartbeat
+from runtara.sdk.progress import report
 from runtara.sdk.redact import Redactor
 from runtara.sdk.transport import Transport
 
@@ -314,6 +315,8 @@ class Runtara:
     def _sleep_in_place(self, seconds: float) -> None:
         """Sleep, looking for cancel/pause now and then (the background heartbeat keeps
         the instance alive meanwhile)."""
+        if seconds > 0:
+            report(None, "sleep", seconds=seconds)  # the host's countdown, if it shows one
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             time.sleep(min(left, SIGNAL_CHECK_EVERY))

@@ -21,7 +21,6 @@ from runtara.compiler.native.imports import check_imports
 from runtara.compiler.native.launcher import (
     EXCLUDED_MODULES,
     Launcher,
-    Progress,
     ensure_launcher,
 )
 from runtara.compiler.native.main_guard import expose_main_guard
@@ -32,6 +31,7 @@ from runtara.compiler.native.nuitka import (
     strip_binaries,
 )
 from runtara.compiler.native.toolchain import Toolchain, find_toolchain
+from runtara.compiler.progress import Phase, Progress
 
 #: Compiled workflow modules kept in the cache (each under 1 MB), most recently used first.
 KEEP_MODULES = 50
@@ -72,7 +72,7 @@ def build_native(
             )
             module = _store_module(built, source, launcher, cache)
     elif progress:
-        progress("workflow module unchanged: reusing its build")
+        progress(Phase("workflow module unchanged: reusing its build"))
     if output.exists():
         shutil.rmtree(output)
     shutil.copytree(launcher.dist, output, symlinks=True)
@@ -128,7 +128,7 @@ def compile_module(
 ) -> Path:
     """Compile ``source`` as the extension module the launcher imports; return its path."""
     if progress:
-        progress("compiling the workflow module")
+        progress(Phase("compiling the workflow module"))
     script = work / f"{WORKFLOW_MODULE}.py"
     script.write_text(expose_main_guard(source))
     out = work / "out"

@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from runtara import __version__
 from runtara.compiler.native import entrypoint
 from runtara.compiler.native.nuitka import nuitka_command, run_nuitka, strip_binaries
 from runtara.compiler.native.toolchain import Toolchain
+from runtara.compiler.progress import Phase, Progress
 
 #: The program name inside a launcher dist (and an image's entrypoint).
 BINARY_NAME = "runtara-workflow"
@@ -67,8 +68,6 @@ EXCLUDED_MODULES = ("paramiko", "cryptography", "nacl", "bcrypt")
 #: Launchers kept in the cache (each is ~25 MB; every change of the image-side sources
 #: makes a new one), the most recently used first.
 KEEP_LAUNCHERS = 3
-
-Progress = Callable[[str], None]
 
 #: The directory holding the ``runtara`` package being built from.
 _PACKAGE_ROOT = Path(runtara.__file__).resolve().parent.parent
@@ -158,7 +157,7 @@ def _build(
     progress: Progress | None,
 ) -> None:
     if progress:
-        progress("building the runtime launcher (once per runtara version; a few minutes)")
+        progress(Phase("building the runtime launcher (once per runtara version; a few minutes)"))
     with tempfile.TemporaryDirectory(prefix="launcher-", dir=directory.parent) as scratch:
         work = Path(scratch)
         source_root = work / "src"
@@ -196,7 +195,7 @@ def _build(
             shutil.rmtree(directory)
         final.rename(directory)
     if progress:
-        progress(f"runtime launcher cached in {directory}")
+        progress(Phase(f"runtime launcher cached in {directory}"))
 
 
 def _prune(launchers: Path, *, keep: int) -> None:

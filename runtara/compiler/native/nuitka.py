@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import runtara
 from runtara.compiler.native.toolchain import Toolchain
+from runtara.compiler.progress import Count, Progress, ToolOutput
 from runtara.errors import Error
 
 
@@ -48,19 +51,24 @@ def run_nuitka(
     cache: Path,
     cwd: Path,
     source_root: Path | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> None:
-    """Run Nuitka, passing each output line to ``progress``; raise with the tail on failure."""
+    """Run Nuitka, passing each output line to ``progress`` (and, while it compiles C,
+    how many of its C files are compiled); raise with the tail on failure."""
     tail: deque[str] = deque(maxlen=15)
-    with subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=nuitka_environment(cache, source_root),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    ) as process:
+    watching = _CFiles(cwd, progress) if progress else None
+    with (
+        watching or contextlib.nullcontext(),
+        subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=nuitka_environment(cache, source_root),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as process,
+    ):
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip()
@@ -68,11 +76,51 @@ def run_nuitka(
                 continue
             tail.append(line)
             if progress:
-                progress(line)
+                progress(ToolOutput(line))
         returncode = process.wait()
     if returncode != 0:
         output = "\n".join(tail)
         raise NativeBuildError(f"Nuitka failed (exit {returncode}):\n{output}")
+
+
+class _CFiles:
+    """Counts, every second, the C files of the Nuitka build under ``cwd``
+    (``*.build/``) and the object files compiled from them so far: the C compiler's
+    part of a build is most of its time (minutes for a launcher) and prints nothing."""
+
+    def __init__(self, cwd: Path, progress: Progress, every: float = 1.0) -> None:
+        self._cwd = cwd
+        self._progress = progress
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="nuitka-c-files", daemon=True)
+
+    def __enter__(self) -> _CFiles:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        shown = (0, 0)
+        while not self._stop.wait(self._every):
+            counted = self.count()
+            if counted[1] and counted != shown:
+                shown = counted
+                self._progress(Count(*counted, "C files"))
+
+    def count(self) -> tuple[int, int]:
+        sources = objects = 0
+        for build in self._cwd.glob("*.build"):
+            for _root, _dirs, files in os.walk(build):
+                for name in files:
+                    if name.endswith(".c"):
+                        sources += 1
+                    elif name.endswith(".o"):
+                        objects += 1
+        return min(objects, sources), sources
 
 
 def strip_binaries(toolchain: Toolchain, directory: Path) -> None:

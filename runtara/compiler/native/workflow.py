@@ -21,9 +21,9 @@ from typing import Any
 from runtara import __version__
 from runtara.compiler.native.build import build_native
 from runtara.compiler.native.cache import cache_dir
-from runtara.compiler.native.launcher import Progress
 from runtara.compiler.oci.layout import WrittenImage
 from runtara.compiler.oci.workflow_image import WorkflowMetadata, build_image, input_schema_digest
+from runtara.compiler.progress import Phase, Progress
 from runtara.errors import Error
 
 BUILD_FILE = "build.json"
@@ -135,10 +135,10 @@ def _compile(
     cache = cache or cache_dir()
     say = progress or (lambda _line: None)
     tagged = parse_tag(tag) if tag else None
-    say(f"validating {file}")
+    say(Phase(f"validating {file}"))
     workflow = _validated(file, children)
     graph = workflow.graph
-    say("generating the workflow module")
+    say(Phase("generating the workflow module"))
     source = _generate(workflow, file, children)
     name, version = tagged or (image_name(graph.name or file.stem), "latest")
 
@@ -153,7 +153,7 @@ def _compile(
         jobs=jobs,
         progress=progress,
     )
-    say("writing the OCI image")
+    say(Phase("writing the OCI image"))
     schema = {
         field: value.model_dump(by_alias=True, exclude_unset=True)
         for field, value in (graph.input_schema or {}).items()
@@ -172,6 +172,7 @@ def _compile(
         metadata=metadata,
         layer_cache=cache / "layers",
         ref_name=f"{name}:{version}",
+        progress=progress,
     )
     compiled = CompiledWorkflow(
         workflow=metadata.name,

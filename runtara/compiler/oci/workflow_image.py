@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from runtara import __version__
-from runtara.compiler.oci.layer import FileTree, prune_layer_cache, write_layer_cached
+from runtara.compiler.oci.layer import FileTree, Layer, prune_layer_cache, write_layer_cached
 from runtara.compiler.oci.layout import ImageConfig, WrittenImage, write_image_archive
 from runtara.compiler.oci.rootfs import CA_BUNDLE_PATH, HOME, USER_ID, rootfs_tree
+from runtara.compiler.progress import Count, Progress
 from runtara.dsl import MEMORY_TIER_BYTES
 
 #: Where the runtime and the workflow live inside the image.
@@ -94,12 +95,14 @@ def build_image(
     layer_cache: Path,
     ref_name: str | None = None,
     ca_bundle: Path | None = None,
+    progress: Progress | None = None,
 ) -> WrittenImage:
     """Write the image of one workflow to ``destination`` (an OCI archive tar).
 
     ``runtime_dir`` is copied to ``APP_DIR`` (layer 2) and ``entrypoint`` names the
     program in it that a container runs; ``workflow_files`` go beside it (layer 3).
     Layer blobs are kept in ``layer_cache`` so the shared layers are compressed once.
+    ``progress`` hears of each layer written (``Count`` of layers).
     """
     if not (runtime_dir / entrypoint).is_file():
         raise FileNotFoundError(f"{runtime_dir / entrypoint}: entrypoint not found")
@@ -116,7 +119,14 @@ def build_image(
     for path in workflow_files:
         workflow.add_file(f"{APP_DIR}/{path.name}", path)
 
-    layers = [write_layer_cached(tree, layer_cache) for tree in (base, runtime, workflow)]
+    trees = (base, runtime, workflow)
+    layers: list[Layer] = []
+    for tree in trees:
+        if progress:
+            progress(Count(len(layers), len(trees), "layers"))
+        layers.append(write_layer_cached(tree, layer_cache))
+        if progress:
+            progress(Count(len(layers), len(trees), "layers"))
     prune_layer_cache(layer_cache, keep=KEEP_LAYERS)
     config = ImageConfig(
         entrypoint=[f"{APP_DIR}/{entrypoint}"],

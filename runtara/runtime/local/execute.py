@@ -18,8 +18,9 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ from runtara.runtime.runners import tiers
 from runtara.runtime.scheduler.specs import MAX_ENV_INPUT_BYTES
 
 DATA_DIR = Path(".data")
+#: The instance's progress channel (``runtara.sdk.progress``: the image side cannot be
+#: imported here).
+PROGRESS_FD = "RUNTARA_PROGRESS_FD"
 #: The child's exit status when it reported ``failed`` itself (``flow.main``).
 CHILD_FAILED = 1
 
@@ -47,7 +51,20 @@ class Outcome:
     """One line for stderr."""
 
 
-Progress = Callable[[str], None]
+@dataclass(frozen=True)
+class Event:
+    """Progress for people: ``kind`` ``message`` (this command's own, or the
+    instance's), ``log`` (a Log step), ``retry`` (a step attempt failed; ``fields`` has
+    ``step``, ``attempt``, ``attempts``, ``cause``, ``wait_s``) or ``sleep`` (a durable
+    sleep in place begins; ``fields`` has ``seconds``). ``text`` is the line to print
+    (None for a countdown only). See ``runtara.sdk.progress``."""
+
+    kind: str
+    text: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Progress = Callable[[Event], None]
 
 
 def run_workflow(request: RunRequest, progress: Progress, report: Callable[[Outcome], None]) -> int:
@@ -147,9 +164,13 @@ def _drive(request: RunRequest, api: Client, child: Child, progress: Progress) -
     """Run the instance process once and report how the instance stands afterwards."""
     known = _instance(api, request.instance_id)
     if known is not None and known["status"] in ("completed", "failed", "cancelled"):
-        progress(f"instance {request.instance_id} already ended ({known['status']})")
+        progress(
+            Event("message", f"instance {request.instance_id} already ended ({known['status']})")
+        )
         return _outcome(known, request.instance_id, reported=False)
-    progress(f"instance {request.instance_id} on {api.url} (rerun with --id to resume)")
+    progress(
+        Event("message", f"instance {request.instance_id} on {api.url} (rerun with --id to resume)")
+    )
     environment = {
         **instance_environment.from_server(),
         "RUNTARA_URL": api.url,
@@ -161,7 +182,7 @@ def _drive(request: RunRequest, api: Client, child: Child, progress: Progress) -
         **_input_environment(request.input, child.run_dir),
     }
     try:
-        code = _run_child(child, environment)
+        code = _run_child(child, environment, progress)
     except KeyboardInterrupt:
         return Outcome(130, message=f"interrupted; rerun with --id {request.instance_id} to resume")
     state = _instance(api, request.instance_id)
@@ -206,25 +227,40 @@ def _input_environment(value: Any, run_dir: Path) -> dict[str, str]:
     return {"RUNTARA_INPUT_FILE": str(path.resolve())}
 
 
-def _run_child(child: Child, environment: dict[str, str]) -> int:
+def _run_child(child: Child, environment: dict[str, str], progress: Progress) -> int:
     """Run the instance; its stdout joins our stderr (our stdout is the workflow output).
 
-    It runs in its own session, so a Ctrl-C reaches only us; we stop it with SIGTERM.
-    It gets the allow-listed environment only, and its memory tier as its ceiling.
+    Its progress reports come as events on a pipe (``RUNTARA_PROGRESS_FD``), passed
+    on to ``progress`` from a reader thread. It runs in its own session, so a Ctrl-C
+    reaches only us; we stop it with SIGTERM. It gets the allow-listed environment
+    only, and its memory tier as its ceiling.
     """
+    read_end, write_end = os.pipe()
     try:
         process = subprocess.Popen(
             child.command,
-            env=environment,
+            env={**environment, PROGRESS_FD: str(write_end)},
             stdout=sys.stderr.fileno(),
             start_new_session=True,
+            pass_fds=(write_end,),
             preexec_fn=tiers.memory_limits(child.memory_tier),
         )
     except OSError as exc:
+        os.close(read_end)
         raise RunError(f"cannot start {child.command[0]}: {exc.strerror}") from None
+    finally:
+        os.close(write_end)
+    reader = threading.Thread(
+        target=_read_events, args=(read_end, progress), name="runtara-progress", daemon=True
+    )
+    reader.start()
     try:
         with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
-            return process.wait()
+            code = process.wait()
+        # the pipe ends with the process: every report is shown before the outcome (a
+        # process it started and left behind may hold the pipe: not waited for)
+        reader.join(timeout=2)
+        return code
     except KeyboardInterrupt:
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGTERM)
@@ -233,6 +269,20 @@ def _run_child(child: Child, environment: dict[str, str]) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
         raise
+
+
+def _read_events(descriptor: int, progress: Progress) -> None:
+    """Each line on the pipe is one JSON report from the instance; a line that is not
+    (a program of its own writing there) is shown as it is."""
+    with os.fdopen(descriptor, encoding="utf-8", errors="replace") as pipe:
+        for line in pipe:
+            try:
+                report = json.loads(line)
+                kind, text = str(report.pop("kind")), report.pop("text")
+            except (ValueError, KeyError, AttributeError, TypeError):
+                progress(Event("message", line.rstrip("\n")))
+                continue
+            progress(Event(kind, None if text is None else str(text), report))
 
 
 @contextlib.contextmanager

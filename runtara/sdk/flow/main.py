@@ -43,15 +43,15 @@ def execute(
         output = graph(run, Scope.root(data, variables))
     except StepFailed as failure:
         runtime.failed({**failure.record(), "message": str(failure)})
-        progress(f"runtara: failed: {failure}")
+        progress(f"runtara: failed: {failure}", "error")
         return EXIT_FAILED
     except FlowError as exc:
         runtime.failed({"message": str(exc), "code": exc.code})
-        progress(f"runtara: failed: {exc}")
+        progress(f"runtara: failed: {exc}", "error")
         return EXIT_FAILED
     except WorkflowTimedOut as exc:
         runtime.failed({"message": str(exc), "code": "WORKFLOW_TIMEOUT"})
-        progress(f"runtara: failed: {exc}")
+        progress(f"runtara: failed: {exc}", "error")
         return EXIT_FAILED
     except BaseException as exc:
         reason = stop_reason(exc)
@@ -63,7 +63,7 @@ def execute(
                 # for; report the failure if it still listens.
                 with contextlib.suppress(RuntaraError):
                     runtime.failed({"message": f"runtime error: {exc}"})
-                progress(f"runtara: the runtime refused or is unreachable: {exc}")
+                progress(f"runtara: the runtime refused or is unreachable: {exc}", "error")
                 return EXIT_FAILED
             with contextlib.suppress(RuntaraError):
                 runtime.failed({"message": f"internal error: {type(exc).__name__}: {exc}"})
@@ -98,6 +98,6 @@ def main(
         )
         runtime.close()
     except RuntaraError as exc:  # a bad environment, or the outcome could not be reported
-        progress(f"runtara: {exc}")
+        progress(f"runtara: {exc}", "error")
         sys.exit(EXIT_FAILED)
     sys.exit(status)

@@ -15,7 +15,6 @@ yet, so each step costs exactly one round trip (its save).
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from runtara.sdk.flow.errors import StepFailed, StepTimeout, WorkflowStopped, Wo
 from runtara.sdk.flow.failures import as_step_failure, retry_wait_ms, stops
 from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.scope import Scope, StepInfo
+from runtara.sdk.progress import report
 
 START_KEY = "@start"
 #: Key of a checkpointed step failure (a record never has it).
@@ -219,7 +219,18 @@ class Run:
                 failure = as_step_failure(info.id, exc)
                 if failure.category != "transient" or attempt > retries:
                     raise failure from exc
-                time.sleep(retry_wait_ms(retry_delay_ms, attempt, exc) / 1000)
+                wait_s = retry_wait_ms(retry_delay_ms, attempt, exc) / 1000
+                report(
+                    f"{info.label}: attempt {attempt} of {retries + 1} failed: "
+                    f"{failure.message}; retrying in {wait_s:g} s",
+                    "retry",
+                    step=info.label,
+                    attempt=attempt,
+                    attempts=retries + 1,
+                    cause=failure.message,
+                    wait_s=wait_s,
+                )
+                time.sleep(wait_s)
                 attempt += 1
                 # The failed attempt may have checkpointed steps inside it (a Split
                 # item, an embedded child): from now on, look before running.
@@ -329,6 +340,7 @@ def _decode(state: Any) -> Any:
     return state
 
 
-def progress(message: str) -> None:
-    """Progress for people, on stderr (stdout is the workflow output's)."""
-    print(message, file=sys.stderr, flush=True)
+def progress(message: str, kind: str = "message") -> None:
+    """Progress for people, on stderr (stdout is the workflow output's), or an event for
+    the host that started the instance (``runtara.sdk.progress``)."""
+    report(message, kind)

@@ -98,7 +98,7 @@ def log(run: Run, sc: Scope, info: StepInfo, level: str, message: str, context: 
 
     def emit() -> Any:
         extra = f" {json.dumps(context, default=str)}" if context else ""
-        progress(f"[{level}] {info.label}: {message}{extra}")
+        progress(f"[{level}] {info.label}: {message}{extra}", "log")
         run.event(
             "workflow_log",
             {

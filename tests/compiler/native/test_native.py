@@ -32,6 +32,7 @@ from runtara.compiler.native.launcher import (
 )
 from runtara.compiler.native.main_guard import expose_main_guard
 from runtara.compiler.oci.workflow_image import WorkflowMetadata, build_image, input_schema_digest
+from runtara.compiler.progress import BuildEvent, Phase, ToolOutput
 from tests.support.services import skip_missing
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -102,12 +103,12 @@ def test_native_binary_runs_the_workflow_module(native_cache: Path, tmp_path: Pa
     assert other.workflow_module.read_bytes() != build.workflow_module.read_bytes()
 
     # the same generated code again: its module build is reused, Nuitka does not run
-    lines: list[str] = []
+    events: list[BuildEvent] = []
     again = build_native(
-        _stand_in(marker), tmp_path / "again", cache=native_cache, progress=lines.append
+        _stand_in(marker), tmp_path / "again", cache=native_cache, progress=events.append
     )
-    assert "workflow module unchanged: reusing its build" in lines
-    assert not any(line.startswith("Nuitka") for line in lines)
+    assert Phase("workflow module unchanged: reusing its build") in events
+    assert not any(isinstance(event, ToolOutput) for event in events)
     assert again.workflow_module.read_bytes() == build.workflow_module.read_bytes()
 
 
