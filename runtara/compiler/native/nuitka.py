@@ -85,8 +85,9 @@ def run_nuitka(
 
 class _CFiles:
     """Counts, every second, the C files of the Nuitka build under ``cwd``
-    (``*.build/``) and the object files compiled from them so far: the C compiler's
-    part of a build is most of its time (minutes for a launcher) and prints nothing."""
+    (``*.build/``, or one folder down: ``--output-dir``) and the object files compiled
+    from them so far: the C compiler's part of a build is most of its time (minutes for
+    a launcher) and Nuitka prints nothing meanwhile."""
 
     def __init__(self, cwd: Path, progress: Progress, every: float = 1.0) -> None:
         self._cwd = cwd
@@ -105,20 +106,23 @@ class _CFiles:
 
     def _watch(self) -> None:
         shown = (0, 0)
-        while not self._stop.wait(self._every):
-            counted = self.count()
+        while True:
+            stopping = self._stop.wait(self._every)
+            counted = self.count()  # once more at the end: the build's last figures
             if counted[1] and counted != shown:
                 shown = counted
                 self._progress(Count(*counted, "C files"))
+            if stopping:
+                return
 
     def count(self) -> tuple[int, int]:
         sources = objects = 0
-        for build in self._cwd.glob("*.build"):
+        for build in [*self._cwd.glob("*.build"), *self._cwd.glob("*/*.build")]:
             for _root, _dirs, files in os.walk(build):
                 for name in files:
                     if name.endswith(".c"):
                         sources += 1
-                    elif name.endswith(".o"):
+                    elif name.endswith((".o", ".os")):  # .os in a module build
                         objects += 1
         return min(objects, sources), sources
 

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -211,18 +212,21 @@ def test_bearer_token_flow(tmp_path: Path, image_tar: Path) -> None:
                 _push(registry, image_tar, repository, credentials=Credentials(USERNAME, "x"))
 
 
-def test_transient_errors_are_retried(http_registry: LocalRegistry, image_tar: Path) -> None:
-    """Every third request through a flaky proxy answers 503; the push still succeeds."""
-    count = 0
+@contextlib.contextmanager
+def _flaky_proxy(
+    registry: LocalRegistry, every: int = 3
+) -> Iterator[tuple[LocalRegistry, list[int]]]:
+    """A proxy in front of ``registry`` whose every ``every``-th request answers 503;
+    yields it as a registry, and the count of requests (one item)."""
+    count = [0]
 
     def flaky(request: Request) -> Response:
-        nonlocal count
-        count += 1
-        if count % 3 == 0:
+        count[0] += 1
+        if count[0] % every == 0:
             return Response("busy", status=503)
         upstream = httpx.request(
             request.method,
-            f"{http_registry.url}{request.full_path.rstrip('?')}",
+            f"{registry.url}{request.full_path.rstrip('?')}",
             headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
             content=request.get_data(),
         )
@@ -232,12 +236,44 @@ def test_transient_errors_are_retried(http_registry: LocalRegistry, image_tar: P
     with HTTPServer(host="127.0.0.1", port=0) as proxy:
         proxy.expect_request("").respond_with_handler(flaky)
         proxy.no_handler_status_code = 500
-        proxy_registry = LocalRegistry(f"127.0.0.1:{proxy.port}", "http", None, http_registry.log)
+        yield LocalRegistry(f"127.0.0.1:{proxy.port}", "http", None, registry.log), count
+
+
+def test_transient_errors_are_retried(http_registry: LocalRegistry, image_tar: Path) -> None:
+    """Every third request through a flaky proxy answers 503; the push still succeeds."""
+    with _flaky_proxy(http_registry) as (proxy_registry, count):
         repository = _repository()
         result = _push(proxy_registry, image_tar, repository, backoff=0.01)
-    assert count > 6
+    assert count[0] > 6
     assert len(result.blobs) == 4
     _assert_pulls_back(http_registry, image_tar, repository)
+
+
+def test_cli_push_announces_each_retry_with_its_cause_and_wait(
+    http_registry: LocalRegistry, image_tar: Path, tmp_path: Path
+) -> None:
+    """Not a terminal: one line per retry (the registry's answer and the wait) and per
+    blob; ``--quiet`` keeps only the result."""
+    with _flaky_proxy(http_registry, every=4) as (proxy_registry, _count):
+        reference = f"{proxy_registry.host}/{_repository()}:1.0.0"
+        login = ("--username", USERNAME, "--password-stdin")
+        pushed = _cli("push", str(image_tar), reference, *login, stdin=PASSWORD, cache=tmp_path)
+        assert pushed.returncode == 0, pushed.stderr
+        retries = [line for line in pushed.stderr.splitlines() if line.startswith("retrying")]
+        assert retries, pushed.stderr
+        host = proxy_registry.host.replace(".", r"\.")
+        for line in retries:
+            assert re.fullmatch(rf"retrying in \d+\.\d s: registry {host}: \S+ /v2/\S*: .*", line)
+        assert "uploaded  sha256:" in pushed.stderr
+        assert "\x1b" not in pushed.stderr
+
+        again = f"{proxy_registry.host}/{_repository()}:1.0.0"
+        quiet = _cli(
+            "push", str(image_tar), again, *login, "--quiet", stdin=PASSWORD, cache=tmp_path
+        )
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    assert quiet.stdout.startswith(f"pushed {again}@sha256:")
 
 
 def test_unreachable_registry_is_a_clear_error(image_tar: Path) -> None:
