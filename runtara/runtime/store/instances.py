@@ -403,15 +403,19 @@ def _finish(
     *,
     event_payload: dict[str, Any] | None,
 ) -> Instance:
-    """End the caller's instance in ``status`` with ``value`` in ``column`` (one transaction)."""
+    """End the caller's instance in ``status`` with ``value`` in ``column`` (one transaction).
+
+    Completing clears the error a crashed launch left (the instance recovered: the
+    output is how it ended)."""
     authorize(tx, caller)
     now = now_ms()
+    cleared = ", error = NULL" if status == Status.completed else ""
     transition(
         tx,
         caller.tenant_id,
         caller.instance_id,
         status,
-        f", {column} = ?, finished_at = ?, heartbeat_at = ?",
+        f", {column} = ?, finished_at = ?, heartbeat_at = ?{cleared}",
         (_dumps(value), now, now),
     )
     _clear_signal(tx, caller.tenant_id, caller.instance_id)

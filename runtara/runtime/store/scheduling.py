@@ -338,6 +338,12 @@ def liveness(tx: Tx, owner: str) -> list[Liveness]:
 # -- ending -----------------------------------------------------------------------------
 
 
+#: ``attempts`` counts launches: a registration adds one, and so does a launch that
+#: crashed before registering (an image that cannot start), so it is never below the
+#: crashed launches (two parameters: the crash count, twice).
+_LAUNCHES = ", attempts = CASE WHEN attempts < ? THEN ? ELSE attempts END"
+
+
 def _describe_crash(exit: ProcessExit) -> dict[str, Any]:
     error: dict[str, Any] = {"message": exit.message, "reason": exit.reason or "crashed"}
     if exit.exit_code is not None:
@@ -430,17 +436,26 @@ def record_exit(
                 tenant_id,
                 instance_id,
                 Status.failed,
-                ", error = ?, finished_at = ?, wake_at = NULL, crash_count = ?",
-                (json.dumps(error), now, crashes),
+                f", error = ?, finished_at = ?, wake_at = NULL, crash_count = ?{_LAUNCHES}",
+                (json.dumps(error), now, crashes, crashes, crashes),
             )
             _clear_signal(tx, tenant_id, instance_id)
             events.record(tx, tenant_id, instance_id, "failed", payload={"error": error})
         else:
             restart_at = now + backoff.delay_ms(crashes)
             tx.execute(
-                "UPDATE instances SET crash_count = ?, wake_at = ?, error = ?, updated_at = ?"
-                " WHERE tenant_id = ? AND id = ?",
-                (crashes, restart_at, json.dumps(error), now, tenant_id, instance_id),
+                f"UPDATE instances SET crash_count = ?, wake_at = ?, error = ?, updated_at = ?"
+                f"{_LAUNCHES} WHERE tenant_id = ? AND id = ?",
+                (
+                    crashes,
+                    restart_at,
+                    json.dumps(error),
+                    now,
+                    crashes,
+                    crashes,
+                    tenant_id,
+                    instance_id,
+                ),
             )
             events.record(
                 tx,

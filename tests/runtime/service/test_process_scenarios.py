@@ -139,6 +139,36 @@ def test_kill_9_of_the_instance_process_restarts_it_and_no_step_runs_twice(
     assert len(done_steps) >= 39 and set(done_steps) <= set(range(40))
     assert len(crashed) == 1 and "signal 9" in crashed[0]["payload"]["message"]
     assert len(launches) == 2
+    # recovered: two launches, and the output is how it ended (not the crash's error)
+    assert (done["attempts"], done["output"], done["error"]) == (2, {"items": 40}, None)
+
+
+def test_a_launch_that_crashed_before_registering_counts_and_recovery_shows_the_output(
+    server: Server, tmp_path: Path
+) -> None:
+    marker = tmp_path / "crashed-once"
+    first_launch_crashes = (
+        f"import os, runpy, sys; marker = {str(marker)!r}; first = not os.path.exists(marker); "
+        "open(marker, 'w').close(); "
+        f"sys.exit(5) if first else runpy.run_path({str(WORKER)!r}, run_name='__main__')"
+    )
+    out = tmp_path / "effects.txt"
+    with server.client() as client:
+        client.register_image("flaky", command=[sys.executable, "-c", first_launch_crashes])
+        client.start_instance("flaky", {"items": 2, "effects": str(out)}, instance_id="fl")
+        done = wait_status(client, "fl", "completed", "failed")
+    assert done["status"] == "completed", done
+    assert (done["attempts"], done["output"], done["error"]) == (2, {"items": 2}, None)
+    shown = subprocess.run(
+        [sys.executable, "-m", "runtara", "instances", "get", "fl", "--tenant", "t1"],
+        env={**os.environ, "RUNTARA_URL": server.url},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert "attempts: 2" in shown
+    assert 'output: {"items": 2}' in shown
+    assert not any(line.startswith("error:") for line in shown)
 
 
 def test_durable_sleep_holds_no_process_and_wakes_on_time(server: Server, tmp_path: Path) -> None:
