@@ -2,7 +2,9 @@
 
 * A tenant API key (``Authorization: Bearer rk_...``) acts for its own tenant only; a
   ``X-Runtara-Tenant`` header naming another tenant is refused.
-* The admin key (``RUNTARA_ADMIN_KEY``) acts for the tenant named in ``X-Runtara-Tenant``.
+* The admin key (``RUNTARA_ADMIN_KEY``) acts for the tenant named in ``X-Runtara-Tenant``;
+  without one it may manage tenants, and anything else answers that a tenant is needed
+  (listing an unnamed tenant's instances would show nothing, and say nothing).
 * In ``--dev`` mode a request without a key acts for ``X-Runtara-Tenant`` (default
   ``default``), with admin rights, and the tenant is created on first use.
 """
@@ -15,7 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from runtara.runtime.errors import Forbidden, Unauthorized
+from runtara.runtime.errors import Forbidden, InvalidInput, Unauthorized
 from runtara.runtime.settings import Settings
 from runtara.runtime.store import Store, tenants
 
@@ -24,9 +26,19 @@ DEFAULT_DEV_TENANT = "default"
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    tenant_id: str
+    #: The tenant acted for; None for the admin key without ``X-Runtara-Tenant``.
+    tenant: str | None
     #: May manage tenants and API keys (the admin key, or anyone on a --dev server).
     admin: bool = False
+
+    @property
+    def tenant_id(self) -> str:
+        if self.tenant is None:
+            raise InvalidInput(
+                "the admin key acts for one tenant at a time: name it with --tenant TENANT "
+                "(RUNTARA_TENANT; the X-Runtara-Tenant header over HTTP)"
+            )
+        return self.tenant
 
     def require_admin(self) -> None:
         if not self.admin:
@@ -59,9 +71,10 @@ async def principal(
         await store.arun(tenants.ensure_tenant, tenant_id)
         return Principal(tenant_id, admin=True)  # dev: a local, single-user server
     if settings.admin_key and hmac.compare_digest(key, settings.admin_key):
+        if not settings.dev:
+            return Principal(x_runtara_tenant, admin=True)
         tenant_id = x_runtara_tenant or DEFAULT_DEV_TENANT
-        if settings.dev:
-            await store.arun(tenants.ensure_tenant, tenant_id)
+        await store.arun(tenants.ensure_tenant, tenant_id)
         return Principal(tenant_id, admin=True)
     owner = await store.arun(tenants.tenant_for_api_key, key)
     if owner is None:

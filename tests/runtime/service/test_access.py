@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from runtara.client import ApiError
-from tests.support.servers import WORKER, Server, wait_status
+from tests.support.servers import WORKER, Server, environment, wait_status
 
 ADMIN_KEY = "admin-key-for-tests"
 
@@ -68,3 +70,28 @@ def test_tenants_never_see_each_others_images_or_logs(shared_server: Server) -> 
             with pytest.raises(ApiError) as hidden:
                 call()
             assert hidden.value.status == 404
+
+
+def test_the_admin_key_without_a_tenant_says_a_tenant_is_needed(shared_server: Server) -> None:
+    """Not an empty list: the admin key manages tenants, and acts inside one when named."""
+    keys(shared_server, "named")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "runtara", *args, "--url", shared_server.url],
+            env={**environment(), "RUNTARA_API_KEY": ADMIN_KEY},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    unnamed = cli("instances", "list")
+    assert unnamed.returncode == 1
+    assert "the admin key acts for one tenant at a time: name it with --tenant" in unnamed.stderr
+    assert unnamed.stdout == "" and "Traceback" not in unnamed.stderr
+    named = cli("instances", "list", "--tenant", "named", "--format", "json")
+    assert named.returncode == 0, named.stderr
+    assert json.loads(named.stdout) == []
+    tenants = cli("tenants", "list", "--format", "json")
+    assert tenants.returncode == 0, tenants.stderr
+    assert "named" in {tenant["id"] for tenant in json.loads(tenants.stdout)}
