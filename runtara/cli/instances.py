@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import typer
@@ -108,13 +109,36 @@ def resume(
     api_key: ApiKey = None,
     fmt: Format = OutputFormat.text,
 ) -> None:
-    """Resume a suspended instance from its checkpoints (or withdraw a pending pause)."""
+    """Resume a suspended instance from its checkpoints (or withdraw a pending pause).
+
+    Shows the instance in its new status: a suspended instance with an image is
+    relaunched by the server's scheduler, which this waits for (a few seconds at most).
+    """
     with connect(url, tenant, api_key) as client:
         resumed = client.resume_instance(instance_id)
+        relaunched = resumed["status"] == "suspended" and resumed.get("image_id") is not None
+        if relaunched:
+            resumed = _relaunched(client, instance_id, resumed)
     _show_instance(resumed, fmt)
-    if resumed["status"] == "suspended" and resumed.get("image_id") is None:
-        # a self-registering script (Runtara.localhost): no runner can relaunch it
+    if resumed["status"] != "suspended":
+        return
+    if relaunched:
+        stderr.print(f"{instance_id} is due now: the server relaunches it from its checkpoints")
+    else:  # a self-registering script (Runtara.localhost): no runner can relaunch it
         stderr.print(f"{instance_id} has no image to relaunch: run its script again to continue")
+
+
+def _relaunched(client: Any, instance_id: str, instance: dict[str, Any]) -> dict[str, Any]:
+    """The instance once the scheduler has relaunched it (or after RELAUNCH_WAIT_S)."""
+    deadline = time.monotonic() + RELAUNCH_WAIT_S
+    while instance["status"] == "suspended" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        instance = client.get_instance(instance_id)
+    return instance
+
+
+#: How long ``instances resume`` waits to show the relaunched instance's status.
+RELAUNCH_WAIT_S = 5.0
 
 
 @app.command("cancel")

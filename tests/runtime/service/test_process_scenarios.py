@@ -242,8 +242,17 @@ def test_pause_suspends_without_a_process_and_resume_finishes_each_item_once(
         assert 100 <= done_before < 1000
         server.wait_scheduler_passes()
         assert len(effects(out)) == done_before and instance_pids("loop", server.url) == []
-        client.resume_instance("loop")
+        resumed = subprocess.run(
+            [sys.executable, "-m", "runtara", "instances", "resume", "loop", "--tenant", "t1"],
+            env={**os.environ, "RUNTARA_URL": server.url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         done = wait_status(client, "loop", "completed", "failed", timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    # the new status, not the suspended one the request found
+    assert resumed.stdout.splitlines()[1] in ("status: running", "status: completed")
     assert done["status"] == "completed"
     assert effects(out) == list(range(1000))
 
