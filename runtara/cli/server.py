@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from runtara.cli._common import fail, stderr
+from runtara.cli.exits import Exit
 
 
 def register(app: typer.Typer) -> None:
@@ -42,12 +45,26 @@ def server(
         mode = ", dev mode" if settings.dev else ""
         stderr.print(f"runtara server on {url} ({_describe(settings.database_url)}{mode})")
 
+    interrupted = False
     try:
-        serve(settings, host, port, on_ready=announce)
+        serve(
+            settings,
+            host,
+            port,
+            on_ready=announce,
+            on_stopping=lambda line: stderr.print(line, markup=False, highlight=False),
+        )
+    except KeyboardInterrupt:  # uvicorn raises again the Ctrl-C it stopped gracefully on
+        interrupted = True
     except StoreUnavailable as exc:
         fail(exc.detail, 1)
     except OSError as exc:
         fail(str(exc), 1)
+    # Everything is closed (store, scheduler, ticker): collecting the web framework's
+    # object graphs at exit takes time and finalizes nothing.
+    gc.freeze()
+    stderr.print("runtara server stopped", highlight=False)
+    raise typer.Exit(Exit.INTERRUPTED if interrupted else Exit.OK)
 
 
 def _describe(url: str) -> str:

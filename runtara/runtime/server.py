@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -52,13 +54,15 @@ def serve(
     port: int = 8001,
     *,
     on_ready: Callable[[str], None] | None = None,
+    on_stopping: Callable[[str], None] | None = None,
 ) -> None:
     """Run until interrupted (SIGINT/SIGTERM shut down gracefully).
 
     The port is bound and the store opened (and migrated) before uvicorn starts, so a port
     in use is an ``OSError`` and a bad database URL a ``StoreUnavailable`` here, each one
     line for the caller, rather than uvicorn's log and exit. ``on_ready`` gets the URL
-    served (the real port when ``port`` is 0) once both are in place.
+    served (the real port when ``port`` is 0) once both are in place; ``on_stopping``
+    gets, at the first SIGINT/SIGTERM, one line saying what the shutdown waits for.
     """
     sock = listening_socket(host, port)
     try:
@@ -70,11 +74,52 @@ def serve(
                 on_ready(url)
             logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
             config = uvicorn_config(settings, str(bound_host), bound_port, store=store)
-            uvicorn.Server(config).run(sockets=[sock])
+            _Server(config, on_stopping).run(sockets=[sock])
         finally:
             store.close()
     finally:
         sock.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling at the first stop signal what the shutdown waits for."""
+
+    def __init__(self, config: uvicorn.Config, on_stopping: Callable[[str], None] | None) -> None:
+        super().__init__(config)
+        self._on_stopping = on_stopping
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit and self._on_stopping is not None:
+            state: Any = getattr(getattr(self.config.app, "app", None), "state", None)
+            scheduler = getattr(state, "scheduler", None)
+            self._on_stopping(
+                stopping_message(
+                    requests=len(self.server_state.tasks),
+                    processes=0 if scheduler is None else len(scheduler.live),
+                    grace_s=self.config.timeout_graceful_shutdown or 0,
+                )
+            )
+        super().handle_exit(sig, frame)
+
+
+def stopping_message(*, requests: int, processes: int, grace_s: float) -> str:
+    """What a stopping server waits for: requests in flight (``grace_s`` at most), then
+    its scheduler; instance processes are left running for the next server to adopt."""
+    if requests:
+        plural = "s" if requests != 1 else ""
+        text = f"stopping: waiting for {requests} request{plural} in flight ({grace_s:g} s at most)"
+    else:
+        text = "stopping: no request in flight, nothing to wait for"
+    if processes:
+        them = "it" if processes == 1 else "them"
+        text += (
+            f"; {processes} instance process{'es' if processes != 1 else ''} "
+            f"{'keeps' if processes == 1 else 'keep'} running (a server started again "
+            f"adopts {them})"
+        )
+    if requests:
+        text += "; Ctrl-C again to stop at once"
+    return text
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
