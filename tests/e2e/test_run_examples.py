@@ -108,6 +108,37 @@ def test_onboarding_durable_delay_waits_and_completes(
     assert "sleeping 1.5 s" in done.stderr
     sent = [r.json["template"] for r, _ in httpserver.log if r.path == "/messages"]
     assert sent == ["welcome", "getting-started"]
+    assert httpserver.log[0][0].json["subject"] == "Welcome aboard, Ada!"
+
+
+@pytest.mark.parametrize("user", [{"name": ""}, {}], ids=["empty name", "no name"])
+def test_onboarding_without_a_name_welcomes_without_an_empty_one(
+    tmp_path: Path, httpserver: HTTPServer, user: dict[str, str]
+) -> None:
+    document = json.loads((EXAMPLES / "onboarding.json").read_text())
+    document["variables"]["follow_up_delay_ms"]["value"] = 0
+    workflow = tmp_path / "onboarding.json"
+    workflow.write_text(json.dumps(document))
+    httpserver.expect_request("/messages", method="POST", headers=AUTH).respond_with_json({})
+    httpserver.expect_request("/users/u1/activity").respond_with_json({"sessions": 2})
+    done = runtara(
+        tmp_path,
+        "run",
+        str(workflow),
+        "--input",
+        json.dumps(
+            {
+                "api_base_url": httpserver.url_for("").rstrip("/"),
+                "user": {"id": "u1", "email": "a@example.com", **user},
+            }
+        ),
+        "--connection",
+        bearer(tmp_path, "messaging-api", httpserver.url_for("/"), TOKEN),
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"user_id": "u1", "follow_up_sent": False}
+    (welcome,) = [r.json for r, _ in httpserver.log if r.path == "/messages"]
+    assert welcome["subject"] == "Welcome aboard!"
 
 
 def test_polling(tmp_path: Path, httpserver: HTTPServer) -> None:
@@ -210,6 +241,55 @@ def test_approval_waits_for_a_signal(tmp_path: Path, httpserver: HTTPServer) -> 
     assert json.loads(stdout) == {"expense_id": "e1", "approved": True, "decided_by": "manager"}
     recorded = next(r for r, _ in httpserver.log if r.path == "/expenses/e1/decision").json
     assert recorded == {"approved": True, "comment": "ok"}
+
+
+def _approval(tmp_path: Path, httpserver: HTTPServer, *, wait_ms: int | None = None) -> Path:
+    """approval.json; with ``wait_ms``, its three-day wait for the manager shortened."""
+    document = json.loads((EXAMPLES / "approval.json").read_text())
+    if wait_ms is not None:
+        document["steps"]["wait_for_manager"]["timeoutMs"] = wait_ms
+    workflow = tmp_path / "approval.json"
+    workflow.write_text(json.dumps(document))
+    return workflow
+
+
+def _run_approval(tmp_path: Path, httpserver: HTTPServer, workflow: Path) -> tuple[int, str, str]:
+    expense = {"id": "e2", "amount": 900, "requester": "ada"}
+    done = runtara(
+        tmp_path,
+        "run",
+        str(workflow),
+        "--input",
+        json.dumps({"api_base_url": httpserver.url_for("").rstrip("/"), "expense": expense}),
+        "--connection",
+        bearer(tmp_path, "approvals-api", httpserver.url_for("/"), TOKEN),
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_approval_says_the_manager_could_not_be_asked_when_the_api_fails(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Not "no decision within 3 days": the request for a decision itself failed."""
+    httpserver.expect_request("/approval-requests", method="POST").respond_with_json(
+        {"error": "no such manager"}, status=400
+    )
+    code, stdout, stderr = _run_approval(tmp_path, httpserver, _approval(tmp_path, httpserver))
+    assert code == 1 and stdout == ""
+    assert "could not ask the manager for a decision (the approvals API failed)" in stderr
+    assert "within 3 days" not in stderr
+    assert not any(r.path.startswith("/expenses") for r, _ in httpserver.log)
+
+
+def test_approval_rejects_when_no_decision_comes_in_time(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/approval-requests", method="POST").respond_with_json({}, 201)
+    workflow = _approval(tmp_path, httpserver, wait_ms=500)
+    code, stdout, stderr = _run_approval(tmp_path, httpserver, workflow)
+    assert code == 0, stderr
+    assert json.loads(stdout) == {"expense_id": "e2", "approved": False, "decided_by": "timeout"}
+    assert "no approval decision within 3 days; rejecting" in stderr
 
 
 def test_run_against_a_server(tmp_path: Path) -> None:
