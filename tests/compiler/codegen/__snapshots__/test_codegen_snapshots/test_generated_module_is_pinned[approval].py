@@ -163,6 +163,41 @@ def step_decided(run: flow.Run, sc: flow.Scope) -> Any:
     )
 
 
+WHY_UNDECIDED = flow.StepInfo(
+    "why_undecided", "Conditional", "No decision in time, or the manager could not be asked?"
+)
+
+
+@flow.guard(WHY_UNDECIDED)
+def step_why_undecided(run: flow.Run, sc: flow.Scope) -> bool:
+    """Conditional 'why_undecided': No decision in time, or the manager could not be asked?"""
+    record = run.step(
+        sc,
+        WHY_UNDECIDED,
+        lambda: {"result": flow.eq(flow.get(sc.steps, "error", "code"), "SIGNAL_TIMEOUT")},
+    )
+    return bool(record["outputs"]["result"])
+
+
+NOT_ASKED = flow.StepInfo("not_asked", "Error", "The manager could not be asked")
+
+
+@flow.guard(NOT_ASKED)
+def step_not_asked(run: flow.Run, sc: flow.Scope) -> None:
+    """Error 'not_asked': The manager could not be asked"""
+    raise flow.fail(
+        NOT_ASKED,
+        category="permanent",
+        code="APPROVAL_REQUEST_FAILED",
+        message="could not ask the manager for a decision (the approvals API failed); nothing was decided",
+        severity=None,
+        context={
+            "expense_id": flow.get(sc.data, "expense", "id"),
+            "reason": flow.get(sc.steps, "error", "message"),
+        },
+    )
+
+
 TIMED_OUT = flow.StepInfo("timed_out", "Log", "No decision in time")
 
 
@@ -175,10 +210,7 @@ def step_timed_out(run: flow.Run, sc: flow.Scope) -> None:
         TIMED_OUT,
         "warn",
         "no approval decision within 3 days; rejecting",
-        {
-            "expense_id": flow.get(sc.data, "expense", "id"),
-            "reason": flow.get(sc.steps, "error", "message"),
-        },
+        {"expense_id": flow.get(sc.data, "expense", "id")},
     )
 
 
@@ -206,8 +238,11 @@ def graph_main(run: flow.Run, sc: flow.Scope) -> Any:
             step_wait_for_manager(run, sc)
         except flow.StepFailed as failure:
             sc.steps["error"] = failure.record()
-            step_timed_out(run, sc)
-            return step_rejected_by_timeout(run, sc)
+            if step_why_undecided(run, sc):
+                step_timed_out(run, sc)
+                return step_rejected_by_timeout(run, sc)
+            else:
+                step_not_asked(run, sc)
         step_decision(run, sc)
         step_record(run, sc)
         return step_decided(run, sc)

@@ -35,6 +35,30 @@ INPUT_SCHEMA: dict[str, Any] = {
 
 # --- workflow ----------------------------------------------------------------------------------
 
+GREETING = flow.StepInfo("greeting", "Switch", "Greet by name, when there is one")
+
+
+@flow.guard(GREETING)
+def step_greeting(run: flow.Run, sc: flow.Scope) -> None:
+    """Switch 'greeting': Greet by name, when there is one"""
+    value = flow.get(sc.data, "user", "name")
+
+    def pick() -> dict[str, Any]:
+        if flow.is_not_empty(value):
+            return flow.record(
+                GREETING,
+                {
+                    "subject": "Welcome aboard, "
+                    + flow.tpl.text(flow.get(sc.data, "user", "name"))
+                    + "!"
+                },
+                route=None,
+            )
+        return flow.record(GREETING, {"subject": "Welcome aboard!"}, route="default")
+
+    run.durable(sc, GREETING, pick, inputs=value)
+
+
 WELCOME = flow.StepInfo("welcome", "Agent", "Send the welcome message")
 
 
@@ -47,7 +71,7 @@ def step_welcome(run: flow.Run, sc: flow.Scope) -> None:
         "body": {
             "to": flow.get(sc.data, "user", "email"),
             "template": "welcome",
-            "subject": "Welcome aboard, " + flow.tpl.text(flow.get(sc.data, "user", "name")) + "!",
+            "subject": flow.get(sc.steps, "greeting", "outputs", "subject"),
         },
     }
     run.step(
@@ -182,6 +206,7 @@ def step_already_active(run: flow.Run, sc: flow.Scope) -> Any:
 
 def graph_main(run: flow.Run, sc: flow.Scope) -> Any:
     """The execution plan of the workflow."""
+    step_greeting(run, sc)
     step_welcome(run, sc)
     step_wait_three_days(run, sc)
     step_check_activity(run, sc)
