@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
@@ -38,6 +39,42 @@ Limit = Annotated[
 Offset = Annotated[
     int, typer.Option("--offset", min=0, max=10_000_000, help="Skip this many (the next pages).")
 ]
+
+
+#: A column of ``print_rows``: the row's key (also its heading), or a heading and the
+#: row's key or a function of the row.
+Column = str | tuple[str, str | Callable[[dict[str, Any]], Any]]
+
+
+def print_rows(rows: list[dict[str, Any]], columns: Sequence[Column], fmt: OutputFormat) -> None:
+    """What a ``list`` command prints: the rows as JSON, or a table of ``columns`` (a
+    missing value is an empty cell, a boolean ``yes``/``no``; no cell is ever cut)."""
+    if fmt == OutputFormat.json:
+        print_json(rows)
+        return
+    named = [(column, column) if isinstance(column, str) else column for column in columns]
+    table = Table(*(heading for heading, _ in named))
+    for row in rows:
+        table.add_row(
+            *(_cell(row.get(get) if isinstance(get, str) else get(row)) for _, get in named)
+        )
+    print_table(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def print_done(value: Any, fmt: OutputFormat, text: str) -> None:
+    """What a command that did something prints: ``value`` as JSON, or ``text`` for people."""
+    if fmt == OutputFormat.json:
+        print_json(value)
+    else:
+        stdout.print(text, markup=False, highlight=False)
 
 
 def print_table(table: Table) -> None:

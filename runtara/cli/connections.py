@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from runtara.cli._common import (
     Format,
     OutputFormat,
     fail,
     json_option,
+    print_done,
     print_json,
-    print_table,
+    print_rows,
     stdout,
 )
 from runtara.cli.remote import ApiKey, Tenant, Url, connect
@@ -73,13 +73,11 @@ def list_connections(
     """List the tenant's connections."""
     with connect(url, tenant, api_key) as client:
         found = client.list_connections()
-    if fmt == OutputFormat.json:
-        print_json(found)
-        return
-    table = Table("id", "integration", "name", "updated")
-    for c in found:
-        table.add_row(c["id"], c["integration_id"], c["name"], c["updated_at"] or "")
-    print_table(table)
+    print_rows(
+        found,
+        ["id", ("integration", "integration_id"), "name", ("updated", "updated_at")],
+        fmt,
+    )
 
 
 @app.command("get")
@@ -121,7 +119,4 @@ def delete(
     """Delete a connection."""
     with connect(url, tenant, api_key) as client:
         client.delete_connection(connection_id)
-    if fmt == OutputFormat.json:
-        print_json({"id": connection_id, "deleted": True})
-    else:
-        stdout.print(f"deleted {connection_id}")
+    print_done({"id": connection_id, "deleted": True}, fmt, f"deleted {connection_id}")

@@ -6,7 +6,6 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from runtara.cli._common import (
     Format,
@@ -14,8 +13,9 @@ from runtara.cli._common import (
     Offset,
     OutputFormat,
     fail,
+    print_done,
     print_json,
-    print_table,
+    print_rows,
     stderr,
     stdout,
 )
@@ -89,13 +89,7 @@ def list_hooks(
         found = [
             {**h, "url": _url(client, h)} for h in client.list_hooks(limit=limit, offset=offset)
         ]
-    if fmt == OutputFormat.json:
-        print_json(found)
-        return
-    table = Table("name", "image", "signed", "url")
-    for h in found:
-        table.add_row(h["name"], h["image"], "yes" if h["signed"] else "no", h["url"])
-    print_table(table)
+    print_rows(found, ["name", "image", "signed", "url"], fmt)
 
 
 @app.command("get")
@@ -131,10 +125,7 @@ def delete(
     """Delete a webhook: its URL answers 404 from now on."""
     with connect(url, tenant, api_key) as client:
         deleted = client.delete_hook(ref)
-    if fmt == OutputFormat.json:
-        print_json(deleted)
-    else:
-        stdout.print(f"deleted hook {deleted['name']}")
+    print_done(deleted, fmt, f"deleted hook {deleted['name']}")
 
 
 @app.command("rotate-secret")

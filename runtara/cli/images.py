@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from runtara.cli._common import (
     Format,
@@ -16,8 +15,9 @@ from runtara.cli._common import (
     Offset,
     OutputFormat,
     fail,
+    print_done,
     print_json,
-    print_table,
+    print_rows,
     stderr,
     stdout,
 )
@@ -129,15 +129,11 @@ def list_images(
     """List images, newest first."""
     with connect(url, tenant, api_key) as client:
         found = client.list_images(name=name, limit=limit, offset=offset)
-    if fmt == OutputFormat.json:
-        print_json(found)
-        return
-    table = Table("name", "version", "kind", "runner", "id", "created")
-    for i in found:
-        table.add_row(
-            i["name"], str(i["version"]), i["kind"], i["runner"], i["id"], i["created_at"]
-        )
-    print_table(table)
+    print_rows(
+        found,
+        ["name", "version", "kind", "runner", "id", ("created", "created_at")],
+        fmt,
+    )
 
 
 @app.command("get")
@@ -165,7 +161,8 @@ def delete(
     with connect(url, tenant, api_key) as client:
         image = client.get_image(ref)
         client.delete_image(image["id"])
-    if fmt == OutputFormat.json:
-        print_json({"deleted": image["id"], "name": image["name"], "version": image["version"]})
-    else:
-        stdout.print(f"deleted {image['name']}:{image['version']}")
+    print_done(
+        {"deleted": image["id"], "name": image["name"], "version": image["version"]},
+        fmt,
+        f"deleted {image['name']}:{image['version']}",
+    )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from runtara.cli._common import (
     Format,
@@ -17,8 +15,9 @@ from runtara.cli._common import (
     OutputFormat,
     as_json,
     json_option,
+    print_done,
     print_json,
-    print_table,
+    print_rows,
     stderr,
     stdout,
 )
@@ -64,15 +63,11 @@ def list_instances(
     """List instances, newest first."""
     with connect(url, tenant, api_key) as client:
         found = client.list_instances(status=status, limit=limit, offset=offset)
-    if fmt == OutputFormat.json:
-        print_json(found)
-        return
-    table = Table("id", "status", "attempts", "created", "finished")
-    for i in found:
-        table.add_row(
-            i["id"], i["status"], str(i["attempts"]), i["created_at"] or "", i["finished_at"] or ""
-        )
-    print_table(table)
+    print_rows(
+        found,
+        ["id", "status", "attempts", ("created", "created_at"), ("finished", "finished_at")],
+        fmt,
+    )
 
 
 @app.command("get")
@@ -168,10 +163,11 @@ def signal(
     document = json_option(payload, "--payload")
     with connect(url, tenant, api_key) as client:
         client.send_signal(instance_id, checkpoint_id, document)
-    if fmt == OutputFormat.json:
-        print_json({"id": instance_id, "checkpoint_id": checkpoint_id, "status": "accepted"})
-    else:
-        stdout.print(f"signal sent to {instance_id} / {checkpoint_id}")
+    print_done(
+        {"id": instance_id, "checkpoint_id": checkpoint_id, "status": "accepted"},
+        fmt,
+        f"signal sent to {instance_id} / {checkpoint_id}",
+    )
 
 
 @app.command("events")
@@ -191,16 +187,17 @@ def events(
         found = client.list_events(
             instance_id, after=after, limit=limit, event_type=event_type, subtype=subtype
         )
-    if fmt == OutputFormat.json:
-        print_json(found)
-        return
-    table = Table("seq", "time", "type", "subtype", "payload")
-    for e in found:
-        payload = "" if e["payload"] is None else json.dumps(e["payload"], ensure_ascii=False)
-        table.add_row(
-            str(e["seq"]), e["created_at"] or "", e["event_type"], e["subtype"] or "", payload
-        )
-    print_table(table)
+    print_rows(
+        found,
+        [
+            "seq",
+            ("time", "created_at"),
+            ("type", "event_type"),
+            "subtype",
+            ("payload", lambda e: None if e["payload"] is None else as_json(e["payload"])),
+        ],
+        fmt,
+    )
 
 
 @app.command("checkpoints")
@@ -216,19 +213,17 @@ def checkpoints(
     """List an instance's checkpoints in the order they were saved."""
     with connect(url, tenant, api_key) as client:
         found = client.list_checkpoints(instance_id, after=after, limit=limit)
-    if fmt == OutputFormat.json:
-        print_json(found)
-        return
-    table = Table("seq", "checkpoint", "bytes", "type", "time")
-    for c in found:
-        table.add_row(
-            str(c["seq"]),
-            c["checkpoint_id"],
-            str(c["size"]),
-            c["content_type"],
-            c["created_at"] or "",
-        )
-    print_table(table)
+    print_rows(
+        found,
+        [
+            "seq",
+            ("checkpoint", "checkpoint_id"),
+            ("bytes", "size"),
+            ("type", "content_type"),
+            ("time", "created_at"),
+        ],
+        fmt,
+    )
 
 
 @app.command("output")

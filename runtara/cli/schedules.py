@@ -6,7 +6,6 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from runtara.cli._common import (
     Format,
@@ -15,8 +14,9 @@ from runtara.cli._common import (
     OutputFormat,
     fail,
     json_option,
+    print_done,
     print_json,
-    print_table,
+    print_rows,
     stdout,
 )
 from runtara.cli.exits import Exit
@@ -120,20 +120,18 @@ def list_schedules(
     """List schedules by name, with their next fire."""
     with connect(url, tenant, api_key) as client:
         found = client.list_schedules(limit=limit, offset=offset)
-    if fmt == OutputFormat.json:
-        print_json(found)
-        return
-    table = Table("name", "state", "when", "image", "next fire", "last instance")
-    for s in found:
-        table.add_row(
-            s["name"],
-            s["state"],
-            s["description"],
-            s["image"],
-            s["next_fire_at"] or "",
-            s["last_instance_id"] or "",
-        )
-    print_table(table)
+    print_rows(
+        found,
+        [
+            "name",
+            "state",
+            ("when", "description"),
+            "image",
+            ("next fire", "next_fire_at"),
+            ("last instance", "last_instance_id"),
+        ],
+        fmt,
+    )
 
 
 @app.command("get")
@@ -205,7 +203,4 @@ def delete(
     """Delete a schedule; the instances it started stay."""
     with connect(url, tenant, api_key) as client:
         deleted = client.delete_schedule(name)
-    if fmt == OutputFormat.json:
-        print_json(deleted)
-    else:
-        stdout.print(f"deleted schedule {deleted['name']}")
+    print_done(deleted, fmt, f"deleted schedule {deleted['name']}")

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from runtara.cli._common import Format, OutputFormat, print_json, print_table, stderr, stdout
+from runtara.cli._common import (
+    Format,
+    OutputFormat,
+    print_done,
+    print_json,
+    print_rows,
+    stderr,
+    stdout,
+)
 from runtara.cli.remote import ApiKey, Tenant, Url, connect
 
 app = typer.Typer(no_args_is_help=True)
@@ -25,9 +32,7 @@ def create(
     """Create a tenant."""
     with connect(url, tenant, api_key) as client:
         created = client.create_tenant(tenant_id, name)
-    print_json(created) if fmt == OutputFormat.json else stdout.print(
-        f"created tenant {created['id']}"
-    )
+    print_done(created, fmt, f"created tenant {created['id']}")
 
 
 @app.command("list")
@@ -40,13 +45,7 @@ def list_tenants(
     """List tenants."""
     with connect(url, tenant, api_key) as client:
         found = client.list_tenants()
-    if fmt == OutputFormat.json:
-        print_json(found)
-        return
-    table = Table("id", "name", "created")
-    for t in found:
-        table.add_row(t["id"], t["name"], t["created_at"] or "")
-    print_table(table)
+    print_rows(found, ["id", "name", ("created", "created_at")], fmt)
 
 
 @app.command("get")
@@ -97,13 +96,11 @@ def list_keys(
     """List a tenant's API keys (never their secrets)."""
     with connect(url, tenant, api_key) as client:
         found = client.list_api_keys(tenant_id)
-    if fmt == OutputFormat.json:
-        print_json(found)
-        return
-    table = Table("id", "name", "created", "revoked")
-    for k in found:
-        table.add_row(k["id"], k["name"], k["created_at"] or "", k["revoked_at"] or "")
-    print_table(table)
+    print_rows(
+        found,
+        ["id", "name", ("created", "created_at"), ("revoked", "revoked_at")],
+        fmt,
+    )
 
 
 @keys.command("revoke")
@@ -118,7 +115,4 @@ def revoke_key(
     """Revoke an API key: it stops working at once."""
     with connect(url, tenant, api_key) as client:
         client.revoke_api_key(tenant_id, key_id)
-    if fmt == OutputFormat.json:
-        print_json({"id": key_id, "tenant_id": tenant_id, "revoked": True})
-    else:
-        stdout.print(f"revoked {key_id}")
+    print_done({"id": key_id, "tenant_id": tenant_id, "revoked": True}, fmt, f"revoked {key_id}")

@@ -170,3 +170,63 @@ def test_server_refuses_a_bad_state_limit_naming_the_variable(value: str, messag
     )
     assert result.returncode == 2
     assert result.stderr == f"error: invalid setting: RUNTARA_MAX_STATE_BYTES={message}\n"
+
+
+@pytest.mark.parametrize("columns", ["80", "40"])
+def test_tables_never_cut_an_id_piped_or_on_a_narrow_terminal(
+    runtime: EmbeddedRuntime, columns: str
+) -> None:
+    """Ids are for copying: each row is one line holding every id whole, even when the
+    table is wider than the terminal (the table is then wider, not cut or wrapped)."""
+    ids = [f"order-import-{n}-2026-12-04T18-00-00-with-a-long-correlation-suffix" for n in (1, 2)]
+    checkpoint = "orders/split[12]/fetch-customer-details-from-the-crm/attempt-3"
+    for instance_id in ids:
+        rt = Runtara(instance_id, "tenant-1", url=runtime.url).register()
+        rt.checkpoint(checkpoint, {"ok": True})
+    env = {**os.environ, "COLUMNS": columns}
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runtara",
+            "instances",
+            "list",
+            "--url",
+            runtime.url,
+            "--tenant",
+            "tenant-1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert listed.returncode == 0, listed.stderr
+    rows = [_cells(line) for line in listed.stdout.splitlines() if "order-import-" in line]
+    assert sorted(row[0] for row in rows) == sorted(ids)  # one line each, whole
+    assert all(row[1] == "running" for row in rows)
+    saved = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runtara",
+            "instances",
+            "checkpoints",
+            ids[0],
+            "--url",
+            runtime.url,
+            "--tenant",
+            "tenant-1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert saved.returncode == 0, saved.stderr
+    (row,) = [_cells(line) for line in saved.stdout.splitlines() if "orders/" in line]
+    assert row[1] == checkpoint
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("│").split("│")]
