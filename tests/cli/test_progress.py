@@ -59,6 +59,17 @@ def test_a_terminal_shows_each_phase_with_its_time_and_a_bar_for_counted_work() 
     assert re.search(r"✓ writing the OCI image \(\d+\.\d s\)", shown), shown
 
 
+def test_a_terminal_shows_an_upload_as_a_bar_of_bytes_and_its_line_when_done() -> None:
+    console, written = _terminal()
+    with Feedback(console) as feedback:
+        feedback.upload("sha256:0123456789ab", 10_000, 100_000)
+        feedback.uploaded("sha256:0123456789ab", "uploaded  sha256:0123456789ab  100.0 kB")
+        feedback.upload("sha256:ba9876543210", 500_000, 2_000_000)
+    shown = _plain(written.getvalue())
+    assert re.search(r"uploading sha256:ba9876543210 .*━.* 500\.0 kB/2\.0 MB", shown), shown
+    assert "uploaded  sha256:0123456789ab  100.0 kB\n" in shown
+
+
 def test_a_phase_cut_short_by_an_error_is_marked_failed() -> None:
     console, written = _terminal()
     try:
