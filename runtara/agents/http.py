@@ -26,6 +26,7 @@ from runtara.agents.files import (
     to_bytes,
 )
 from runtara.agents.framework import Doc, agent
+from runtara.agents.progress import report
 
 http_agent = agent(
     "http",
@@ -119,6 +120,15 @@ def http_request(
         wait = _retry_wait(response, attempt)
         if wait is None:
             break
+        report(
+            f"{method} {transport.display_url(response.url)}: attempt {attempt + 1} of "
+            f"{attempts} answered HTTP {response.status}; retrying in {wait:g} s",
+            "retry",
+            cause=f"HTTP {response.status}",
+            attempt=attempt + 1,
+            attempts=attempts,
+            wait_s=wait,
+        )
         time.sleep(wait)
     success = 200 <= response.status < 300
     if not success and fail_on_error:

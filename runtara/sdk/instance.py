@@ -25,10 +25,10 @@ from datetime import timedelta
 from typing import Any, NoReturn
 from urllib.parse import quote
 
+from runtara.agents.progress import report
 from runtara.sdk import payload
 from runtara.sdk.errors import Cancelled, ConfigurationError, Paused, ProtocolError
 from runtara.sdk.heartbeat import Heartbeat
-from runtara.sdk.progress import report
 from runtara.sdk.redact import Redactor
 from runtara.sdk.transport import Transport
 

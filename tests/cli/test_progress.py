@@ -16,7 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pytest_httpserver import HTTPServer
 from rich.console import Console
+from werkzeug import Response
 
 from runtara.cli.progress import Feedback
 from runtara.compiler.progress import Count, Phase, ToolOutput
@@ -140,7 +142,9 @@ def test_a_durable_sleep_on_a_terminal_is_a_countdown() -> None:
     console, written = _terminal()
     with Feedback(console) as feedback:
         feedback.run_event(Event("sleep", None, {"seconds": 3 * 86_400}))
-    assert re.search(r"sleeping \(durable\).*(3 d 0:00:00|2 d 23:59:5\d) left", _plain(written.getvalue()))
+    assert re.search(
+        r"sleeping \(durable\).*(3 d 0:00:00|2 d 23:59:5\d) left", _plain(written.getvalue())
+    )
 
 
 # -- runtara run, as a user runs it --------------------------------------------------------
@@ -265,3 +269,25 @@ def test_run_on_a_terminal_counts_a_durable_delay_down_and_keeps_stdout_clean(
     plain = _plain(shown)
     assert "Nap: sleeping 1.5 s (durable)" in plain
     assert re.search(r"sleeping \(durable\) ━*.* [12] s left", plain), plain
+
+
+def test_run_announces_an_http_call_retried_on_a_busy_answer(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A 503 is retried inside the call (before the step's own retries): said too."""
+    answers = iter([Response("busy", status=503), Response("busy", status=503)])
+    httpserver.expect_request("/busy").respond_with_handler(
+        lambda _request: next(answers, Response('{"ok": true}', content_type="application/json"))
+    )
+    workflow = _unreachable_workflow(tmp_path / "busy.json", httpserver.port)
+    document = json.loads(workflow.read_text())
+    document["steps"]["call"]["inputMapping"]["url"]["value"] = httpserver.url_for("/busy")
+    workflow.write_text(json.dumps(document))
+    result = runtara(tmp_path, "run", str(workflow))
+    assert result.returncode == 0, result.stderr
+    retries = [line for line in result.stderr.splitlines() if "retrying in" in line]
+    url = httpserver.url_for("/busy")
+    assert retries == [
+        f"GET {url}: attempt 1 of 3 answered HTTP 503; retrying in 0.25 s",
+        f"GET {url}: attempt 2 of 3 answered HTTP 503; retrying in 0.5 s",
+    ]

@@ -35,7 +35,7 @@ from runtara.runtime.runners import tiers
 from runtara.runtime.scheduler.specs import MAX_ENV_INPUT_BYTES
 
 DATA_DIR = Path(".data")
-#: The instance's progress channel (``runtara.sdk.progress``: the image side cannot be
+#: The instance's progress channel (``runtara.agents.progress``: the image side cannot be
 #: imported here).
 PROGRESS_FD = "RUNTARA_PROGRESS_FD"
 #: The child's exit status when it reported ``failed`` itself (``flow.main``).
@@ -57,7 +57,7 @@ class Event:
     instance's), ``log`` (a Log step), ``retry`` (a step attempt failed; ``fields`` has
     ``step``, ``attempt``, ``attempts``, ``cause``, ``wait_s``) or ``sleep`` (a durable
     sleep in place begins; ``fields`` has ``seconds``). ``text`` is the line to print
-    (None for a countdown only). See ``runtara.sdk.progress``."""
+    (None for a countdown only). See ``runtara.agents.progress``."""
 
     kind: str
     text: str | None

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from runtara.agents.progress import report
 from runtara.sdk.errors import Stopped
 from runtara.sdk.flow.errors import StepFailed, StepTimeout, WorkflowStopped, WorkflowTimedOut
 from runtara.sdk.flow.failures import as_step_failure, retry_wait_ms, stops
 from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.scope import Scope, StepInfo
-from runtara.sdk.progress import report
 
 START_KEY = "@start"
 #: Key of a checkpointed step failure (a record never has it).
@@ -342,5 +342,5 @@ def _decode(state: Any) -> Any:
 
 def progress(message: str, kind: str = "message") -> None:
     """Progress for people, on stderr (stdout is the workflow output's), or an event for
-    the host that started the instance (``runtara.sdk.progress``)."""
+    the host that started the instance (``runtara.agents.progress``)."""
     report(message, kind)

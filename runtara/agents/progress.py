@@ -1,4 +1,5 @@
-"""Progress for people, from inside an instance (standard library only).
+"""Progress for people, from inside an instance (standard library only): the SDK's
+steps and the agents (an HTTP call retried on a 503) report through ``report``.
 
 Each report is one line on stderr (stdout belongs to the workflow output). When the
 process that started the instance asks for events instead (``runtara run`` sets
