@@ -67,7 +67,7 @@ class Feedback:
         self._phase: TaskID | None = None
         self._phase_text = ""
         self._phase_started = 0.0
-        self._waits: list[TaskID] = []
+        self._waits: dict[TaskID, float] = {}  # countdown -> its deadline
         self._uploads: dict[str, TaskID] = {}
 
     def __enter__(self) -> Feedback:
@@ -130,20 +130,27 @@ class Feedback:
             return
         self.stop_waiting()
         deadline = time.monotonic() + seconds
-        self._waits.append(
-            self._progress.add_task(
-                escape(text), total=None, detail="", deadline=deadline, seconds=seconds
-            )
+        task = self._progress.add_task(
+            escape(text), total=None, detail="", deadline=deadline, seconds=seconds
         )
+        self._waits[task] = deadline
 
     def stop_waiting(self) -> None:
         while self._waits:
-            self._progress.remove_task(self._waits.pop())
+            self._progress.remove_task(self._waits.popitem()[0])
+
+    def _expire_waits(self) -> None:
+        """A countdown that reached zero goes (the work it waited for goes on)."""
+        now = time.monotonic()
+        for task in [task for task, deadline in self._waits.items() if deadline <= now]:
+            del self._waits[task]
+            self._progress.remove_task(task)
 
     def upload(self, key: str, sent: int, total: int) -> None:
         """Bytes of one upload sent so far: a bar per upload on a terminal."""
         if not self.live:
             return
+        self._expire_waits()
         if key not in self._uploads:
             self._uploads[key] = self._progress.add_task(
                 f"uploading {escape(key)}", total=total, detail="", unit="bytes"
