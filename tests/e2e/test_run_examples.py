@@ -5,6 +5,7 @@ the APIs the example calls, connections passed with ``--connection``."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -75,53 +76,20 @@ def test_order_processing(tmp_path: Path, httpserver: HTTPServer) -> None:
     }
 
 
-def test_onboarding_durable_delay_waits_and_completes(
-    tmp_path: Path, httpserver: HTTPServer
-) -> None:
+def _run_onboarding(
+    tmp_path: Path, httpserver: HTTPServer, user: dict[str, str], *, delay_ms: int, sessions: int
+) -> subprocess.CompletedProcess[str]:
+    """onboarding.json with its three days shortened to ``delay_ms``, against a local API
+    whose user had ``sessions`` since sign-up."""
     document = json.loads((EXAMPLES / "onboarding.json").read_text())
-    graph = document.get("executionGraph", document)
-    graph["variables"]["follow_up_delay_ms"]["value"] = 1500  # three days, shortened
+    document["variables"]["follow_up_delay_ms"]["value"] = delay_ms
     workflow = tmp_path / "onboarding.json"
     workflow.write_text(json.dumps(document))
     httpserver.expect_request("/messages", method="POST", headers=AUTH).respond_with_json(
         {"id": "m"}
     )
-    httpserver.expect_request("/users/u1/activity").respond_with_json({"sessions": 0})
-    started = time.monotonic()
-    done = runtara(
-        tmp_path,
-        "run",
-        str(workflow),
-        "--input",
-        json.dumps(
-            {
-                "api_base_url": httpserver.url_for("").rstrip("/"),
-                "user": {"id": "u1", "email": "a@example.com", "name": "Ada"},
-            }
-        ),
-        "--connection",
-        bearer(tmp_path, "messaging-api", httpserver.url_for("/"), TOKEN),
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"user_id": "u1", "follow_up_sent": True}
-    assert time.monotonic() - started >= 1.5
-    assert "sleeping 1.5 s" in done.stderr
-    sent = [r.json["template"] for r, _ in httpserver.log if r.path == "/messages"]
-    assert sent == ["welcome", "getting-started"]
-    assert httpserver.log[0][0].json["subject"] == "Welcome aboard, Ada!"
-
-
-@pytest.mark.parametrize("user", [{"name": ""}, {}], ids=["empty name", "no name"])
-def test_onboarding_without_a_name_welcomes_without_an_empty_one(
-    tmp_path: Path, httpserver: HTTPServer, user: dict[str, str]
-) -> None:
-    document = json.loads((EXAMPLES / "onboarding.json").read_text())
-    document["variables"]["follow_up_delay_ms"]["value"] = 0
-    workflow = tmp_path / "onboarding.json"
-    workflow.write_text(json.dumps(document))
-    httpserver.expect_request("/messages", method="POST", headers=AUTH).respond_with_json({})
-    httpserver.expect_request("/users/u1/activity").respond_with_json({"sessions": 2})
-    done = runtara(
+    httpserver.expect_request("/users/u1/activity").respond_with_json({"sessions": sessions})
+    return runtara(
         tmp_path,
         "run",
         str(workflow),
@@ -135,6 +103,27 @@ def test_onboarding_without_a_name_welcomes_without_an_empty_one(
         "--connection",
         bearer(tmp_path, "messaging-api", httpserver.url_for("/"), TOKEN),
     )
+
+
+def test_onboarding_durable_delay_waits_and_completes(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    started = time.monotonic()
+    done = _run_onboarding(tmp_path, httpserver, {"name": "Ada"}, delay_ms=1500, sessions=0)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"user_id": "u1", "follow_up_sent": True}
+    assert time.monotonic() - started >= 1.5
+    assert "sleeping 1.5 s" in done.stderr
+    sent = [r.json["template"] for r, _ in httpserver.log if r.path == "/messages"]
+    assert sent == ["welcome", "getting-started"]
+    assert httpserver.log[0][0].json["subject"] == "Welcome aboard, Ada!"
+
+
+@pytest.mark.parametrize("user", [{"name": ""}, {}], ids=["empty name", "no name"])
+def test_onboarding_without_a_name_welcomes_without_an_empty_one(
+    tmp_path: Path, httpserver: HTTPServer, user: dict[str, str]
+) -> None:
+    done = _run_onboarding(tmp_path, httpserver, user, delay_ms=0, sessions=2)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"user_id": "u1", "follow_up_sent": False}
     (welcome,) = [r.json for r, _ in httpserver.log if r.path == "/messages"]

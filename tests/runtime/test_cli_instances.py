@@ -22,7 +22,9 @@ def runtime(db_url: str) -> Iterator[EmbeddedRuntime]:
         yield running
 
 
-def cli(runtime: EmbeddedRuntime, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    runtime: EmbeddedRuntime, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -38,6 +40,7 @@ def cli(runtime: EmbeddedRuntime, *args: str) -> subprocess.CompletedProcess[str
         capture_output=True,
         text=True,
         timeout=60,
+        env=env,
     )
 
 
@@ -184,45 +187,12 @@ def test_tables_never_cut_an_id_piped_or_on_a_narrow_terminal(
         rt = Runtara(instance_id, "tenant-1", url=runtime.url).register()
         rt.checkpoint(checkpoint, {"ok": True})
     env = {**os.environ, "COLUMNS": columns}
-    listed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runtara",
-            "instances",
-            "list",
-            "--url",
-            runtime.url,
-            "--tenant",
-            "tenant-1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    listed = cli(runtime, "list", env=env)
     assert listed.returncode == 0, listed.stderr
     rows = [_cells(line) for line in listed.stdout.splitlines() if "order-import-" in line]
     assert sorted(row[0] for row in rows) == sorted(ids)  # one line each, whole
     assert all(row[1] == "running" for row in rows)
-    saved = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runtara",
-            "instances",
-            "checkpoints",
-            ids[0],
-            "--url",
-            runtime.url,
-            "--tenant",
-            "tenant-1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    saved = cli(runtime, "checkpoints", ids[0], env=env)
     assert saved.returncode == 0, saved.stderr
     (row,) = [_cells(line) for line in saved.stdout.splitlines() if "orders/" in line]
     assert row[1] == checkpoint
