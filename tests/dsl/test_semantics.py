@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
+
+import pytest
 
 from runtara import dsl
 
@@ -388,3 +391,23 @@ def test_reading_data_without_a_declared_schema_is_only_a_warning() -> None:
     document["steps"]["done"]["inputMapping"] = {"a": ref("data.nmae")}
     (warning,) = dsl.validate_text(json.dumps(document), "doc.json").diagnostics
     assert warning.code == "W054" and "Did you mean 'name'?" in warning.message
+
+
+@pytest.mark.parametrize("bad_id", ["", "a\x00b", "line\nbreak", "tab\tbed", "bell\x07"])
+def test_a_step_id_is_not_empty_and_has_no_control_characters(bad_id: str) -> None:
+    """An id names the step in every log line, event and diagnostic: a NUL or a newline
+    in it would garble them (and an empty one reads as nothing at all)."""
+    document = {"name": "ids", "steps": {bad_id: finish(bad_id)}, "entryPoint": bad_id}
+    result = dsl.validate_text(json.dumps(document), "doc.json")
+    assert not result.ok
+    found = [d for d in result.diagnostics if d.code == "S001"]
+    assert found, result.diagnostics
+    assert all(d.line >= 1 for d in found)
+    assert ("non-empty" if bad_id == "" else "control character") in found[0].message
+
+
+def test_unusual_but_printable_step_ids_stay_valid() -> None:
+    ids = ["with space", "dots.and-dashes", "ünïcode", "emoji-🚀"]
+    steps = [log(i) for i in ids] + [finish()]
+    edges = [(a["id"], b["id"]) for a, b in itertools.pairwise(steps)]
+    assert dsl.validate_text(json.dumps(graph(*steps, edges=edges)), "doc.json").ok
