@@ -411,3 +411,41 @@ def test_unusual_but_printable_step_ids_stay_valid() -> None:
     steps = [log(i) for i in ids] + [finish()]
     edges = [(a["id"], b["id"]) for a, b in itertools.pairwise(steps)]
     assert dsl.validate_text(json.dumps(graph(*steps, edges=edges)), "doc.json").ok
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "why"),
+    [
+        ("{{ data.a | shout }}", "unknown template filter 'shout'"),
+        ("{{ data.a | default(1j) }}", "must be literal"),
+        ("{{ data.a | default(1e999) }}", "must be literal"),
+        ("{{ data.a | default(b'x') }}", "must be literal"),
+        ("{{ data.a | default(__import__('os')) }}", "must be literal"),
+        ("{{ data.a | default(1, 2, 3) }}", "takes (fallback=''), got 3 argument(s)"),
+    ],
+)
+def test_a_template_filter_is_checked_where_the_document_is_validated(
+    placeholder: str, why: str
+) -> None:
+    """What codegen would refuse, ``runtara validate`` (and so the editor) reports first,
+    at the mapping value (one rule: ``dsl.references``)."""
+    document = {
+        "name": "filters",
+        "inputSchema": {"a": {"type": "string"}},
+        "steps": {"done": finish(x={"valueType": "template", "value": placeholder})},
+        "entryPoint": "done",
+    }
+    found = dsl.validate_text(json.dumps(document, indent=2), "doc.json").diagnostics
+    assert [(d.code, why in d.message) for d in found] == [("E011", True)], found
+    assert found[0].path == "/steps/done/inputMapping/x/value"
+
+
+def test_literal_filter_arguments_of_every_json_kind_are_accepted() -> None:
+    value = "{{ data.a | default({'k': [1, 2.5, None, True]}) | replace('a', 'b') }}"
+    document = {
+        "name": "filters",
+        "inputSchema": {"a": {"type": "string"}},
+        "steps": {"done": finish(x={"valueType": "template", "value": value})},
+        "entryPoint": "done",
+    }
+    assert dsl.validate_text(json.dumps(document), "doc.json").ok
