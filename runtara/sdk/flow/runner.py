@@ -27,6 +27,7 @@ from runtara.sdk.flow.errors import StepFailed, StepTimeout, WorkflowStopped, Wo
 from runtara.sdk.flow.failures import as_step_failure, retry_wait_ms, stops
 from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.scope import Scope, StepInfo
+from runtara.sdk.terminal import terminal_safe
 
 START_KEY = "@start"
 #: Key of a checkpointed step failure (a record never has it).
@@ -221,8 +222,10 @@ class Run:
                     raise failure from exc
                 wait_s = retry_wait_ms(retry_delay_ms, attempt, exc) / 1000
                 report(
-                    f"{info.label}: attempt {attempt} of {retries + 1} failed: "
-                    f"{failure.message}; retrying in {wait_s:g} s",
+                    terminal_safe(
+                        f"{info.label}: attempt {attempt} of {retries + 1} failed: "
+                        f"{failure.message}; retrying in {wait_s:g} s"
+                    ),
                     "retry",
                     step=info.label,
                     attempt=attempt,
@@ -341,6 +344,7 @@ def _decode(state: Any) -> Any:
 
 
 def progress(message: str, kind: str = "message") -> None:
-    """Progress for people, on stderr (stdout is the workflow output's), or an event for
-    the host that started the instance (``runtara.agents.progress``)."""
-    report(message, kind)
+    """Progress for people, on stderr (stdout is the workflow output's), one line each, or
+    an event for the host that started the instance (``runtara.agents.progress``):
+    control characters in it (from data a stranger wrote) are shown escaped."""
+    report(terminal_safe(message), kind)
