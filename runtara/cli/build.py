@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -12,9 +12,6 @@ from rich.markup import escape
 from runtara.cli._common import Format, OutputFormat, fail, print_json, stderr, stdout
 from runtara.cli.exits import Exit
 from runtara.cli.progress import Feedback, Quiet
-
-if TYPE_CHECKING:
-    pass
 
 
 def register(app: typer.Typer) -> None:
@@ -154,8 +151,8 @@ def push(
                 credentials=credentials,
                 insecure=insecure,
                 blob_index=BlobIndex(cache_dir() / "registry-blobs.json"),
-                progress=lambda blob: feedback.uploaded(
-                    blob.digest[:19], f"{blob.action:>8}  {blob.digest[:19]}  {_size(blob.size)}"
+                progress=lambda blob: feedback.uploaded(  # the whole digest: it is for copying
+                    blob.digest[:19], f"{blob.action:>8}  {blob.digest}  {_size(blob.size)}"
                 ),
                 on_retry=lambda cause, wait: feedback.retry(
                     f"retrying in {wait:.1f} s: {cause}", wait

@@ -264,7 +264,8 @@ def test_cli_push_announces_each_retry_with_its_cause_and_wait(
         host = proxy_registry.host.replace(".", r"\.")
         for line in retries:
             assert re.fullmatch(rf"retrying in \d+\.\d s: registry {host}: \S+ /v2/\S*: .*", line)
-        assert "uploaded  sha256:" in pushed.stderr
+        # one line per blob, its whole digest (for copying)
+        assert re.search(r"^uploaded  sha256:[0-9a-f]{64}  \d", pushed.stderr, re.M), pushed.stderr
         assert "\x1b" not in pushed.stderr
 
         again = f"{proxy_registry.host}/{_repository()}:1.0.0"
