@@ -30,6 +30,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.progress_bar import ProgressBar
+from rich.table import Column
 from rich.text import Text
 
 from runtara.cli._common import stderr
@@ -53,11 +54,14 @@ class Feedback:
         self.live = self.console.is_terminal and not quiet
         self._progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
-            _Bar(),
-            _Figures(),
-            TextColumn("[dim]{task.fields[detail]}"),
-            TimeElapsedColumn(),
+            TextColumn(
+                "{task.description}",
+                table_column=Column(no_wrap=True, overflow="ellipsis", max_width=30),
+            ),
+            _Bar(table_column=Column(no_wrap=True)),
+            _Figures(table_column=Column(no_wrap=True)),
+            TextColumn("[dim]{task.fields[detail]}", table_column=Column(no_wrap=True)),
+            TimeElapsedColumn(table_column=Column(no_wrap=True)),
             console=self.console,
             transient=True,
             # stdout is the command's result: it never joins the display on stderr
@@ -109,9 +113,12 @@ class Feedback:
             self._progress.update(self._phase, completed=done, total=total, unit=unit, refresh=True)
 
     def detail(self, text: str) -> None:
-        """A tool's latest output line: beside the phase on a terminal, else not shown."""
+        """A tool's latest output line: beside the phase on a terminal wider than the
+        phase's own columns (about 80), else not shown."""
+        room = self.console.width - 80
         if self._phase is not None:
-            self._progress.update(self._phase, detail=escape(text[:60]))
+            shown = text if len(text) <= room else text[: max(room - 1, 0)] + "…"
+            self._progress.update(self._phase, detail=escape(shown) if room > 10 else "")
 
     def say(self, text: str) -> None:
         """One line (above the live display on a terminal)."""
@@ -195,8 +202,8 @@ class Feedback:
 class _Bar(ProgressColumn):
     """A bar for countable work or a countdown; nothing for work of unknown size."""
 
-    def __init__(self, width: int = 30) -> None:
-        super().__init__()
+    def __init__(self, width: int = 20, table_column: Column | None = None) -> None:
+        super().__init__(table_column)
         self._bar = BarColumn(bar_width=width)
         self._width = width
 
