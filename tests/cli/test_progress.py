@@ -72,6 +72,23 @@ def test_a_terminal_shows_an_upload_as_a_bar_of_bytes_and_its_line_when_done() -
     assert "uploaded  sha256:0123456789ab  100.0 kB\n" in shown
 
 
+def test_at_80_columns_a_long_phase_still_shows_its_count_and_time() -> None:
+    written = io.StringIO()
+    console = Console(file=written, force_terminal=True, width=80, color_system=None)
+    with Feedback(console) as feedback:
+        feedback.phase("building the runtime launcher (once per runtara version; a few minutes)")
+        feedback.detail("Nuitka-Scons: Backend C compiler: gcc (gcc 12).")
+        feedback.count(10, 58, "C files")
+    frames = [line for line in _plain(written.getvalue()).split("\r") if "C files" in line]
+    assert frames, written.getvalue()
+    assert re.search(r"building the runtime launcher… .* 10/58 C files +0:00:0\d", frames[-1])
+    assert "Nuitka" not in frames[-1]  # no room for the tool's line at 80 columns
+    # the phase's own line keeps its whole text
+    assert "✓ building the runtime launcher (once per runtara version; a few minutes) (" in (
+        _plain(written.getvalue())
+    )
+
+
 def test_a_phase_cut_short_by_an_error_is_marked_failed() -> None:
     console, written = _terminal()
     try:
