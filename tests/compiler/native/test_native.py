@@ -1,7 +1,7 @@
 """Native builds with Nuitka: the cached launcher, the per-workflow module, the image.
 
-The launcher's cold build takes about two minutes; ``native_cache`` (conftest) keeps it
-between runs.
+The launcher's cold build takes minutes; ``native_cache`` (tests/support/fixtures) keeps
+it between runs.
 """
 
 from __future__ import annotations
@@ -202,7 +202,8 @@ def test_missing_patchelf_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_agents_needing_an_excluded_package_are_refused() -> None:
-    """The launcher leaves paramiko out; a workflow using the sftp agent is told so."""
+    """An agent needing a package the launcher leaves out is refused at compile time
+    (paramiko stands in for such a package: the launcher carries it since issue 16)."""
     source = "from runtara.agents import http, sftp\nfrom runtara.sdk import flow\n"
     available = {"runtara.agents", "runtara.agents.http", "runtara.agents.sftp", "runtara.sdk"}
     available |= {"runtara.sdk.flow"}

@@ -260,3 +260,55 @@ def test_compile_with_a_child_workflow_embeds_it(
     output = _instance_output(dev_server, instance_id)
     assert output == json.loads(interpreted.stdout)
     assert output["child"]["message"] == "Bonjour, Ada Lovelace!"
+
+
+def test_compile_of_a_program_with_a_syntax_error_names_the_line(tmp_path: Path) -> None:
+    program = tmp_path / "job.py"
+    program.write_text("from runtara.sdk import Runtara\n\nrt = Runtara.from_env(\n")
+    result = _runtara(
+        "compile", str(program), "-o", str(tmp_path / "out"), cache=tmp_path, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert f"{program}:3" in result.stderr
+    assert "not valid Python; nothing compiled" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_compile_of_a_program_refuses_child_workflows(tmp_path: Path) -> None:
+    program = tmp_path / "job.py"
+    program.write_text("print('hi')\n")
+    result = _runtara(
+        "compile", str(program), "--child", str(HELLO), "-o", str(tmp_path / "out"),
+        cache=tmp_path, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--child applies to JSON workflows" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_compile_of_a_missing_program_fails_cleanly(tmp_path: Path) -> None:
+    result = _runtara("compile", str(tmp_path / "job.py"), cache=tmp_path, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "job.py: no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1200)
+def test_compile_of_a_program_importing_outside_the_runtime_names_the_import(
+    native_cache: Path, tmp_path: Path
+) -> None:
+    """A program may use the standard library, runtara.sdk and runtara.agents: another
+    package would be missing from the binary, so the compile says which, and where."""
+    program = tmp_path / "job.py"
+    program.write_text("import json\nimport httpx\n\nprint(json.dumps(httpx.__name__))\n")
+    result = _runtara(
+        "compile", str(program), "-o", str(tmp_path / "out"), cache=native_cache, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert f"{program}: imports modules the native runtime does not contain: httpx (line 2)" in (
+        result.stderr.replace("\n", " ")
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
