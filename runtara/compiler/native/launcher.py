@@ -65,6 +65,14 @@ EXTRA_STDLIB_MODULES = (
 #: into the launcher with what they load (the sftp agent's paramiko brings cryptography,
 #: bcrypt and PyNaCl, extension modules Nuitka copies beside the binary).
 THIRD_PARTY_MODULES = ("paramiko",)
+#: The modules that load ``OPTIONAL_ENTRIES``: a workflow that never imports one of
+#: them (directly or through the agents it uses) is built without those files.
+OPTIONAL_LOADERS = ("paramiko", "cryptography", "bcrypt", "nacl")
+#: Top-level entries of the launcher dist that only ``OPTIONAL_LOADERS`` load: the
+#: extension modules under paramiko (13 MB, 6 MB compressed). The binary of a workflow
+#: without SFTP, and its image, leave them out; an image that carries them has them in
+#: a layer of their own, so the runtime layer stays the same for every workflow.
+OPTIONAL_ENTRIES = ("cryptography", "bcrypt", "nacl", "_cffi_backend.so")
 #: Optional imports of the packages above that no agent uses (paramiko's ``invoke``
 #: integration reads ssh config files for Fabric); left out of the launcher.
 NOT_FOLLOWED = ("invoke", "gssapi", "sspi", "pywintypes", "win32api", "win32con")
@@ -92,6 +100,11 @@ class Launcher:
     @property
     def binary(self) -> Path:
         return self.dist / BINARY_NAME
+
+    @property
+    def optional_entries(self) -> tuple[str, ...]:
+        """The ``OPTIONAL_ENTRIES`` this launcher's dist has."""
+        return tuple(name for name in OPTIONAL_ENTRIES if (self.dist / name).exists())
 
 
 def image_side_sources() -> list[Path]:

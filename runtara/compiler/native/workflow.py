@@ -184,6 +184,8 @@ def _compile(
         metadata=metadata,
         layer_cache=cache / "layers",
         ref_name=f"{name}:{version}",
+        optional=native.launcher.optional_entries,
+        carried=native.carried,
     )
     compiled = CompiledWorkflow(
         workflow=metadata.name,

@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from runtara.compiler.native.workflow import read_build
+from runtara.compiler.oci.layout import OciImage
+from tests.support.native_builds import NativeCompiler
 from tests.support.servers import Server
 from tests.support.services import skip_missing
 
@@ -312,3 +314,25 @@ def test_compile_of_a_program_importing_outside_the_runtime_names_the_import(
     )
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1500)
+def test_only_sftp_workflows_carry_paramikos_extension_modules(
+    native_compiler: NativeCompiler,
+) -> None:
+    """The extensions paramiko loads (cryptography, bcrypt, PyNaCl: megabytes) are in
+    the binary and image of an SFTP workflow, in a layer of their own, and left out of
+    the others; the root filesystem and runtime layers are the same for both."""
+    plain = native_compiler(HELLO)
+    sftp = native_compiler(ROOT / "examples" / "csv_batch.json")
+    layers = {}
+    for name, compiled in (("plain", plain), ("sftp", sftp)):
+        with OciImage(compiled / read_build(compiled).image) as image:
+            layers[name] = [layer["digest"] for layer in image.manifest["layers"]]
+    assert len(layers["plain"]) == 3
+    assert len(layers["sftp"]) == 4
+    assert layers["plain"][:2] == layers["sftp"][:2]
+    assert not (plain / "bin" / "cryptography").exists()
+    assert (sftp / "bin" / "cryptography" / "hazmat").is_dir()
+    assert (sftp / "bin" / "nacl").is_dir()
