@@ -349,7 +349,8 @@ def test_the_sftp_workflow_image_runs_under_the_docker_runner(
             contacts.write_text(CSV)
             user = pwd.getpwnam(sftp.username)
             os.chown(contacts, user.pw_uid, user.pw_gid)
-            client.create_connection("partner-sftp", "sftp", sftp.connection()["parameters"])
+            parameters: Any = sftp.connection()["parameters"]
+            client.create_connection("partner-sftp", "sftp", parameters)
             client.create_connection(
                 "crm-api", "http_bearer", {"token": Crm.TOKEN, "base_url": crm.url}
             )
