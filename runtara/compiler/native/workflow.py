@@ -144,6 +144,7 @@ def _compile(
     say = progress or (lambda _line: None)
     tagged = parse_tag(tag) if tag else None
     if is_program(file):
+        say(f"reading the program {file}")
         source, module = _program(file, children), _Module.of_program(file)
     else:
         say(f"validating {file}")

@@ -143,7 +143,10 @@ def test_native_image_runs_under_docker(native_cache: Path, tmp_path: Path) -> N
         metadata=WorkflowMetadata("native-test", "1.0.0", input_schema_digest(None), "S"),
         layer_cache=native_cache / "layers",
         ref_name=tag,
+        optional=build.launcher.optional_entries,
+        carried=build.carried,
     )
+    assert build.carried == ()  # no SFTP here: paramiko's extension modules stay out
     client = docker.from_env()
     loaded = client.images.load(image.path.read_bytes())[0]
     try:
