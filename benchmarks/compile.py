@@ -172,7 +172,7 @@ def main() -> None:
             for workflow in (HELLO, PROGRAM)
         }
         table = Table(title="runtara compile (goals: warm <= 3 s, image <= 15 MB)")
-        table.add_column("measure")
+        table.add_column("measure", no_wrap=True)
         for workflow in columns:
             table.add_column(workflow.name, justify="right")
         for measure in next(iter(columns.values())):
@@ -240,28 +240,28 @@ def compile_rows(workflow: Path, work: Path, env: dict[str, str], *, cold: bool)
     rows: dict[str, str] = {}
     if cold:
         console.print(f"[dim]{workflow.name}: cold compile (builds the launcher: minutes)...")
-        rows["cold (empty caches: the launcher is built)"] = _seconds(
+        rows["cold: empty caches, launcher built"] = _seconds(
             [compile_time(workflow, work / "cold", env)]
         )
     else:
         compile_time(workflow, work / "cold", env)  # the launcher exists from here on
-        rows["cold (empty caches: the launcher is built)"] = "skipped"
+        rows["cold: empty caches, launcher built"] = "skipped"
     warm = []
     for n in range(3):
         shutil.rmtree(cache / "modules", ignore_errors=True)
         warm.append(compile_time(workflow, work / f"w{n}", env))
-    rows["warm (launcher cached, module built; median of 3)"] = _seconds(warm)
+    rows["warm: module built (median of 3)"] = _seconds(warm)
     edited = [compile_time(_edited(workflow, work, n), work / f"e{n}", env) for n in range(3)]
-    rows["edited (the module changed; median of 3)"] = _seconds(edited)
+    rows["edited: module changed (median of 3)"] = _seconds(edited)
     unchanged = [compile_time(workflow, work / f"u{n}", env) for n in range(3)]
-    rows["unchanged (module build reused; median of 3)"] = _seconds(unchanged)
+    rows["unchanged: module reused (median of 3)"] = _seconds(unchanged)
 
     build = read_build(work / "u0")
     with OciImage(work / "u0" / build.image) as image:
         layers = [blob.size for blob in image.blobs[1:]]
     names = ("rootfs", "runtime", "workflow")
     sizes = ", ".join(f"{n} {s / 1e6:.2f}" for n, s in zip(names, layers, strict=True))
-    rows["image, compressed (MB)"] = f"{sum(layers) / 1e6:.1f} ({sizes})"
+    rows["image, compressed MB (per layer)"] = f"{sum(layers) / 1e6:.1f} ({sizes})"
     return rows
 
 
