@@ -234,6 +234,24 @@ def test_the_launcher_key_covers_every_image_side_source() -> None:
     } <= sources
 
 
+def test_the_launcher_key_covers_the_compiled_third_party_packages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """paramiko and the extensions it loads are compiled in: upgrading one of them
+    (``pip install -U cryptography``) must give a new launcher, not the stale one."""
+    from runtara.compiler.native import launcher
+
+    toolchain = SimpleNamespace(nuitka_version="4.3")
+    sources = {"runtara/__init__.py": b""}
+    installed = launcher.third_party_versions()
+    assert installed["paramiko"] != "absent" and installed["cryptography"] != "absent"
+    before = launcher_key(toolchain, sources)  # type: ignore[arg-type]
+    monkeypatch.setattr(
+        launcher, "third_party_versions", lambda: {**installed, "cryptography": "99.0"}
+    )
+    assert launcher_key(toolchain, sources) != before  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "guard",
     [
