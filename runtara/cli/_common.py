@@ -15,11 +15,27 @@ import typer
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from runtara.errors import Error
+from runtara.sdk.terminal import terminal_safe
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _TerminalConsole(Console):
+    """A rich console that shows control characters in the text it prints as escapes.
+
+    Instance ids, names, messages and errors may come from data a stranger wrote (an
+    HTTP response, a webhook body): printed raw, an escape sequence in them could
+    recolour, clear or retitle the terminal. Newlines and tabs stay (messages may span
+    lines); rich's own styling is added after this and is unaffected.
+    """
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(terminal_safe(text, lines=True), **options)
+
+
+stdout = _TerminalConsole(highlight=False, soft_wrap=True)
+stderr = _TerminalConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 class OutputFormat(StrEnum):
