@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -69,7 +70,7 @@ def compiled_hello(native_cache: Path, tmp_path_factory: pytest.TempPathFactory)
     return directory
 
 
-def _instance_output(url: str, instance_id: str) -> object:
+def _instance_output(url: str, instance_id: str) -> Any:
     answer = httpx.get(
         f"{url}/v1/instances/{instance_id}", headers={"X-Runtara-Tenant": "compile-test"}
     )
