@@ -20,7 +20,10 @@ def register(app: typer.Typer) -> None:
 
 
 def compile_(
-    file: Annotated[Path, typer.Argument(help="Workflow JSON file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="Workflow JSON file, or a Python program using runtara.sdk (.py)."),
+    ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Output directory (default: build/<file name>)."),
@@ -43,6 +46,9 @@ def compile_(
     output_format: Format = OutputFormat.text,
 ) -> None:
     """Compile a workflow to a native binary (Nuitka) packed in an OCI image.
+
+    A .py file is compiled as it is: a program written against runtara.sdk, the one
+    `runtara images register --command` would run, packed in the same image layout.
 
     The runtime is compiled once per runtara version and cached (~/.cache/runtara,
     RUNTARA_CACHE_DIR); later workflows compile only their own module.

@@ -1,12 +1,15 @@
 """Every example in ``examples/`` runs with ``runtara run`` as a user would run it:
 a real process, the embedded runtime on SQLite, a local HTTP server standing in for
-the APIs the example calls, connections passed with ``--connection``."""
+the APIs the example calls, connections passed with ``--connection``. Each runs twice:
+interpreted, and compiled (``runtara compile``, then ``runtara run DIR``); the Python
+example is compiled too, and its binary killed half way as the README kills the script."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,6 +17,15 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from runtara.client import Client
+from runtara.compiler.native.workflow import read_build
+from tests.support.crash_processes import (
+    crash_server,
+    ledger_lines,
+    start_example,
+    wait_for_lines,
+)
+from tests.support.native_builds import NativeCompiler
 from tests.support.polling import wait_for
 from tests.support.run_processes import EXAMPLES, bearer, dev_server, runtara, start_run, write_json
 from tests.support.services import skip_missing
@@ -21,12 +33,30 @@ from tests.support.services import skip_missing
 TOKEN = "t0ken-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
+#: What a test hands to ``runtara run``: the workflow file, or its ``runtara compile`` folder.
+Example = Callable[[Path], str]
 
-def test_hello(tmp_path: Path) -> None:
+
+@pytest.fixture(
+    params=[
+        "interpreted",
+        pytest.param("native", marks=[pytest.mark.native, pytest.mark.timeout(1500)]),
+    ]
+)
+def example(request: pytest.FixtureRequest) -> Example:
+    """Each example runs twice: ``runtara run FILE`` (generated module under CPython) and
+    ``runtara run DIR`` of ``runtara compile FILE`` (the native binary), same assertions."""
+    if request.param == "interpreted":
+        return str
+    compiler: NativeCompiler = request.getfixturevalue("native_compiler")
+    return lambda file: str(compiler(file))
+
+
+def test_hello(tmp_path: Path, example: Example) -> None:
     done = runtara(
         tmp_path,
         "run",
-        str(EXAMPLES / "hello.json"),
+        example(EXAMPLES / "hello.json"),
         "--input",
         '{"name": "ada lovelace", "language": "es"}',
     )
@@ -34,14 +64,16 @@ def test_hello(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == {"message": "Hola, Ada Lovelace!", "language": "es"}
 
 
-def test_hello_rejects_input_outside_the_schema(tmp_path: Path) -> None:
-    done = runtara(tmp_path, "run", str(EXAMPLES / "hello.json"), "--input", '{"language": "pl"}')
+def test_hello_rejects_input_outside_the_schema(tmp_path: Path, example: Example) -> None:
+    done = runtara(
+        tmp_path, "run", example(EXAMPLES / "hello.json"), "--input", '{"language": "pl"}'
+    )
     assert done.returncode == 1
     assert "failed: input does not match inputSchema: language: 'pl' is not one of" in done.stderr
     assert done.stdout == ""
 
 
-def test_order_processing(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_order_processing(tmp_path: Path, example: Example, httpserver: HTTPServer) -> None:
     orders = {"orders": [{"id": 1, "total": "10.5"}, {"id": 2, "total": 2000}]}
     httpserver.expect_request(
         "/orders", query_string="status=open", headers=AUTH
@@ -55,7 +87,7 @@ def test_order_processing(tmp_path: Path, httpserver: HTTPServer) -> None:
     done = runtara(
         tmp_path,
         "run",
-        str(EXAMPLES / "order_processing.json"),
+        example(EXAMPLES / "order_processing.json"),
         "--input",
         json.dumps({"api_base_url": httpserver.url_for("").rstrip("/")}),
         "--connection",
@@ -77,12 +109,19 @@ def test_order_processing(tmp_path: Path, httpserver: HTTPServer) -> None:
 
 
 def _run_onboarding(
-    tmp_path: Path, httpserver: HTTPServer, user: dict[str, str], *, delay_ms: int, sessions: int
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    user: dict[str, str],
+    *,
+    delay_ms: int,
+    sessions: int,
+    example: Example = str,
 ) -> subprocess.CompletedProcess[str]:
     """onboarding.json with its three days shortened to ``delay_ms``, against a local API
     whose user had ``sessions`` since sign-up."""
     document = json.loads((EXAMPLES / "onboarding.json").read_text())
-    document["variables"]["follow_up_delay_ms"]["value"] = delay_ms
+    graph = document.get("executionGraph", document)
+    graph["variables"]["follow_up_delay_ms"]["value"] = delay_ms
     workflow = tmp_path / "onboarding.json"
     workflow.write_text(json.dumps(document))
     httpserver.expect_request("/messages", method="POST", headers=AUTH).respond_with_json(
@@ -92,7 +131,7 @@ def _run_onboarding(
     return runtara(
         tmp_path,
         "run",
-        str(workflow),
+        example(workflow),
         "--input",
         json.dumps(
             {
@@ -106,10 +145,12 @@ def _run_onboarding(
 
 
 def test_onboarding_durable_delay_waits_and_completes(
-    tmp_path: Path, httpserver: HTTPServer
+    tmp_path: Path, httpserver: HTTPServer, example: Example
 ) -> None:
     started = time.monotonic()
-    done = _run_onboarding(tmp_path, httpserver, {"name": "Ada"}, delay_ms=1500, sessions=0)
+    done = _run_onboarding(
+        tmp_path, httpserver, {"name": "Ada"}, delay_ms=1500, sessions=0, example=example
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"user_id": "u1", "follow_up_sent": True}
     assert time.monotonic() - started >= 1.5
@@ -130,7 +171,7 @@ def test_onboarding_without_a_name_welcomes_without_an_empty_one(
     assert welcome["subject"] == "Welcome aboard!"
 
 
-def test_polling(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_polling(tmp_path: Path, example: Example, httpserver: HTTPServer) -> None:
     base = httpserver.url_for("").rstrip("/")
     httpserver.expect_request("/reports/r1/build", method="POST").respond_with_json(
         {"queued": True}
@@ -144,7 +185,7 @@ def test_polling(tmp_path: Path, httpserver: HTTPServer) -> None:
     done = runtara(
         tmp_path,
         "run",
-        str(EXAMPLES / "polling.json"),
+        example(EXAMPLES / "polling.json"),
         "--input",
         json.dumps({"api_base_url": base, "report_id": "r1"}),
         "--connection",
@@ -162,7 +203,7 @@ FEED = """<?xml version="1.0"?>
 </catalog>"""
 
 
-def test_xml_import(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_xml_import(tmp_path: Path, example: Example, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/feed.xml").respond_with_data(FEED, content_type="application/xml")
     httpserver.expect_request("/catalogue", method="PUT", headers=AUTH).respond_with_json(
         {}, status=204
@@ -170,7 +211,7 @@ def test_xml_import(tmp_path: Path, httpserver: HTTPServer) -> None:
     done = runtara(
         tmp_path,
         "run",
-        str(EXAMPLES / "xml_import.json"),
+        example(EXAMPLES / "xml_import.json"),
         "--input",
         json.dumps(
             {
@@ -193,7 +234,9 @@ def test_xml_import(tmp_path: Path, httpserver: HTTPServer) -> None:
     }
 
 
-def test_approval_waits_for_a_signal(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_approval_waits_for_a_signal(
+    tmp_path: Path, example: Example, httpserver: HTTPServer
+) -> None:
     httpserver.expect_request("/approval-requests", method="POST", headers=AUTH).respond_with_json(
         {}, status=201
     )
@@ -204,7 +247,7 @@ def test_approval_waits_for_a_signal(tmp_path: Path, httpserver: HTTPServer) -> 
     with start_run(
         tmp_path,
         "run",
-        str(EXAMPLES / "approval.json"),
+        example(EXAMPLES / "approval.json"),
         "--id",
         "expense-e1",
         "--input",
@@ -281,10 +324,10 @@ def test_approval_rejects_when_no_decision_comes_in_time(
     assert "no approval decision within 3 days; rejecting" in stderr
 
 
-def test_run_against_a_server(tmp_path: Path) -> None:
+def test_run_against_a_server(tmp_path: Path, example: Example) -> None:
     with dev_server(tmp_path) as url:
         done = runtara(
-            tmp_path, "run", str(EXAMPLES / "hello.json"), "--server", url, "--id", "h-1"
+            tmp_path, "run", example(EXAMPLES / "hello.json"), "--server", url, "--id", "h-1"
         )
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == {"message": "Hello, World!", "language": "en"}
@@ -293,7 +336,7 @@ def test_run_against_a_server(tmp_path: Path) -> None:
 
 
 @pytest.mark.sshd
-def test_csv_batch(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_csv_batch(tmp_path: Path, example: Example, httpserver: HTTPServer) -> None:
     from tests.support import sshd
 
     reason = sshd.available()
@@ -301,10 +344,10 @@ def test_csv_batch(tmp_path: Path, httpserver: HTTPServer) -> None:
         skip_missing("sshd", reason)
     (tmp_path / "sshd").mkdir()
     with sshd.running_sshd(tmp_path / "sshd") as server:
-        _csv_batch(tmp_path, httpserver, server)
+        _csv_batch(tmp_path, httpserver, server, example)
 
 
-def _csv_batch(tmp_path: Path, httpserver: HTTPServer, server: object) -> None:
+def _csv_batch(tmp_path: Path, httpserver: HTTPServer, server: object, example: Example) -> None:
     import os
     import pwd
 
@@ -332,7 +375,7 @@ def _csv_batch(tmp_path: Path, httpserver: HTTPServer, server: object) -> None:
     done = runtara(
         tmp_path,
         "run",
-        str(EXAMPLES / "csv_batch.json"),
+        example(EXAMPLES / "csv_batch.json"),
         "--input",
         json.dumps(
             {
@@ -362,3 +405,47 @@ def _csv_batch(tmp_path: Path, httpserver: HTTPServer, server: object) -> None:
             "source_row": 0,
         }
     ]
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1500)
+def test_checkpoint_example_compiled_survives_a_kill(
+    tmp_path: Path, native_compiler: NativeCompiler
+) -> None:
+    """``runtara compile examples/checkpoint_example.py``: the binary, killed half way and
+    run again against ``runtara server --dev``, charges every order exactly once."""
+    compiled = native_compiler(EXAMPLES / "checkpoint_example.py")
+    build = read_build(compiled)
+    assert build.source == "checkpoint_example.py"
+    assert (compiled / build.source).read_text() == (EXAMPLES / "checkpoint_example.py").read_text()
+    binary = [str(compiled / build.binary)]
+    ledger = tmp_path / "ledger.txt"
+    server = crash_server(f"sqlite:///{tmp_path / 'runtara.db'}", tmp_path)
+    server.start()
+    try:
+        first = start_example(
+            server.url, "native-batch", ledger, count=400, delay_ms=5, command=binary
+        )
+        wait_for_lines(ledger, 100, first)
+        first.kill()
+        first.wait()
+        assert len(ledger_lines(ledger)) < 400, "the batch finished before it was killed"
+        rerun = start_example(server.url, "native-batch", ledger, count=400, command=binary)
+        _, err = rerun.communicate(timeout=300)
+        assert rerun.returncode == 0, err.decode()
+        assert b"all 400 orders processed" in err
+        with Client(server.url, tenant="tenant-1") as client:
+            shown = client.get_instance("native-batch")
+    finally:
+        server.stop()
+    assert ledger_lines(ledger) == list(range(1, 401))
+    assert (shown["status"], shown["output"]) == ("completed", {"processed": 400})
+
+
+def test_every_example_is_run_here() -> None:
+    """A file added to ``examples/`` needs a test in this module (run interpreted and
+    compiled), or the README's claim that every example runs goes unchecked."""
+    source = Path(__file__).read_text()
+    examples = [path.name for path in EXAMPLES.iterdir() if path.suffix in (".json", ".py")]
+    assert len(examples) >= 8
+    assert [name for name in examples if f'"{name}"' not in source] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.polling import wait_for
@@ -27,8 +28,15 @@ def crash_server(database_url: str, workdir: Path) -> Server:
 
 
 def start_example(
-    url: str, instance_id: str, ledger: Path, *, delay_ms: float = 0, count: int = 1000
+    url: str,
+    instance_id: str,
+    ledger: Path,
+    *,
+    delay_ms: float = 0,
+    count: int = 1000,
+    command: Sequence[str] = (sys.executable, str(EXAMPLE)),
 ) -> subprocess.Popen[bytes]:
+    """The order batch as the README runs it (``command``: its native binary instead)."""
     env = {
         **os.environ,
         "RUNTARA_URL": url,
@@ -37,9 +45,7 @@ def start_example(
         "ORDER_COUNT": str(count),
         "ORDER_DELAY_MS": str(delay_ms),
     }
-    return subprocess.Popen(
-        [sys.executable, str(EXAMPLE)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    return subprocess.Popen(list(command), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def ledger_lines(ledger: Path) -> list[int]:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from runtara.compiler.native.cache import cache_dir
 from runtara.compiler.native.entrypoint import WORKFLOW_MODULE
-from runtara.compiler.native.imports import check_imports
+from runtara.compiler.native.imports import check_imports, third_party_needs
 from runtara.compiler.native.launcher import (
     EXCLUDED_MODULES,
+    OPTIONAL_LOADERS,
     Launcher,
     ensure_launcher,
 )
@@ -45,6 +46,9 @@ class NativeBuild:
     binary: Path
     workflow_module: Path
     launcher: Launcher
+    #: The launcher's optional entries (``OPTIONAL_ENTRIES``) this build carries: all of
+    #: them when the workflow loads paramiko (the sftp agent), else none.
+    carried: tuple[str, ...] = ()
 
 
 def build_native(
@@ -73,12 +77,23 @@ def build_native(
             module = _store_module(built, source, launcher, cache)
     elif progress:
         progress(Phase("workflow module unchanged: reusing its build"))
+    optional = launcher.optional_entries
+    needs = third_party_needs(source, set(OPTIONAL_LOADERS), filename) if optional else set()
+    carried = optional if needs else ()
+    left_out = set(optional) - set(carried)
     if output.exists():
         shutil.rmtree(output)
-    shutil.copytree(launcher.dist, output, symlinks=True)
+    shutil.copytree(
+        launcher.dist,
+        output,
+        symlinks=True,
+        ignore=lambda directory, names: (
+            [name for name in names if name in left_out] if Path(directory) == launcher.dist else []
+        ),
+    )
     placed = output / module.name
     shutil.copyfile(module, placed)
-    return NativeBuild(output, output / launcher.binary.name, placed, launcher)
+    return NativeBuild(output, output / launcher.binary.name, placed, launcher, carried)
 
 
 def _module_directory(source: str, launcher: Launcher, cache: Path) -> Path:

@@ -86,6 +86,18 @@ def check_imports(
             )
 
 
+def third_party_needs(source: str, packages: Set[str], filename: str = "<workflow>") -> set[str]:
+    """The ``packages`` (top-level names) the module ``source`` loads, directly or
+    through the runtara modules it imports."""
+    needs: set[str] = set()
+    for site in imported_modules(source, filename):
+        top = site.module.split(".")[0]
+        if top in packages:
+            needs.add(top)
+        needs |= _third_party_needs(site.module, packages)
+    return needs
+
+
 def _third_party_needs(module: str, excluded: Set[str]) -> set[str]:
     """The ``excluded`` packages ``module`` imports, directly or through other runtara
     modules (imports inside functions count: they run when the agent does)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -61,9 +62,24 @@ EXTRA_STDLIB_MODULES = (
     "zlib",
     "zoneinfo",
 )
-#: Third-party modules an agent imports lazily; kept out of the launcher (they would
-#: add minutes to the build and megabytes to every image).
-EXCLUDED_MODULES = ("paramiko", "cryptography", "nacl", "bcrypt")
+#: Third-party packages the agents import (lazily, inside the capability): compiled
+#: into the launcher with what they load (the sftp agent's paramiko brings cryptography,
+#: bcrypt and PyNaCl, extension modules Nuitka copies beside the binary).
+THIRD_PARTY_MODULES = ("paramiko",)
+#: The modules that load ``OPTIONAL_ENTRIES``: a workflow that never imports one of
+#: them (directly or through the agents it uses) is built without those files.
+OPTIONAL_LOADERS = ("paramiko", "cryptography", "bcrypt", "nacl")
+#: Top-level entries of the launcher dist that only ``OPTIONAL_LOADERS`` load: the
+#: extension modules under paramiko (13 MB, 6 MB compressed). The binary of a workflow
+#: without SFTP, and its image, leave them out; an image that carries them has them in
+#: a layer of their own, so the runtime layer stays the same for every workflow.
+OPTIONAL_ENTRIES = ("cryptography", "bcrypt", "nacl", "_cffi_backend.so")
+#: Optional imports of the packages above that no agent uses (paramiko's ``invoke``
+#: integration reads ssh config files for Fabric); left out of the launcher.
+NOT_FOLLOWED = ("invoke", "gssapi", "sspi", "pywintypes", "win32api", "win32con")
+#: Third-party modules an agent imports that the launcher leaves out: a workflow
+#: using such an agent is refused by ``check_imports`` (none today).
+EXCLUDED_MODULES: tuple[str, ...] = ()
 
 #: Launchers kept in the cache (each is ~25 MB; every change of the image-side sources
 #: makes a new one), the most recently used first.
@@ -83,6 +99,11 @@ class Launcher:
     @property
     def binary(self) -> Path:
         return self.dist / BINARY_NAME
+
+    @property
+    def optional_entries(self) -> tuple[str, ...]:
+        """The ``OPTIONAL_ENTRIES`` this launcher's dist has."""
+        return tuple(name for name in OPTIONAL_ENTRIES if (self.dist / name).exists())
 
 
 def image_side_sources() -> list[Path]:
@@ -109,12 +130,26 @@ def read_image_side_sources() -> dict[str, bytes]:
     }
 
 
+def third_party_versions() -> dict[str, str]:
+    """The installed versions of the third-party distributions compiled into the
+    launcher (paramiko and what it loads): upgrading one means a new launcher."""
+    versions = {}
+    for distribution in ("paramiko", "cryptography", "bcrypt", "pynacl", "cffi"):
+        try:
+            versions[distribution] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            versions[distribution] = "absent"
+    return versions
+
+
 def launcher_key(toolchain: Toolchain, sources: dict[str, bytes] | None = None) -> str:
     """``<runtara>-py<X.Y>-nuitka<V>-<hash>``: the hash covers the spec above and the
     bytes of every image-side source, so any change to them means a new launcher."""
     digest = hashlib.sha256()
-    spec = [__version__, sys.version, toolchain.nuitka_version, IMAGE_SIDE_PACKAGES]
-    digest.update(repr([*spec, EXTRA_STDLIB_MODULES, EXCLUDED_MODULES]).encode())
+    spec: list[object] = [__version__, sys.version, toolchain.nuitka_version]
+    spec += [IMAGE_SIDE_PACKAGES, third_party_versions()]
+    modules = [EXTRA_STDLIB_MODULES, THIRD_PARTY_MODULES, NOT_FOLLOWED, EXCLUDED_MODULES]
+    digest.update(repr([*spec, *modules]).encode())
     for relative, content in sorted((sources or read_image_side_sources()).items()):
         digest.update(relative.encode() + b"\0" + content + b"\0")
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
@@ -175,7 +210,8 @@ def _build(
             "--no-deployment-flag=excluded-module-usage",
             *(f"--include-package={package}" for package in IMAGE_SIDE_PACKAGES),
             *(f"--include-module={module}" for module in EXTRA_STDLIB_MODULES),
-            *(f"--nofollow-import-to={module}" for module in EXCLUDED_MODULES),
+            *(f"--include-module={module}" for module in THIRD_PARTY_MODULES),
+            *(f"--nofollow-import-to={module}" for module in (*NOT_FOLLOWED, *EXCLUDED_MODULES)),
         ]
         run_nuitka(
             nuitka_command(options, main_script, jobs=jobs),

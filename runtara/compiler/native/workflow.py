@@ -1,8 +1,12 @@
 """``runtara compile``: a workflow file -> validated -> generated module -> native binary -> image.
 
+A Python program written against ``runtara.sdk`` (a ``.py`` file, the program
+``images register --command`` would run) skips validation and generation: the
+program itself is the module, compiled and packed the same way.
+
 The output directory holds what each later step needs::
 
-    DIR/<name>.py       the generated module (readable; what the binary runs)
+    DIR/<name>.py       the generated module, or a copy of the program (what the binary runs)
     DIR/bin/            the native binary (``runtara-workflow``) and what it loads
     DIR/image.tar       the OCI image (``docker load`` and ``runtara push`` accept it)
     DIR/build.json      what was built: names, tag, digests, paths (``read_build``)
@@ -10,6 +14,7 @@ The output directory holds what each later step needs::
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -24,9 +29,12 @@ from runtara.compiler.native.cache import cache_dir
 from runtara.compiler.oci.layout import WrittenImage
 from runtara.compiler.oci.workflow_image import WorkflowMetadata, build_image, input_schema_digest
 from runtara.compiler.progress import Phase, Progress
+from runtara.dsl import Workflow
 from runtara.errors import Error
 
 BUILD_FILE = "build.json"
+#: A program's memory tier: what a workflow that names none gets.
+DEFAULT_MEMORY_TIER: str = Workflow.model_fields["memory_tier"].default
 _TAG = re.compile(
     r"^(?P<name>[a-z0-9]+(?:[._/-][a-z0-9]+)*):(?P<version>[A-Za-z0-9_][A-Za-z0-9_.-]*)$"
 )
@@ -135,34 +143,39 @@ def _compile(
     cache = cache or cache_dir()
     say = progress or (lambda _line: None)
     tagged = parse_tag(tag) if tag else None
-    say(Phase(f"validating {file}"))
-    workflow = _validated(file, children)
-    graph = workflow.graph
-    say(Phase("generating the workflow module"))
-    source = _generate(workflow, file, children)
-    name, version = tagged or (image_name(graph.name or file.stem), "latest")
+    if is_program(file):
+        say(Phase(f"reading the program {file}"))
+        source, module = _program(file, children), _Module.of_program(file)
+    else:
+        say(Phase(f"validating {file}"))
+        workflow = _validated(file, children)
+        graph = workflow.graph
+        say(Phase("generating the workflow module"))
+        source = _generate(workflow, file, children)
+        schema = {
+            field: value.model_dump(by_alias=True, exclude_unset=True)
+            for field, value in (graph.input_schema or {}).items()
+        }
+        module = _Module(graph.name or file.stem, schema, workflow.memory_tier, None)
+    name, version = tagged or (image_name(module.name), "latest")
 
     output.mkdir(parents=True, exist_ok=True)
-    source_name = f"{image_name(graph.name or file.stem).replace('-', '_').replace('.', '_')}.py"
+    source_name = f"{image_name(module.name).replace('-', '_').replace('.', '_')}.py"
     (output / source_name).write_text(source, encoding="utf-8")
     native = build_native(
         source,
         output / "bin",
-        filename=str(output / source_name),
+        filename=module.filename or str(output / source_name),
         cache=cache,
         jobs=jobs,
         progress=progress,
     )
     say(Phase("writing the OCI image"))
-    schema = {
-        field: value.model_dump(by_alias=True, exclude_unset=True)
-        for field, value in (graph.input_schema or {}).items()
-    }
     metadata = WorkflowMetadata(
-        name=graph.name or file.stem,
+        name=module.name,
         version=version,
-        input_schema_digest=input_schema_digest(schema),
-        memory_tier=workflow.memory_tier,
+        input_schema_digest=input_schema_digest(module.input_schema),
+        memory_tier=module.memory_tier,
     )
     image: WrittenImage = build_image(
         output / "image.tar",
@@ -173,6 +186,8 @@ def _compile(
         layer_cache=cache / "layers",
         ref_name=f"{name}:{version}",
         progress=progress,
+        optional=native.launcher.optional_entries,
+        carried=native.carried,
     )
     compiled = CompiledWorkflow(
         workflow=metadata.name,
@@ -189,6 +204,54 @@ def _compile(
     )
     (output / BUILD_FILE).write_text(json.dumps(compiled.to_json(), indent=2) + "\n")
     return compiled
+
+
+def is_program(file: Path) -> bool:
+    """A Python program (``job.py``) rather than a workflow document."""
+    return file.suffix == ".py"
+
+
+@dataclass(frozen=True)
+class _Module:
+    """What the image says about the compiled module: a workflow's name, input schema
+    and memory tier; a program has its file's name, no schema and the default tier."""
+
+    name: str
+    input_schema: dict[str, Any]
+    memory_tier: str
+    #: The file import errors name (the program itself; else the generated module).
+    filename: str | None
+
+    @classmethod
+    def of_program(cls, file: Path) -> _Module:
+        return cls(file.stem, {}, DEFAULT_MEMORY_TIER, str(file))
+
+
+def _program(file: Path, children: Sequence[Path]) -> str:
+    """The source of the program ``file``, checked to be Python."""
+    if children:
+        raise CompileError(
+            f"{file}: --child applies to JSON workflows; a program embeds nothing",
+            unreadable=True,
+        )
+    try:
+        source = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CompileError(f"{file}: no such file", unreadable=True) from None
+    except IsADirectoryError:
+        raise CompileError(f"{file}: is a directory, not a program", unreadable=True) from None
+    except UnicodeDecodeError as exc:
+        raise CompileError(f"{file}: not UTF-8 text ({exc.reason})", unreadable=True) from None
+    except OSError as exc:
+        raise CompileError(f"{file}: cannot read ({exc.strerror})", unreadable=True) from None
+    try:
+        ast.parse(source, str(file))
+    except SyntaxError as exc:
+        where = f"{file}:{exc.lineno}" + (f":{exc.offset}" if exc.offset else "")
+        raise CompileError(
+            f"{file}: not valid Python; nothing compiled", [f"{where}: {exc.msg}"]
+        ) from None
+    return source
 
 
 def _validated(file: Path, children: Sequence[Path]) -> Any:

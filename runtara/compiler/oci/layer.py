@@ -16,6 +16,7 @@ import json
 import os
 import stat
 import tarfile
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
@@ -92,9 +93,13 @@ class FileTree:
     def add_symlink(self, path: str, target: str) -> None:
         self._add(Entry(_image_path(path), "symlink", 0o777, target=target))
 
-    def add_tree(self, path: str, source: Path) -> None:
-        """Add the contents of a host directory under ``path`` (symlinks kept as links)."""
+    def add_tree(self, path: str, source: Path, *, leave_out: Set[str] = frozenset()) -> None:
+        """Add the contents of a host directory under ``path`` (symlinks kept as links),
+        except its top-level entries named in ``leave_out``."""
         for root, dirs, files in os.walk(source):
+            if Path(root) == source and leave_out:
+                dirs[:] = [name for name in dirs if name not in leave_out]
+                files = [name for name in files if name not in leave_out]
             dirs.sort()
             relative = Path(root).relative_to(source)
             base = PurePosixPath(path) / relative.as_posix()

@@ -8,7 +8,10 @@ Three layers, from most to least shared:
    workflow built by the same runtara, Python and Nuitka;
 3. the workflow itself.
 
-Images of different workflows therefore differ only in their last layer, and the same
+A workflow that loads paramiko (the sftp agent) has one more layer before its own: the
+extension modules paramiko needs (cryptography, bcrypt, PyNaCl), shared by every such
+image and absent from the others. Images of different workflows therefore differ only
+in their last layer, and the same
 inputs give the same digest (see ``runtara.compiler.oci.layer``).
 """
 
@@ -96,13 +99,19 @@ def build_image(
     ref_name: str | None = None,
     ca_bundle: Path | None = None,
     progress: Progress | None = None,
+    optional: Sequence[str] = (),
+    carried: Sequence[str] = (),
 ) -> WrittenImage:
     """Write the image of one workflow to ``destination`` (an OCI archive tar).
 
     ``runtime_dir`` is copied to ``APP_DIR`` (layer 2) and ``entrypoint`` names the
-    program in it that a container runs; ``workflow_files`` go beside it (layer 3).
-    Layer blobs are kept in ``layer_cache`` so the shared layers are compressed once.
-    ``progress`` hears of each layer written (``Count`` of layers).
+    program in it that a container runs; ``workflow_files`` go beside it (the last
+    layer). ``optional`` top-level entries of ``runtime_dir`` are left out of layer 2;
+    those of them in ``carried`` get a layer of their own before the workflow's, so
+    layer 2 is the same whichever a workflow carries. The root filesystem covers what
+    all of ``runtime_dir`` needs, for the same reason. Layer blobs are kept in
+    ``layer_cache`` so the shared layers are compressed once. ``progress`` hears of
+    each layer written (``Count`` of layers).
     """
     if not (runtime_dir / entrypoint).is_file():
         raise FileNotFoundError(f"{runtime_dir / entrypoint}: entrypoint not found")
@@ -114,12 +123,25 @@ def build_image(
         ldd_cache=layer_cache / "ldd.json",
     )
     runtime = FileTree()
-    runtime.add_tree(APP_DIR, runtime_dir)
+    runtime.add_tree(APP_DIR, runtime_dir, leave_out=set(optional))
+    trees = [base, runtime]
+    history = ["runtara: root filesystem", "runtara: runtime"]
+    extras = [name for name in optional if name in carried]
+    if extras:
+        extra = FileTree()
+        for name in extras:
+            if (runtime_dir / name).is_dir():
+                extra.add_tree(f"{APP_DIR}/{name}", runtime_dir / name)
+            else:
+                extra.add_file(f"{APP_DIR}/{name}", runtime_dir / name)
+        trees.append(extra)
+        history.append(f"runtara: runtime extensions ({', '.join(extras)})")
     workflow = FileTree()
     for path in workflow_files:
         workflow.add_file(f"{APP_DIR}/{path.name}", path)
+    trees.append(workflow)
+    history.append(f"runtara: workflow {metadata.name}")
 
-    trees = (base, runtime, workflow)
     layers: list[Layer] = []
     for tree in trees:
         if progress:
@@ -135,5 +157,4 @@ def build_image(
         working_dir=HOME,
         labels=metadata.labels(),
     )
-    history = ["runtara: root filesystem", "runtara: runtime", f"runtara: workflow {metadata.name}"]
     return write_image_archive(destination, layers, config, history=history, ref_name=ref_name)

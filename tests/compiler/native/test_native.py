@@ -1,7 +1,7 @@
 """Native builds with Nuitka: the cached launcher, the per-workflow module, the image.
 
-The launcher's cold build takes about two minutes; ``native_cache`` (conftest) keeps it
-between runs.
+The launcher's cold build takes minutes; ``native_cache`` (tests/support/fixtures) keeps
+it between runs.
 """
 
 from __future__ import annotations
@@ -144,7 +144,10 @@ def test_native_image_runs_under_docker(native_cache: Path, tmp_path: Path) -> N
         metadata=WorkflowMetadata("native-test", "1.0.0", input_schema_digest(None), "S"),
         layer_cache=native_cache / "layers",
         ref_name=tag,
+        optional=build.launcher.optional_entries,
+        carried=build.carried,
     )
+    assert build.carried == ()  # no SFTP here: paramiko's extension modules stay out
     client = docker.from_env()
     loaded = client.images.load(image.path.read_bytes())[0]
     try:
@@ -203,7 +206,8 @@ def test_missing_patchelf_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_agents_needing_an_excluded_package_are_refused() -> None:
-    """The launcher leaves paramiko out; a workflow using the sftp agent is told so."""
+    """An agent needing a package the launcher leaves out is refused at compile time
+    (paramiko stands in for such a package: the launcher carries it since issue 16)."""
     source = "from runtara.agents import http, sftp\nfrom runtara.sdk import flow\n"
     available = {"runtara.agents", "runtara.agents.http", "runtara.agents.sftp", "runtara.sdk"}
     available |= {"runtara.sdk.flow"}
@@ -229,6 +233,24 @@ def test_the_launcher_key_covers_every_image_side_source() -> None:
         "runtara/agents/http.py",
         "runtara/compiler/native/entrypoint.py",
     } <= sources
+
+
+def test_the_launcher_key_covers_the_compiled_third_party_packages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """paramiko and the extensions it loads are compiled in: upgrading one of them
+    (``pip install -U cryptography``) must give a new launcher, not the stale one."""
+    from runtara.compiler.native import launcher
+
+    toolchain = SimpleNamespace(nuitka_version="4.3")
+    sources = {"runtara/__init__.py": b""}
+    installed = launcher.third_party_versions()
+    assert installed["paramiko"] != "absent" and installed["cryptography"] != "absent"
+    before = launcher_key(toolchain, sources)  # type: ignore[arg-type]
+    monkeypatch.setattr(
+        launcher, "third_party_versions", lambda: {**installed, "cryptography": "99.0"}
+    )
+    assert launcher_key(toolchain, sources) != before  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,14 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from runtara.compiler.native.workflow import read_build
+from runtara.compiler.oci.layout import OciImage
+from tests.support.native_builds import NativeCompiler
 from tests.support.servers import Server
 from tests.support.services import skip_missing
 
@@ -67,7 +70,7 @@ def compiled_hello(native_cache: Path, tmp_path_factory: pytest.TempPathFactory)
     return directory
 
 
-def _instance_output(url: str, instance_id: str) -> object:
+def _instance_output(url: str, instance_id: str) -> Any:
     answer = httpx.get(
         f"{url}/v1/instances/{instance_id}", headers={"X-Runtara-Tenant": "compile-test"}
     )
@@ -260,3 +263,77 @@ def test_compile_with_a_child_workflow_embeds_it(
     output = _instance_output(dev_server, instance_id)
     assert output == json.loads(interpreted.stdout)
     assert output["child"]["message"] == "Bonjour, Ada Lovelace!"
+
+
+def test_compile_of_a_program_with_a_syntax_error_names_the_line(tmp_path: Path) -> None:
+    program = tmp_path / "job.py"
+    program.write_text("from runtara.sdk import Runtara\n\nrt = Runtara.from_env(\n")
+    result = _runtara(
+        "compile", str(program), "-o", str(tmp_path / "out"), cache=tmp_path, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert f"{program}:3" in result.stderr
+    assert "not valid Python; nothing compiled" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_compile_of_a_program_refuses_child_workflows(tmp_path: Path) -> None:
+    program = tmp_path / "job.py"
+    program.write_text("print('hi')\n")
+    result = _runtara(
+        "compile", str(program), "--child", str(HELLO), "-o", str(tmp_path / "out"),
+        cache=tmp_path, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--child applies to JSON workflows" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_compile_of_a_missing_program_fails_cleanly(tmp_path: Path) -> None:
+    result = _runtara("compile", str(tmp_path / "job.py"), cache=tmp_path, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "job.py: no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1200)
+def test_compile_of_a_program_importing_outside_the_runtime_names_the_import(
+    native_cache: Path, tmp_path: Path
+) -> None:
+    """A program may use the standard library, runtara.sdk and runtara.agents: another
+    package would be missing from the binary, so the compile says which, and where."""
+    program = tmp_path / "job.py"
+    program.write_text("import json\nimport httpx\n\nprint(json.dumps(httpx.__name__))\n")
+    result = _runtara(
+        "compile", str(program), "-o", str(tmp_path / "out"), cache=native_cache, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert f"{program}: imports modules the native runtime does not contain: httpx (line 2)" in (
+        result.stderr.replace("\n", " ")
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.native
+@pytest.mark.timeout(1500)
+def test_only_sftp_workflows_carry_paramikos_extension_modules(
+    native_compiler: NativeCompiler,
+) -> None:
+    """The extensions paramiko loads (cryptography, bcrypt, PyNaCl: megabytes) are in
+    the binary and image of an SFTP workflow, in a layer of their own, and left out of
+    the others; the root filesystem and runtime layers are the same for both."""
+    plain = native_compiler(HELLO)
+    sftp = native_compiler(ROOT / "examples" / "csv_batch.json")
+    layers = {}
+    for name, compiled in (("plain", plain), ("sftp", sftp)):
+        with OciImage(compiled / read_build(compiled).image) as image:
+            layers[name] = [layer["digest"] for layer in image.manifest["layers"]]
+    assert len(layers["plain"]) == 3
+    assert len(layers["sftp"]) == 4
+    assert layers["plain"][:2] == layers["sftp"][:2]
+    assert not (plain / "bin" / "cryptography").exists()
+    assert (sftp / "bin" / "cryptography" / "hazmat").is_dir()
+    assert (sftp / "bin" / "nacl").is_dir()

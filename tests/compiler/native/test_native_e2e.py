@@ -3,13 +3,17 @@
 One workflow calls a local HTTP server, sleeps durably (the process exits; the
 scheduler starts it again) and then calls the server once per item in a Split. The
 native binary must give the interpreted output, survive a durable sleep, and resume
-after kill -9 without repeating a checkpointed call.
+after kill -9 without repeating a checkpointed call. Under the docker runner run that
+workflow's image, a Python program's (``runtara compile orders.py``) and the SFTP
+example's, which downloads from a real sshd with the tenant's stored connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -24,6 +28,7 @@ from typing import Any
 import pytest
 
 from runtara.compiler.native.workflow import read_build
+from tests.support.native_builds import NativeCompiler
 from tests.support.servers import Server, instance_pids, wait_for, wait_status
 from tests.support.services import skip_missing
 
@@ -275,3 +280,147 @@ def test_the_compiled_image_runs_under_the_docker_runner(
         assert done["output"] == json.loads(interpreted.stdout)
     finally:
         docker.from_env().images.remove(build.image_config_digest, force=True)
+
+
+ORDERS = ROOT / "tests" / "support" / "programs" / "orders.py"
+
+
+@pytest.mark.native
+@pytest.mark.docker
+@pytest.mark.timeout(1500)
+def test_a_python_workflow_compiles_and_runs_under_both_runners(
+    native_compiler: NativeCompiler, server: Server
+) -> None:
+    """``runtara compile orders.py`` (a program against ``runtara.sdk``): its binary under
+    the process runner and its image under the docker runner give the output of the
+    program itself under Python, each through a durable sleep that ends the process."""
+    docker = pytest.importorskip("docker")
+    compiled = native_compiler(ORDERS)
+    build = read_build(compiled)
+    assert (build.workflow, build.tag, build.source) == ("orders", "orders:latest", "orders.py")
+    data = {"count": 6, "sleep_s": 0.5}
+    outputs = {}
+    try:
+        with server.client() as client:
+            client.register_image("orders-python", command=[sys.executable, str(ORDERS)])
+            client.register_image("orders-native", command=str(compiled / build.binary))
+            client.register_image("orders-oci", oci=str(compiled / build.image))
+            for image in ("orders-python", "orders-native", "orders-oci"):
+                client.start_instance(image, data, instance_id=image)
+            for image in ("orders-python", "orders-native", "orders-oci"):
+                done = wait_status(client, image, "completed", "failed", timeout=180)
+                assert done["status"] == "completed", (image, done)
+                outputs[image] = done["output"]
+                launches = client.list_events(image, event_type="launched")
+                assert len(launches) >= 2, f"{image}: the durable sleep did not end the process"
+    finally:
+        _remove_image(docker, build.image_config_digest)
+    assert outputs["orders-python"] == {"orders": 6, "cents": 2100}
+    assert outputs["orders-native"] == outputs["orders-python"]
+    assert outputs["orders-oci"] == outputs["orders-python"]
+
+
+CSV = (
+    "E-mail;First name;Last name;Company\nADA@Example.com;Ada;Lovelace;Engines\nbad;Bob;Bad;None\n"
+)
+
+
+@pytest.mark.native
+@pytest.mark.docker
+@pytest.mark.sshd
+@pytest.mark.timeout(1500)
+def test_the_sftp_workflow_image_runs_under_the_docker_runner(
+    native_compiler: NativeCompiler, server: Server, tmp_path: Path
+) -> None:
+    """``examples/csv_batch.json`` compiled (paramiko in the image) downloads from a real
+    sshd with the tenant's stored connection, inside a container of the docker runner."""
+    docker = pytest.importorskip("docker")
+    from tests.support import sshd
+
+    reason = sshd.available()
+    if reason:
+        skip_missing("sshd", reason)
+    compiled = native_compiler(ROOT / "examples" / "csv_batch.json")
+    build = read_build(compiled)
+    (tmp_path / "sshd").mkdir()
+    crm = Crm()
+    try:
+        with sshd.running_sshd(tmp_path / "sshd") as sftp, crm, server.client() as client:
+            contacts = sftp.root / "contacts.csv"
+            contacts.write_text(CSV)
+            user = pwd.getpwnam(sftp.username)
+            os.chown(contacts, user.pw_uid, user.pw_gid)
+            parameters: Any = sftp.connection()["parameters"]
+            client.create_connection("partner-sftp", "sftp", parameters)
+            client.create_connection(
+                "crm-api", "http_bearer", {"token": Crm.TOKEN, "base_url": crm.url}
+            )
+            client.register_image("csv-batch-oci", oci=str(compiled / build.image))
+            data = {"api_base_url": crm.url, "remote_path": str(contacts)}
+            client.start_instance("csv-batch-oci", data, instance_id="csv-1")
+            done = wait_status(client, "csv-1", "completed", "failed", timeout=180)
+    finally:
+        _remove_image(docker, build.image_config_digest)
+    assert done["status"] == "completed", done
+    assert (done["output"]["imported"], done["output"]["failed"]) == (1, 1)
+    assert crm.created == [
+        {
+            "email": "ada@example.com",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "company": "Engines",
+            "source_row": 0,
+        }
+    ]
+
+
+class Crm:
+    """The CRM of ``csv_batch``: ``POST /contacts`` with the bearer token; an e-mail
+    without ``@`` is refused (422), the others are recorded."""
+
+    TOKEN = "crm-t0ken"
+
+    def __init__(self) -> None:
+        self.created: list[Any] = []
+        crm = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                if self.path != "/contacts" or (
+                    self.headers.get("Authorization") != f"Bearer {Crm.TOKEN}"
+                ):
+                    self._json(404 if self.path != "/contacts" else 401, {"error": "no"})
+                elif "@" not in str(body.get("email")):
+                    self._json(422, {"error": "invalid email"})
+                else:
+                    crm.created.append(body)
+                    self._json(201, {"id": f"c{len(crm.created)}"})
+
+            def _json(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> Crm:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _remove_image(docker: Any, image_id: str) -> None:
+    """Remove the image the docker runner loaded (none if the test failed before)."""
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        docker.from_env().images.remove(image_id, force=True)

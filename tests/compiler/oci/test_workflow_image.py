@@ -239,3 +239,38 @@ def test_the_layer_cache_keeps_only_recent_layers(runtime_dir: Path, tmp_path: P
     blobs = {path.name for path in cache.iterdir() if "." not in path.name}
     assert blobs == {layer.digest.removeprefix("sha256:") for layer in images[-1].layers}
     assert len(list(cache.glob("*.layer.json"))) == 3
+
+
+def test_optional_runtime_entries_are_a_layer_of_their_own_when_carried(
+    runtime_dir: Path, tmp_path: Path
+) -> None:
+    """What only some workflows load (paramiko's extensions) stays out of the shared
+    runtime layer; an image carrying it has one more layer, the rest identical."""
+    runtime = tmp_path / "runtime"
+    shutil.copytree(runtime_dir, runtime)
+    (runtime / "crypto").mkdir()
+    (runtime / "crypto" / "_rust.so").write_bytes(b"\x7fELF-ish, large")
+    (runtime / "_cffi.so").write_bytes(b"more")
+    metadata = WorkflowMetadata("orders", "1.0.0", input_schema_digest(None))
+    images = {}
+    for name, carried in (("plain", ()), ("sftp", ("crypto", "_cffi.so"))):
+        images[name] = build_image(
+            tmp_path / f"{name}.tar",
+            runtime_dir=runtime,
+            entrypoint="hello",
+            workflow_files=[_workflow_file(tmp_path / name, "orders\n")],
+            metadata=metadata,
+            layer_cache=tmp_path / "cache",
+            optional=("crypto", "_cffi.so"),
+            carried=carried,
+        )
+    plain, sftp = ([layer.digest for layer in images[name].layers] for name in ("plain", "sftp"))
+    assert len(plain) == 3 and len(sftp) == 4
+    assert plain[:2] == sftp[:2] and plain[2] == sftp[3]
+    assert "opt/runtara/hello" in _layer_names(images["plain"], 1)
+    assert not {
+        name for name in _layer_names(images["plain"], 1) if "crypto" in name or "cffi" in name
+    }
+    assert {"opt/runtara/crypto/_rust.so", "opt/runtara/_cffi.so"} <= _layer_names(
+        images["sftp"], 2
+    )
