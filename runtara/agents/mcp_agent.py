@@ -160,10 +160,11 @@ def _run(coroutine: Any) -> Any:
             f"the MCP server could not be started: {exc.strerror or exc}", code="MCP_START_ERROR"
         ) from None
     except Exception as exc:
-        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-            exc = exc.exceptions[0]  # anyio's task groups wrap the one real error
+        cause: BaseException = exc
+        while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
+            cause = cause.exceptions[0]  # anyio's task groups wrap the one real error
         raise PermanentError(
-            f"MCP error: {type(exc).__name__}: {exc}", code="MCP_PROTOCOL_ERROR"
+            f"MCP error: {type(cause).__name__}: {cause}", code="MCP_PROTOCOL_ERROR"
         ) from None
 
 

@@ -10,6 +10,7 @@ E123 duplicate toolset name; and E128 (new) a tool edge to a step that cannot be
 from __future__ import annotations
 
 from runtara.dsl.ai import MEMORY_LABEL, TOOL_NAME, ai_edges, toolset
+from runtara.dsl.graph import Edge
 from runtara.dsl.steps import AgentStep, AiAgentStep, EmbedWorkflowStep, WaitForSignalStep
 from runtara.dsl.validation.context import CheckContext
 from runtara.dsl.walk import GraphScope
@@ -120,7 +121,7 @@ def _check_memory(
     scope: GraphScope,
     step: AiAgentStep,
     ptr: str,
-    memory: list[tuple[int, object]],
+    memory: list[tuple[int, Edge]],
 ) -> None:
     plan = f"{scope.pointer}/executionPlan"
     configured = step.config.memory is not None
@@ -147,7 +148,7 @@ def _check_memory(
             f"{plan}/{memory[0][0]}/label",
         )
     for index, edge in memory:
-        target_id = edge.to_step  # type: ignore[attr-defined]
+        target_id = edge.to_step
         target = scope.graph.steps.get(target_id)
         if target is None:
             continue
