@@ -37,7 +37,7 @@ def test_support_agent_looks_the_order_up_then_answers(
     assert json.loads(done.stdout) == {**reply, "tokens": 36}
     assert "order A-17: shipped (2 model calls)" in done.stderr
     lookup = json.loads(
-        [m for m in model.requests[1]["messages"] if m["role"] == "tool"][0]["content"]
+        next(m for m in model.requests[1]["messages"] if m["role"] == "tool")["content"]
     )
     assert lookup["status_code"] == 200 and lookup["body"]["carrier"] == "DHL"
     first = model.requests[0]
