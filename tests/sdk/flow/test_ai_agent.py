@@ -13,13 +13,23 @@ import json
 import sqlite3
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.flow_harness import Runtime, finish, graph, imm, ref, start_runtime
+from tests.support.flow_harness import (
+    Outcome,
+    Runtime,
+    finish,
+    graph,
+    imm,
+    load_module,
+    ref,
+    start_runtime,
+)
 from tests.support.model_server import (
     ModelServer,
     answer,
@@ -28,6 +38,7 @@ from tests.support.model_server import (
     tool_call,
     tool_calls,
 )
+from tests.support.polling import wait_for
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "runtara-corpus"
 FIXTURES = CORPUS / "documents" / "fixtures"
@@ -436,3 +447,86 @@ def test_an_mcp_command_the_operator_did_not_allow_is_refused(
     error = json.loads(tool_messages(server.requests[1])[0])["error"]
     assert error["code"] == "MCP_COMMAND_NOT_ALLOWED"
     assert "RUNTARA_MCP_COMMANDS" in error["message"]
+
+
+# ---------------------------------------------------------------------------- waits
+
+
+def _in_background(
+    runtime: Runtime, document: dict[str, Any], data: Any, instance_id: str
+) -> tuple[threading.Thread, list[Outcome]]:
+    module = load_module(Runtime.generate(document))
+    results: list[Outcome] = []
+    thread = threading.Thread(
+        target=lambda: results.append(
+            runtime.run(document, data, instance_id=instance_id, module=module)
+        )
+    )
+    thread.start()
+    return thread, results
+
+
+@pytest.mark.parametrize("name", ["ai_agent_wait_tool", "ai_agent_wait_tool_on_wait"])
+def test_a_wait_tool_waits_durably_for_a_signal(runtime: Runtime, name: str) -> None:
+    script = [tool_call("get_approval", {"question": "May I refund 20 EUR?"}), answer("Refunded.")]
+    instance_id = f"wait-{name}"
+    with model_server(script) as server:
+        connect(runtime, server)
+        thread, results = _in_background(runtime, corpus(name), {"q": "refund?"}, instance_id)
+        # The signal goes to the tool call's own checkpoint key.
+        wait_for(lambda: "ai/turn[1]" in runtime.checkpoints(instance_id), 20, interval=0.05)
+        runtime.post(
+            f"/v1/instances/{instance_id}/signals",
+            {"checkpoint_id": "ai/tool[1]/ask_human", "payload": {"approved": True}},
+        )
+        thread.join(30)
+    [out] = results
+    assert out.status == "completed", out.error
+    assert out.output == {"answer": "Refunded."}
+    assert json.loads(tool_messages(server.requests[1])[0]) == {"approved": True}
+    logs = [e["payload"]["message"] for e in runtime.events(instance_id, "workflow_log")]
+    assert logs == (["Waiting for approval"] if name.endswith("on_wait") else [])
+
+
+# ---------------------------------------------------------------------------- bounds, secrets
+
+
+def test_the_loop_timeout_fails_the_step_between_turns(runtime: Runtime) -> None:
+    nap = {
+        "stepType": "Agent",
+        "id": "nap",
+        "agentId": "utils",
+        "capabilityId": "delay-in-ms",
+        "inputMapping": {"delay_value": imm(80)},
+    }
+    document = graph(
+        ai_step(timeout=20), nap, finish(), edges=[("ai", "nap", "nap"), ("ai", "done")]
+    )
+    with model_server([tool_call("nap", {}), answer("never")]) as server:
+        connect(runtime, server)
+        out = runtime.run(document, {"q": "sleep"})
+    assert out.status == "failed"
+    assert out.error["code"] == "AI_TIMEOUT"
+    assert len(server.requests) == 1
+
+
+def test_a_connection_of_another_type_is_refused_clearly(runtime: Runtime) -> None:
+    runtime.add_connection("openai-conn", "http_bearer", {"token": "t0ken-xyz"})
+    out = runtime.run(corpus("ai_agent_single_shot"), {"question": "?"})
+    assert out.status == "failed"
+    assert "connection of type 'http_bearer' cannot be used here; expected one of openai" in (
+        out.message or ""
+    )
+
+
+def test_the_api_key_reaches_no_checkpoint_event_or_store(runtime: Runtime) -> None:
+    with model_server([tool_call("echo", {}), answer(f"my key is {API_KEY}")]) as server:
+        connect(runtime, server)
+        out = runtime.run(corpus("ai_agent_tool_loop"), {"q": "x"})
+    assert out.status == "completed", out.error
+    # A server echoing the key back: the answer is masked before it is checkpointed.
+    assert out.output == {"answer": "my key is ***"}
+    assert API_KEY not in json.dumps(runtime.events(out.instance_id))
+    assert API_KEY.encode() not in runtime.database.read_bytes()
+    wal = runtime.database.with_name(runtime.database.name + "-wal")
+    assert not wal.exists() or API_KEY.encode() not in wal.read_bytes()
