@@ -63,7 +63,8 @@ EXTRA_STDLIB_MODULES = (
 #: Third-party modules an agent imports lazily; kept out of the launcher (they would
 #: add minutes to the build and megabytes to every image).
 #: The MCP SDK (the mcp agent) too: with its pydantic and web stack it would double the
-#: launcher, so a native instance's mcp capabilities answer MCP_NOT_INSTALLED.
+#: launcher; a workflow with an ``mcp.*`` toolset is refused by the native build (run it
+#: interpreted).
 EXCLUDED_MODULES = ("paramiko", "cryptography", "nacl", "bcrypt", "mcp", "mcp_types")
 
 #: Launchers kept in the cache (each is ~25 MB; every change of the image-side sources

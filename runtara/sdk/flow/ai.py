@@ -201,6 +201,17 @@ class _Loop:
         self.tool_calls = 0
         self._connection: dict[str, Any] | None = None
 
+    def _value(
+        self, key: str, compute: Callable[[], Any], *, retries: int = 0, retry_delay_ms: int = 1000
+    ) -> Any:
+        """``compute()`` checkpointed under ``key``; with ``durable: false`` not saved (a
+        resumed instance runs the whole loop again)."""
+        if self.info.durable:
+            return self.run.value(
+                key, self.info, compute, retries=retries, retry_delay_ms=retry_delay_ms
+            )
+        return self.run.attempts(self.info, key, compute, retries, retry_delay_ms, None)
+
     # ------------------------------------------------------------------ the loop
 
     def answer(
@@ -214,7 +225,7 @@ class _Loop:
         timeout_ms: int | None,
         max_output_retries: int,
     ) -> dict[str, Any]:
-        started = self.run.value(f"{self.key}/@started", self.info, lambda: int(time.time() * 1000))
+        started = self._value(f"{self.key}/@started", lambda: int(time.time() * 1000))
         deadline = None if not timeout_ms else started / 1000 + timeout_ms / 1000
         history = self._load_memory(memory) if memory is not None else []
         messages: list[dict[str, Any]] = [{"role": "system", "content": _text(system_prompt)}]
@@ -334,9 +345,8 @@ class _Loop:
             fresh = True
             return call()
 
-        reply = self.run.value(
+        reply = self._value(
             key,
-            self.info,
             compute,
             retries=self.max_retries,
             retry_delay_ms=self.retry_delay_ms,
@@ -386,7 +396,7 @@ class _Loop:
         key = f"{self.key}/tool[{self.tool_calls}]"
         function = call.get("function") or {}
         name = str(function.get("name") or "")
-        outcome = self.run.value(key, self.info, lambda: self._dispatch(key, name, function))
+        outcome = self._value(key, lambda: self._dispatch(key, name, function))
         trace = {"id": call.get("id"), "name": name, "arguments": outcome.get("arguments")}
         if "error" in outcome:
             trace["error"] = outcome["error"]
@@ -438,20 +448,19 @@ class _Loop:
 
     def _load_memory(self, memory: Memory) -> list[dict[str, Any]]:
         conversation = _text(memory.conversation_id)
-        loaded = self.run.value(
+        loaded = self._value(
             f"{self.key}/memory/load",
-            self.info,
             lambda: self._memory_call(memory, "load-memory", {"conversation_id": conversation}),
         )
         messages = loaded.get("messages") if isinstance(loaded, dict) else None
-        return [m for m in messages or [] if isinstance(m, dict) and m.get("role") != "system"]
+        # A summary from an earlier compaction is a system message: it stays.
+        return [m for m in messages or [] if isinstance(m, dict) and m.get("role")]
 
     def _save_memory(self, memory: Memory, messages: list[dict[str, Any]]) -> None:
         messages = self._compact(memory, messages)
         conversation = _text(memory.conversation_id)
-        self.run.value(
+        self._value(
             f"{self.key}/memory/save",
-            self.info,
             lambda: self._memory_call(
                 memory, "save-memory", {"conversation_id": conversation, "messages": messages}
             ),

@@ -530,3 +530,15 @@ def test_the_api_key_reaches_no_checkpoint_event_or_store(runtime: Runtime) -> N
     assert API_KEY.encode() not in runtime.database.read_bytes()
     wal = runtime.database.with_name(runtime.database.name + "-wal")
     assert not wal.exists() or API_KEY.encode() not in wal.read_bytes()
+
+
+def test_a_non_durable_agent_saves_no_turn(runtime: Runtime) -> None:
+    document = corpus("ai_agent_tool_loop")
+    document["steps"]["ai"]["durable"] = False
+    with model_server([tool_call("echo", {}), answer("ok")]) as server:
+        connect(runtime, server)
+        out = runtime.run(document, {"q": "x"})
+    assert out.status == "completed", out.error
+    keys = runtime.checkpoints(out.instance_id)
+    assert not [k for k in keys if k == "ai" or k.startswith(("ai/turn", "ai/@"))]
+    assert "ai/tool[1]/echo" in keys  # the tool step is durable itself
