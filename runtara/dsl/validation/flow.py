@@ -254,7 +254,11 @@ def check_flow(ctx: CheckContext, scope: GraphScope) -> Flow:
                     at="key",
                 )
     _check_cycles(ctx, scope, flow)
-    has_edge = {edge.from_step for edge in graph.execution_plan}
+    has_edge = {
+        edge.from_step
+        for edge in graph.execution_plan
+        if not is_agent_loop_edge(graph, edge)  # a tool edge does not go on from the agent
+    }
     # Finish and Error steps end a run on purpose; any other dead end is worth a warning.
     # A step an AiAgent runs in its loop returns to the agent.
     in_loop = agent_loop_targets(graph)
