@@ -542,3 +542,29 @@ def test_a_non_durable_agent_saves_no_turn(runtime: Runtime) -> None:
     keys = runtime.checkpoints(out.instance_id)
     assert not [k for k in keys if k == "ai" or k.startswith(("ai/turn", "ai/@"))]
     assert "ai/tool[1]/echo" in keys  # the tool step is durable itself
+
+
+def test_hostile_text_in_an_agent_stays_data() -> None:
+    """Prompts, names, schema descriptions and tool descriptions reach the generated
+    module only as literals (the security suite's payloads)."""
+    from tests.security.test_codegen_injection import MARKER, PAYLOADS
+
+    for payload in PAYLOADS:
+        document = corpus("ai_agent_structured")
+        step = document["steps"]["ai"]
+        step["name"] = payload
+        step["config"]["systemPrompt"] = imm(payload)
+        step["config"]["model"] = imm(payload)
+        step["config"]["outputSchema"]["sentiment"]["description"] = payload
+        document["steps"]["echo"] = {
+            "stepType": "Agent",
+            "id": "echo",
+            "name": payload,
+            "agentId": "utils",
+            "capabilityId": "return-input",
+        }
+        document["executionPlan"].append({"fromStep": "ai", "toStep": "echo", "label": "echo"})
+        source = Runtime.generate(document)
+        module = load_module(source)
+        assert payload in module.step_ai.__doc__
+        assert not MARKER.exists()
