@@ -12,7 +12,6 @@ import copy
 import json
 import sqlite3
 import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -374,41 +373,18 @@ def test_summarize_compaction_replaces_old_messages_with_a_summary(
 
 # ---------------------------------------------------------------------------- MCP
 
-MCP_SERVER = textwrap.dedent(
-    '''
-    """A small MCP server over stdio, for the AiAgent tests."""
-    import sys
-    from mcp.server.mcpserver import MCPServer
-
-    server = MCPServer("numbers")
-
-    @server.tool()
-    def add_numbers(a: int, b: int) -> str:
-        """Add two numbers."""
-        with open(sys.argv[1], "a") as log:
-            log.write(f"add {a} {b}\\n")
-        return str(a + b)
-
-    @server.tool()
-    def shout(text: str) -> str:
-        """Say a text in capitals."""
-        return text.upper()
-
-    server.run("stdio")
-    '''
-)
+#: A small MCP server over stdio (the official SDK), run as a program.
+MCP_SERVER = Path(__file__).resolve().parents[2] / "support" / "mcp_numbers.py"
 
 
 def test_mcp_tools_are_searched_and_called_over_stdio(
     runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("mcp", reason="the mcp extra is not installed")
-    script_file = tmp_path / "numbers_server.py"
-    script_file.write_text(MCP_SERVER)
     log = tmp_path / "calls.log"
     monkeypatch.setenv("RUNTARA_MCP_COMMANDS", sys.executable)
     runtime.add_connection(
-        "mcp-conn", "mcp", {"command": sys.executable, "args": [str(script_file), str(log)]}
+        "mcp-conn", "mcp", {"command": sys.executable, "args": [str(MCP_SERVER), str(log)]}
     )
     document = copy.deepcopy(corpus("ai_agent_mcp"))
     document["steps"]["mcp_github"]["inputMapping"] = {"query": imm("")}
