@@ -11,6 +11,7 @@ needs nothing outside the standard library. The AiAgent step's loop
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -28,6 +29,8 @@ MAX_RESPONSE_BYTES = 16 * 2**20
 #: Statuses after which the same request may succeed later.
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 ERROR_CHARS = 500
+#: A header name (RFC 9110 token).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 openai_connection = connection_type(
     OPENAI,
@@ -61,6 +64,14 @@ openai_connection = connection_type(
             "organization",
             "string",
             description="Sent as `OpenAI-Organization` when set.",
+        ),
+        InputSpec(
+            "api_key_header",
+            "string",
+            description=(
+                "Send the key as this header instead of `Authorization: Bearer` (Azure "
+                "OpenAI's key auth: `api-key`)."
+            ),
         ),
     ),
 )
@@ -101,7 +112,16 @@ def chat_completion(
         _connection, expected=(OPENAI,), capability="openai:chat-completion"
     )
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    headers["Authorization"] = f"Bearer {_header_value(params, 'api_key')}"
+    key = _header_value(params, "api_key")
+    key_header = str(params.get("api_key_header") or "Authorization")
+    if key_header.lower() == "authorization":
+        headers["Authorization"] = f"Bearer {key}"
+    elif _TOKEN.fullmatch(key_header):
+        headers[key_header] = key
+    else:
+        raise InputError(
+            "openai connection: api_key_header is not a header name", field="_connection"
+        )
     organization = params.get("organization")
     if organization:
         headers["OpenAI-Organization"] = _header_value(params, "organization")
@@ -133,7 +153,7 @@ def chat_completion(
         json.dumps(body, ensure_ascii=False).encode("utf-8"),
         limits,
         transport.tls_context(verify_tls, None),
-        credentials=frozenset({"authorization", "openai-organization"}),
+        credentials=frozenset({"authorization", "openai-organization", key_header.lower()}),
     )
     if not 200 <= response.status < 300:
         raise _status_error(response)

@@ -145,3 +145,23 @@ def test_the_key_follows_a_redirect_on_the_same_origin(httpserver: HTTPServer) -
         "/v1/chat/completions", headers={"Authorization": f"Bearer {KEY}"}
     ).respond_with_json(REPLY)
     assert chat(httpserver.url_for("/old"))["usage"]["total_tokens"] == 5
+
+
+def test_the_key_can_go_in_another_header_and_is_dropped_on_redirect_too(
+    httpserver: HTTPServer, other: HTTPServer
+) -> None:
+    """Azure OpenAI's key auth: ``api-key: <key>`` instead of a bearer token."""
+    seen: list[str] = []
+
+    def record(request: Request) -> Response:
+        seen.extend(value for _, value in request.headers.items())
+        return Response(json.dumps(REPLY), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions", headers={"api-key": KEY}).respond_with_data(
+        "", status=307, headers={"Location": other.url_for("/v1/chat/completions")}
+    )
+    other.expect_request("/v1/chat/completions").respond_with_handler(record)
+    result = chat(httpserver.url_for("/v1"), connection_extra={"api_key_header": "api-key"})
+    assert result["usage"]["total_tokens"] == 5
+    assert "Authorization" not in httpserver.log[0][0].headers
+    assert seen and not any(KEY in value for value in seen)
