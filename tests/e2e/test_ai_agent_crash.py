@@ -4,7 +4,8 @@ same ``--id``: no model call that had answered is made again and no tool runs tw
 The model server (``tests.support.model_server``) and the tool's HTTP server live in this
 test process, so they count every request across both processes of the instance. The
 model call in flight at the kill (turn 3) is the only one sent twice: it was sent, but
-its answer was never checkpointed.
+its answer was never checkpointed. A second case kills the instance while a
+WaitForSignal tool waits for a person, then signals the rerun.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -136,3 +138,42 @@ def test_kill_9_mid_loop_then_rerun(tmp_path: Path, httpserver: HTTPServer) -> N
         ]
     assert charges == {1: 1, 2: 1}
     assert all(API_KEY not in line for line in done.stderr.splitlines())
+
+
+@pytest.mark.slow
+def test_kill_9_while_a_wait_tool_waits_then_the_signal_after_the_rerun(tmp_path: Path) -> None:
+    """Runtara's WaitForSignal-tool document under ``runtara run``: the instance is killed
+    while its tool waits for a person; the rerun replays turn 1 from its checkpoint (the
+    model is not asked again), waits again at the same key, and goes on with the payload."""
+    corpus = Path(__file__).resolve().parents[2].parent / "shared" / "runtara-corpus"
+    document = corpus / "documents" / "fixtures" / "ai_agent_wait_tool.json"
+    if not document.is_file():
+        pytest.skip(f"the Runtara corpus is not at {corpus}")
+    script = [tool_call("get_approval", {"question": "Refund 20 EUR?"}), answer("Refunded.")]
+    waiting = "waiting for a signal to checkpoint 'ai/tool[1]/ask_human'"
+    with model_server(script) as model:
+        connection = write_json(tmp_path / "llm.json", model.connection(api_key=API_KEY))
+        args = ("run", str(document), "--id", "ai-wait", "--input", '{"q": "refund?"}')
+        args += ("--connection", f"openai-conn={connection}")
+        with start_run(tmp_path, *args) as running:
+            running.wait_for(waiting)
+            [instance] = _children(running.process.pid)
+            os.kill(instance, signal.SIGKILL)
+            running.finish()
+        assert running.returncode == 1
+        with start_run(tmp_path, *args) as rerun:
+            rerun.wait_for(waiting)
+            sent = httpx.post(
+                f"{rerun.url}/v1/instances/ai-wait/signals",
+                json={"checkpoint_id": "ai/tool[1]/ask_human", "payload": {"approved": True}},
+            )
+            assert sent.status_code == 202, sent.text
+            stdout, stderr = rerun.finish()
+        assert rerun.returncode == 0, stderr
+        assert json.loads(stdout) == {"answer": "Refunded."}
+        assert [_turn(r) for r in model.requests] == [0, 1]
+        tool_result = model.requests[1]["messages"][-1]
+        assert (tool_result["role"], json.loads(tool_result["content"])) == (
+            "tool",
+            {"approved": True},
+        )
