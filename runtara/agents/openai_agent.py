@@ -179,7 +179,12 @@ def _clean_message(message: Any) -> dict[str, Any]:
     """The assistant message as it goes back into the conversation."""
     if not isinstance(message, Mapping):
         raise PermanentError("choices[0].message is not an object", code="AI_BAD_RESPONSE")
-    out: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+    content = message.get("content")
+    if isinstance(content, list):  # content parts: their text, in order
+        content = "".join(
+            str(part.get("text") or "") for part in content if isinstance(part, Mapping)
+        )
+    out: dict[str, Any] = {"role": "assistant", "content": content}
     calls = message.get("tool_calls")
     if calls:
         out["tool_calls"] = [

@@ -165,3 +165,13 @@ def test_the_key_can_go_in_another_header_and_is_dropped_on_redirect_too(
     assert result["usage"]["total_tokens"] == 5
     assert "Authorization" not in httpserver.log[0][0].headers
     assert seen and not any(KEY in value for value in seen)
+
+
+def test_content_given_as_parts_is_read_as_its_text(httpserver: HTTPServer) -> None:
+    parts = [{"type": "text", "text": "Hello, "}, {"type": "text", "text": "world."}]
+    reply = {"choices": [{"message": {"role": "assistant", "content": parts}}], "usage": {}}
+    httpserver.expect_request("/chat/completions").respond_with_json(reply)
+    assert chat(httpserver.url_for(""))["message"] == {
+        "role": "assistant",
+        "content": "Hello, world.",
+    }

@@ -77,6 +77,7 @@ class ModelServer:
         *,
         summary: str = "The user asked and the tool answered.",
         usage: tuple[int, int] = (11, 7),
+        port: int | None = None,
     ) -> None:
         self.script = script
         self.summary = summary
@@ -84,7 +85,7 @@ class ModelServer:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.lock = threading.Lock()
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -197,10 +198,8 @@ def main() -> None:
     options = parser.parse_args()
     with open(options.script, encoding="utf-8") as file:
         script = json.load(file)
-    server = ModelServer(script)
-    server.port = options.port
-    server._server = ThreadingHTTPServer(("127.0.0.1", options.port), server._handler())
-    print(f"scripted model server on http://127.0.0.1:{options.port}/v1", flush=True)
+    server = ModelServer(script, port=options.port)
+    print(f"scripted model server on {server.base_url}", flush=True)
     server._server.serve_forever()
 
 
