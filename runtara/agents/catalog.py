@@ -38,6 +38,9 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "runtara.agents.xml_agent",
     "runtara.agents.http",
     "runtara.agents.sftp",
+    "runtara.agents.openai_agent",
+    "runtara.agents.mcp_agent",
+    "runtara.agents.memory",
 )
 
 ENTRY_POINT_GROUP = "runtara.agents"

@@ -67,6 +67,7 @@ from runtara.dsl.references import (
 from runtara.dsl.source_map import Position, SourceMap, pointer
 from runtara.dsl.steps import (
     AgentStep,
+    AiAgentStep,
     ConditionalStep,
     ConnectionStep,
     DelayStep,
@@ -107,6 +108,7 @@ __all__ = [
     "MEMORY_TIER_BYTES",
     "ROOTS",
     "AgentStep",
+    "AiAgentStep",
     "CompositeValue",
     "Condition",
     "ConditionArgument",

@@ -88,6 +88,10 @@ TABLES: tuple[Mapping[str, str], ...] = (
         "error": "A failure.",
         "critical": "A failure needing immediate attention.",
     },
+    {  # CompactionStrategy
+        "slidingWindow": "Drop the oldest messages (free; their content is lost).",
+        "summarize": "Replace the oldest messages by one summary the model writes.",
+    },
     {  # MemoryTier
         tier: f"Instance memory limit {size // 2**20} MB."
         for tier, size in MEMORY_TIER_BYTES.items()

@@ -1,4 +1,4 @@
-"""The 13 step types, a union tagged by ``stepType``.
+"""The 14 step types, a union tagged by ``stepType``.
 
 ``StartScenario`` (with ``childScenarioId``) is accepted as Runtara's older spelling of
 ``EmbedWorkflow`` (``childWorkflowId``); both parse to ``EmbedWorkflowStep``.
@@ -301,6 +301,78 @@ class ConnectionStep(StepBase):
     """Its type, e.g. ``http_bearer``, ``sftp``."""
 
 
+CompactionStrategy = Literal["slidingWindow", "summarize"]
+
+
+class CompactionConfig(DslModel):
+    """How the conversation is shortened before it is saved to memory."""
+
+    max_messages: NonNegativeInt = 50
+    """More messages than this are compacted."""
+    strategy: CompactionStrategy = "slidingWindow"
+    """``slidingWindow`` drops the oldest messages; ``summarize`` replaces them with one
+    summary the model writes (one more model call)."""
+
+
+class AiAgentMemory(DslModel):
+    """Conversation memory: loaded before the first turn, saved after the last, through
+    the Agent step the ``memory`` edge points to (its ``load-memory``/``save-memory``)."""
+
+    conversation_id: MappingValue
+    """The conversation thread; AiAgent steps with the same id share their history."""
+    compaction: CompactionConfig | None = None
+
+
+class AiAgentConfig(DslModel):
+    """The model, its prompts and the bounds of the tool loop."""
+
+    system_prompt: MappingValue
+    """Instructions for the model."""
+    user_prompt: MappingValue
+    """The request to answer."""
+    provider: MappingValue | None = None
+    """Accepted for Runtara (ignored): the connection's type picks the model client."""
+    model: MappingValue | None = None
+    """Model name (e.g. ``gpt-4o``); default: the connection's ``model``."""
+    max_iterations: NonNegativeInt = 10
+    """Most model calls (turns) in the tool loop; reaching it fails the step."""
+    temperature: MappingValue | None = None
+    """Sampling temperature (the server's default when absent)."""
+    max_tokens: MappingValue | None = None
+    """Most tokens per model answer."""
+    max_retries: NonNegativeInt = 0
+    """Retries of a model call that failed transiently (each one is billed again)."""
+    retry_delay: NonNegativeInt = 1000
+    """Milliseconds before the first retry, doubled for each further one."""
+    turn_timeout: NonNegativeInt | None = None
+    """Milliseconds one model call may take (default 180000)."""
+    timeout: NonNegativeInt | None = None
+    """Milliseconds the whole loop may take; past it the step fails (checked between
+    turns)."""
+    memory: AiAgentMemory | None = None
+    output_schema: dict[str, SchemaField] | None = None
+    """Structured answer: the model is asked for JSON of this shape, the answer is
+    validated, and ``outputs.response`` is the parsed object."""
+    max_output_retries: NonNegativeInt = 2
+    """Times the model is asked again when its answer does not fit ``outputSchema``."""
+
+
+class AiAgentStep(StepBase):
+    """Call a language model in a loop; its tools are the steps its labelled edges lead to.
+
+    Each edge label (other than ``next``, ``onError``, ``memory`` and ``mcp.<toolset>``)
+    names a tool: an Agent, EmbedWorkflow or WaitForSignal step that runs when the model
+    calls it. ``memory`` leads to a memory provider; ``mcp.<toolset>`` to an ``mcp`` Agent
+    step whose server's tools the model can search and call. Every model call and every
+    tool call is checkpointed.
+    """
+
+    step_type: Literal["AiAgent"]
+    connection_id: str | None = None
+    """The model connection (type ``openai``: any OpenAI-compatible server)."""
+    config: AiAgentConfig
+
+
 class FinishStep(StepBase):
     """End the workflow (or subgraph) with this output."""
 
@@ -323,6 +395,7 @@ Step = Annotated[
     | LogStep
     | ErrorStep
     | ConnectionStep
+    | AiAgentStep
     | FinishStep,
     Field(discriminator="step_type"),
     TaggedUnionSchema("stepType"),

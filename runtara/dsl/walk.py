@@ -25,6 +25,7 @@ from runtara.dsl.mapping import (
 from runtara.dsl.source_map import escape_pointer_token
 from runtara.dsl.steps import (
     AgentStep,
+    AiAgentStep,
     ConditionalStep,
     DelayStep,
     EmbedWorkflowStep,
@@ -179,6 +180,23 @@ def step_values(step: StepBase, ptr: str) -> Iterator[ValueSite]:
             action = f"{ptr}/action"
             yield from _mapping_sites(step.action.correlation, f"{action}/correlation", "config")
             yield from _mapping_sites(step.action.context, f"{action}/context", "config")
+    elif isinstance(step, AiAgentStep):
+        config, cptr = step.config, f"{ptr}/config"
+        for key in ("system_prompt", "user_prompt", "provider", "model", "temperature"):
+            value = getattr(config, key)
+            if value is not None:
+                yield ValueSite(f"{cptr}/{_camel(key)}", value, "config")
+        if config.max_tokens is not None:
+            yield ValueSite(f"{cptr}/maxTokens", config.max_tokens, "config")
+        if config.memory is not None:
+            yield ValueSite(
+                f"{cptr}/memory/conversationId", config.memory.conversation_id, "config"
+            )
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def embedded_mapping_values(raw: Any, ptr: str) -> Iterator[tuple[str, AnyMappingValue]]:

@@ -43,6 +43,10 @@ DSL_CAPABILITIES = {
         "get-current-unix-timestamp", "get-current-iso-datetime",
         "get-current-formatted-datetime", "country-name-to-iso-code",
     ],
+    # The AiAgent step's (issue 19): its model client, MCP toolsets and memory provider.
+    "openai": ["chat-completion"],
+    "mcp": ["mcp-tool-search", "mcp-tool-invoke"],
+    "object_model": ["load-memory", "save-memory"],
 }  # fmt: skip
 
 
@@ -51,9 +55,9 @@ def test_every_dsl_capability_is_in_the_catalog() -> None:
     assert {a: list(spec.capabilities) for a, spec in agents.items()} == DSL_CAPABILITIES
 
 
-def test_only_http_and_sftp_are_secure_and_take_connections() -> None:
+def test_only_secure_agents_take_connections() -> None:
     known = catalog()
-    assert known.secure_agents() == ("http", "sftp")
+    assert known.secure_agents() == ("http", "mcp", "object_model", "openai", "sftp")
     for spec in known.agents.values():
         for cap in spec.capabilities.values():
             assert cap.takes_connection == spec.secure, cap.qualified_id
@@ -93,6 +97,9 @@ def test_side_effect_flags() -> None:
     }
     assert flagged == {
         "http:http-request",
+        "openai:chat-completion",
+        "mcp:mcp-tool-invoke",
+        "object_model:save-memory",
         "sftp:sftp-upload-file",
         "sftp:sftp-delete-file",
         "sftp:sftp-move-file",
@@ -108,6 +115,9 @@ def test_connection_types_and_secret_parameters() -> None:
         "http_bearer": ("token",),
         "sftp": ("password", "private_key", "passphrase"),
         "oci_registry": ("password",),
+        "openai": ("api_key",),
+        "mcp": ("env",),
+        "object_model": (),
     }
     header = next(p for p in types["http_api_key"].parameters if p.name == "header_name")
     port = next(p for p in types["sftp"].parameters if p.name == "port")
@@ -115,9 +125,9 @@ def test_connection_types_and_secret_parameters() -> None:
 
 
 def test_loading_the_catalog_does_not_import_paramiko() -> None:
-    code = "import sys; from runtara.agents.catalog import catalog; catalog(); print('paramiko' in sys.modules)"
+    code = "import sys; from runtara.agents.catalog import catalog; catalog(); print('paramiko' in sys.modules, 'mcp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ from runtara.compiler.codegen.expressions import Expressions
 from runtara.compiler.codegen.literals import Code, Names, identifier, py_literal, text
 from runtara.compiler.codegen.plan import Branch, Exit, Node, Planner, Route, Run
 from runtara.compiler.codegen.steps import Context, compile_step, macro_name
+from runtara.dsl.ai import ai_edges
 from runtara.dsl.graph import ExecutionGraph, Workflow
-from runtara.dsl.steps import EmbedWorkflowStep, FinishStep, StepBase
+from runtara.dsl.steps import AiAgentStep, EmbedWorkflowStep, FinishStep, StepBase
 
 RESERVED = {
     "VARIABLES",
@@ -40,12 +41,14 @@ class StepCode:
     info: Code
     where: str
     handled: bool = False
+    tool: bool = False
+    """An AiAgent's tool: its function takes the model's arguments (``*Tool`` macro)."""
     plan: object = None
     """The step compiler's typed node (``steps.py``), printed by the macro ``macro``."""
 
     @property
     def macro(self) -> str:
-        return macro_name(self.step)
+        return macro_name(self.step) + ("Tool" if self.tool else "")
 
     @property
     def doc(self) -> Code:
@@ -160,11 +163,26 @@ class Emitter:
             by_id[step_id] = step_code
             code.steps.append(step_code)
         planner = Planner(graph, where)
+        tools = {
+            edge.to_step
+            for step_id, step in graph.steps.items()
+            if isinstance(step, AiAgentStep)
+            for _, edge in ai_edges(graph, step_id).tools
+        }
         for step_code in code.steps:
             step_code.handled = bool(planner.edges_from(step_code.step.id, "onError"))
+            step_code.tool = step_code.step.id in tools
+        for step_code in code.steps:
             try:
                 step_prefix = prefix + identifier(step_code.step.id) + "__"
-                context = Context(self, step_code, Expressions(step_code.where), step_prefix)
+                context = Context(
+                    self,
+                    step_code,
+                    Expressions(step_code.where),
+                    step_prefix,
+                    graph=graph,
+                    steps=by_id,
+                )
                 step_code.plan = compile_step(context)
             except CodegenError as exc:
                 if exc.where is not None:

@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from runtara.compiler.codegen.errors import CodegenError
+from runtara.dsl.ai import is_loop_edge
 from runtara.dsl.conditions import OperationCondition, ValueCondition
 from runtara.dsl.graph import Edge, ExecutionGraph
 from runtara.dsl.mapping import ImmediateValue, ReferenceValue
 from runtara.dsl.references import format_path
-from runtara.dsl.steps import ConditionalStep, FinishStep
+from runtara.dsl.steps import AiAgentStep, ConditionalStep, FinishStep
 
 Condition = OperationCondition | ValueCondition
 
@@ -74,8 +75,12 @@ class Planner:
         self.where = where
 
     def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
-        """Edges leaving ``step_id`` in plan order (the graph keeps them indexed)."""
-        return self.graph.edges_from(step_id, kind)
+        """Edges leaving ``step_id`` in plan order (the graph keeps them indexed); an
+        AiAgent's tool, memory and MCP edges are not control flow (its loop runs them)."""
+        edges = self.graph.edges_from(step_id, kind)
+        if isinstance(self.graph.steps.get(step_id), AiAgentStep):
+            return [e for e in edges if not is_loop_edge(e)]
+        return edges
 
     def plan(self) -> list[Node]:
         self._active: set[str] = set()

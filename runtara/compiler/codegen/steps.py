@@ -9,16 +9,19 @@ model in ``runtara.dsl.steps``, one function here, one macro there, and its test
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from runtara.agents.catalog import catalog
 from runtara.compiler.codegen.errors import CodegenError
 from runtara.compiler.codegen.expressions import Expressions
 from runtara.compiler.codegen.literals import Code, py_literal
+from runtara.dsl.ai import ai_edges, toolset
+from runtara.dsl.graph import ExecutionGraph
 from runtara.dsl.references import ReferenceSyntaxError, parse_reference
 from runtara.dsl.steps import (
     AgentStep,
+    AiAgentStep,
     ConditionalStep,
     ConnectionStep,
     DelayStep,
@@ -34,6 +37,7 @@ from runtara.dsl.steps import (
     WaitForSignalStep,
     WhileStep,
 )
+from runtara.sdk.flow.ai import fields_schema
 
 if TYPE_CHECKING:
     from runtara.compiler.codegen.emitter import Emitter, StepCode
@@ -51,6 +55,10 @@ class Context:
     x: Expressions
     prefix: str
     """Identifier prefix for the step's own subgraphs (``split_1__``)."""
+    graph: ExecutionGraph | None = None
+    """The graph the step belongs to."""
+    steps: dict[str, StepCode] = field(default_factory=dict)
+    """Its steps' entries by id (an AiAgent names its tools' functions)."""
 
     def expressions(self, **roots: str) -> Expressions:
         """Expressions that also see the given extra roots (``loop``, ``item``)."""
@@ -377,3 +385,145 @@ class FinishCode:
 @compiles(FinishStep)
 def finish(c: Context, step: FinishStep) -> FinishCode:
     return FinishCode(c.x.mapping(step.input_mapping))
+
+
+@dataclass(frozen=True)
+class AiToolCode:
+    name: Code
+    description: Code
+    function: Code
+    parameters: Code
+
+
+@dataclass(frozen=True)
+class AiToolsetCode:
+    name: Code
+    info: Code
+    connection_id: Code
+
+
+@dataclass(frozen=True)
+class AiAgentCode:
+    system_prompt: Code
+    user_prompt: Code
+    tools: list[AiToolCode]
+    toolsets: list[AiToolsetCode]
+    memory: Code
+    options: Code
+
+
+def _optional(c: Context, value: Any) -> Code:
+    return NONE if value is None else c.x.value(value)
+
+
+def _pinned(mapping: dict[str, Any] | None) -> set[str]:
+    """Input fields the step's own mapping sets: the model cannot change them."""
+    return {key.split(".")[0] for key in mapping or {}}
+
+
+def _tool_parameters(c: Context, target: StepBase) -> tuple[dict[str, Any], str]:
+    """JSON Schema of a tool's arguments and a description of what it does."""
+    if isinstance(target, AgentStep):
+        spec = catalog().capability(target.agent_id, target.capability_id)
+        pinned = _pinned(target.input_mapping)
+        fields = {
+            i.name: {k: v for k, v in i.to_json().items() if k not in ("name", "default")}
+            for i in (spec.inputs if spec else ())
+            if i.name not in pinned
+        }
+        about = spec.description if spec else ""
+        return fields_schema(fields, open_=False), about
+    if isinstance(target, EmbedWorkflowStep):
+        child = c.emitter.children.get(target.child_workflow_id)
+        schema = (child.graph.input_schema or {}) if child else {}
+        pinned = _pinned(target.input_mapping)
+        fields = {
+            name: f.model_dump(by_alias=True, exclude_unset=True)
+            for name, f in schema.items()
+            if name not in pinned
+        }
+        about = (child.graph.description or "") if child else ""
+        return fields_schema(fields, open_=not fields), about
+    # WaitForSignal: the model says what it asks; a person (or system) answers.
+    question = {"question": {"type": "string", "description": "What to ask for."}}
+    return fields_schema(question, open_=True), "Wait for an answer from outside (a signal)."
+
+
+@compiles(AiAgentStep)
+def ai_agent(c: Context, step: AiAgentStep) -> AiAgentCode:
+    assert c.graph is not None
+    config = step.config
+    edges = ai_edges(c.graph, step.id)
+    tools: list[AiToolCode] = []
+    for _, edge in edges.tools:
+        target = c.graph.steps[edge.to_step]
+        entry = c.steps[edge.to_step]
+        parameters, about = _tool_parameters(c, target)
+        description = target.name or edge.label or ""
+        if about:
+            description = f"{description}: {about}" if target.name else about
+        tools.append(
+            AiToolCode(
+                py_literal(edge.label),
+                py_literal(description),
+                entry.function,
+                py_literal(parameters),
+            )
+        )
+    toolsets = []
+    for _, edge in edges.mcp:
+        target = c.graph.steps[edge.to_step]
+        c.emitter.agents.add("runtara.agents.mcp_agent")
+        toolsets.append(
+            AiToolsetCode(
+                py_literal(toolset(edge)),
+                c.steps[edge.to_step].info,
+                py_literal(getattr(target, "connection_id", None)),
+            )
+        )
+    memory = NONE
+    if config.memory is not None and edges.memory:
+        provider = c.graph.steps[edges.memory[0][1].to_step]
+        assert isinstance(provider, AgentStep)
+        agent_spec = catalog().agent(provider.agent_id)
+        if agent_spec is not None:
+            c.emitter.agents.add(agent_spec.module)
+        compaction = config.memory.compaction
+        memory = Code(
+            "flow.Memory("
+            + options(
+                agent_id=provider.agent_id,
+                connection_id=provider.connection_id,
+                conversation_id=c.x.value(config.memory.conversation_id),
+                max_messages_=compaction.max_messages if compaction else None,
+                strategy_=compaction.strategy if compaction else None,
+            )
+            + ")"
+        )
+    c.emitter.agents.add("runtara.agents.openai_agent")
+    schema = None
+    if config.output_schema:
+        schema = {
+            name: f.model_dump(by_alias=True, exclude_unset=True)
+            for name, f in config.output_schema.items()
+        }
+    return AiAgentCode(
+        system_prompt=c.x.value(config.system_prompt),
+        user_prompt=c.x.value(config.user_prompt),
+        tools=tools,
+        toolsets=toolsets,
+        memory=memory,
+        options=options(
+            connection_id=step.connection_id,
+            model=_optional(c, config.model),
+            temperature_=None if config.temperature is None else c.x.value(config.temperature),
+            max_tokens_=None if config.max_tokens is None else c.x.value(config.max_tokens),
+            output_schema_=schema,
+            max_iterations=config.max_iterations,
+            max_retries=config.max_retries,
+            retry_delay_ms=config.retry_delay,
+            turn_timeout_ms_=config.turn_timeout,
+            timeout_ms_=config.timeout,
+            max_output_retries=config.max_output_retries,
+        ),
+    )

@@ -78,8 +78,10 @@ OPTIONAL_ENTRIES = ("cryptography", "bcrypt", "nacl", "_cffi_backend.so")
 #: integration reads ssh config files for Fabric); left out of the launcher.
 NOT_FOLLOWED = ("invoke", "gssapi", "sspi", "pywintypes", "win32api", "win32con")
 #: Third-party modules an agent imports that the launcher leaves out: a workflow
-#: using such an agent is refused by ``check_imports`` (none today).
-EXCLUDED_MODULES: tuple[str, ...] = ()
+#: using such an agent is refused by ``check_imports``. The MCP SDK (the mcp agent):
+#: with its pydantic and web stack it would double the launcher; a workflow with an
+#: ``mcp.*`` toolset is refused by the native build (run it interpreted).
+EXCLUDED_MODULES: tuple[str, ...] = ("mcp", "mcp_types")
 
 #: Launchers kept in the cache (each is ~25 MB; every change of the image-side sources
 #: makes a new one), the most recently used first.

@@ -20,12 +20,13 @@ from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.graph import Workflow
 from runtara.dsl.loader import DocumentError, JsonDocument, build_workflow, parse_json, read_text
 from runtara.dsl.source_map import SourceMap
-from runtara.dsl.steps import AgentStep, ConnectionStep, EmbedWorkflowStep
+from runtara.dsl.steps import AgentStep, AiAgentStep, ConnectionStep, EmbedWorkflowStep
 from runtara.dsl.validation.agents import (
     check_agent_step,
     check_connection_step,
     check_unused_connections,
 )
+from runtara.dsl.validation.ai import check_ai_agent_step, tool_targets
 from runtara.dsl.validation.context import CheckContext
 from runtara.dsl.validation.flow import check_flow
 from runtara.dsl.validation.partial import checks_around_broken_steps
@@ -186,6 +187,7 @@ def _check_scope(
     check_references(ctx, namespace)
     check_variables(ctx, scope)
     check_variable_secrets(ctx, scope)
+    tools = tool_targets(scope)
     for step_id, step in scope.graph.steps.items():
         ptr = scope.step_pointer(step_id)
         if _CONTROL.search(step_id):
@@ -202,7 +204,9 @@ def _check_scope(
                 f"{ptr}/id",
             )
         if isinstance(step, AgentStep):
-            check_agent_step(ctx, step, ptr)
+            check_agent_step(ctx, step, ptr, tool=step_id in tools)
+        elif isinstance(step, AiAgentStep):
+            check_ai_agent_step(ctx, scope, step, ptr)
         elif isinstance(step, ConnectionStep):
             check_connection_step(ctx, step, ptr)
         elif isinstance(step, EmbedWorkflowStep):

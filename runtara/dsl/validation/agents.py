@@ -20,7 +20,8 @@ from runtara.dsl.validation.json_types import json_type, type_matches
 from runtara.dsl.walk import GraphScope
 
 
-def check_agent_step(ctx: CheckContext, step: AgentStep, ptr: str) -> None:
+def check_agent_step(ctx: CheckContext, step: AgentStep, ptr: str, *, tool: bool = False) -> None:
+    """``tool``: an AiAgent's tool, whose unmapped inputs the model supplies (no E022)."""
     catalog = ctx.catalog
     agent = catalog.agent(step.agent_id)
     if agent is None:
@@ -51,15 +52,17 @@ def check_agent_step(ctx: CheckContext, step: AgentStep, ptr: str) -> None:
             f"{ptr}/capabilityId",
         )
         return
-    _check_inputs(ctx, step, ptr, capability)
+    _check_inputs(ctx, step, ptr, capability, tool=tool)
 
 
-def _check_inputs(ctx: CheckContext, step: AgentStep, ptr: str, capability: CapabilitySpec) -> None:
+def _check_inputs(
+    ctx: CheckContext, step: AgentStep, ptr: str, capability: CapabilitySpec, *, tool: bool
+) -> None:
     mapping = step.input_mapping or {}
     mapping_ptr = f"{ptr}/inputMapping"
     provided = {key.split(".")[0] for key in mapping}
     for required in capability.inputs:
-        if required.required and required.name not in provided:
+        if required.required and required.name not in provided and not tool:
             ctx.report(
                 "E022",
                 f"Step '{step.id}': capability '{capability.qualified_id}' requires input "

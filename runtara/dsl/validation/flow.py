@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from runtara.dsl.ai import agent_loop_targets, is_agent_loop_edge
 from runtara.dsl.diagnostics import available, did_you_mean
 from runtara.dsl.graph import ExecutionGraph
 from runtara.dsl.steps import ErrorStep, FinishStep
@@ -24,13 +25,24 @@ class Flow:
         self.scope = scope
         self.successors: dict[str, list[str]] = {step_id: [] for step_id in graph.steps}
         handler_starts: list[str] = []
+        #: Steps an AiAgent runs inside its loop (tools, memory, MCP): reached when the
+        #: agent runs, but not control flow (the plan goes on from the agent itself).
+        self.loop_steps: dict[str, str] = {}
         for edge in graph.execution_plan:
             if edge.from_step in graph.steps and edge.to_step in graph.steps:
+                if is_agent_loop_edge(graph, edge):
+                    self.loop_steps.setdefault(edge.to_step, edge.from_step)
+                    continue
                 self.successors[edge.from_step].append(edge.to_step)
                 if edge.kind == "onError":
                     handler_starts.append(edge.to_step)
         self.entry = graph.entry_point if entry_ok else None
         self.reachable = _reach([self.entry], self.successors) if self.entry else set()
+        while self.entry:
+            more = {t for t, agent in self.loop_steps.items() if agent in self.reachable}
+            if more <= self.reachable:
+                break
+            self.reachable |= _reach(more - self.reachable, self.successors)
         self.handlers = _reach(handler_starts, self.successors)
         """Steps that may run inside an onError handler (``steps.error`` is set)."""
         self._pre: dict[str, int] = {}
@@ -242,9 +254,17 @@ def check_flow(ctx: CheckContext, scope: GraphScope) -> Flow:
                     at="key",
                 )
     _check_cycles(ctx, scope, flow)
-    has_edge = {edge.from_step for edge in graph.execution_plan}
+    has_edge = {
+        edge.from_step
+        for edge in graph.execution_plan
+        if not is_agent_loop_edge(graph, edge)  # a tool edge does not go on from the agent
+    }
     # Finish and Error steps end a run on purpose; any other dead end is worth a warning.
+    # A step an AiAgent runs in its loop returns to the agent.
+    in_loop = agent_loop_targets(graph)
     for step_id, step in graph.steps.items():
+        if step_id in in_loop:
+            continue
         if step_id not in has_edge and not isinstance(step, FinishStep | ErrorStep):
             ctx.report(
                 "W003",

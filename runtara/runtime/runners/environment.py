@@ -32,6 +32,8 @@ FROM_SERVER = (
     "SSL_CERT_DIR",
     "RUNTARA_RETRY_SECONDS",
     "RUNTARA_HEARTBEAT_SECONDS",
+    # the MCP server commands an instance may start (runtara.agents.mcp_agent)
+    "RUNTARA_MCP_COMMANDS",
 )
 #: Names the runtime sets for one launch (read by ``runtara.sdk``).
 FOR_INSTANCE = (

@@ -9,6 +9,7 @@ every step durable. Generated code uses it as ``from runtara.sdk import flow``.
 from __future__ import annotations
 
 from runtara.sdk.flow import templates as tpl
+from runtara.sdk.flow.ai import Memory, Tool, ai_agent, fields_schema, mcp_tools
 from runtara.sdk.flow.coerce import (
     COERCE,
     to_boolean,
@@ -72,12 +73,15 @@ __all__ = [
     "CoercionError",
     "FlowError",
     "InputValidationError",
+    "Memory",
     "Run",
     "Scope",
     "StepFailed",
     "StepInfo",
     "StepTimeout",
+    "Tool",
     "WorkflowStopped",
+    "ai_agent",
     "as_number",
     "between",
     "connection",
@@ -89,6 +93,7 @@ __all__ = [
     "execute",
     "fail",
     "fetch_connection",
+    "fields_schema",
     "filter_items",
     "finish",
     "get",
@@ -107,6 +112,7 @@ __all__ = [
     "lt",
     "lte",
     "main",
+    "mcp_tools",
     "ne",
     "not_in",
     "or_default",
