@@ -157,6 +157,91 @@ def save_checkpoint(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a batch save did: ``saved`` entries were stored (or already held the same
+    state); ``conflict`` is the key of the first entry found stored with another state,
+    where the batch stopped (None: all of it was saved). ``signal``: the pending one."""
+
+    saved: int
+    conflict: str | None
+    signal: str | None
+
+
+@write_op
+def save_checkpoints(
+    tx: Tx,
+    caller: Caller,
+    entries: list[tuple[str, bytes, str]],
+    request_id: str | None = None,
+) -> BatchResult:
+    """Save buffered checkpoints ``(key, state, content_type)`` in order, in this one
+    transaction (one commit for all of them).
+
+    An entry whose key exists is fine when the stored state is the same (or this very
+    request stored it, a retry); otherwise the batch stops there: what follows was
+    computed from a state that is not the stored one, and is not saved. Counts as a
+    heartbeat; the instance must be ``running``."""
+    tenant_id, instance_id = caller.tenant_id, caller.instance_id
+    row = tx.one(
+        "SELECT i.status, i.token_hash, i.heartbeat_at, s.kind AS signal FROM instances i"
+        " LEFT JOIN signals s ON s.tenant_id = i.tenant_id AND s.instance_id = i.id"
+        " WHERE i.tenant_id = ? AND i.id = ?",
+        (tenant_id, instance_id),
+    )
+    if row is None:
+        raise NotFound(f"instance {instance_id!r} not found in tenant {tenant_id!r}")
+    check_token(row, caller)
+    _require_running(row, caller)
+    touch_heartbeat(tx, tenant_id, instance_id, row["heartbeat_at"])
+    saved = 0
+    for key, state, content_type in entries:
+        if not _insert(tx, caller, key, state, content_type, request_id):
+            stored = _existing(tx, caller, key)
+            same = stored is not None and stored[0] == state
+            if not same and not (request_id is not None and _saved_by(tx, caller, key, request_id)):
+                return BatchResult(saved, key, row["signal"])
+        saved += 1
+    return BatchResult(saved, None, row["signal"])
+
+
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    seq: int
+    key: str
+    state: bytes
+    content_type: str
+
+
+#: A page of a rerun's checkpoints holds at most this many bytes of states (and at
+#: least one checkpoint, however large).
+PAGE_BYTES = 8 * 1024 * 1024
+
+
+@read_op
+def own_checkpoints(
+    tx: Tx, caller: Caller, *, after: int = 0, limit: int = 1000
+) -> tuple[list[SavedState], bool]:
+    """The instance's checkpoints with their states, oldest first, after ``seq``
+    ``after``; and whether more follow (a rerun reads them in a few pages)."""
+    authorize(tx, caller)
+    rows = tx.all(
+        "SELECT seq, checkpoint_id, state, content_type FROM checkpoints"
+        " WHERE tenant_id = ? AND instance_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (caller.tenant_id, caller.instance_id, after, limit + 1),
+    )
+    more = len(rows) > limit
+    page: list[SavedState] = []
+    size = 0
+    for r in rows[:limit]:
+        state = bytes(r["state"])
+        if page and size + len(state) > PAGE_BYTES:
+            return page, True
+        page.append(SavedState(int(r["seq"]), r["checkpoint_id"], state, r["content_type"]))
+        size += len(state)
+    return page, more
+
+
 @read_op
 def get_checkpoint(tx: Tx, caller: Caller, key: str) -> tuple[bytes, str] | None:
     """The stored state and its content type, or None (read-only, any status)."""

@@ -67,7 +67,7 @@ def step_welcome(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-WAIT_THREE_DAYS = flow.StepInfo("wait_three_days", "Delay", "Wait three days")
+WAIT_THREE_DAYS = flow.StepInfo("wait_three_days", "Delay", "Wait three days", pure=True)
 
 
 @flow.guard(WAIT_THREE_DAYS)
@@ -111,7 +111,7 @@ def step_check_activity(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-WAS_ACTIVE = flow.StepInfo("was_active", "Conditional", "Active since sign-up?")
+WAS_ACTIVE = flow.StepInfo("was_active", "Conditional", "Active since sign-up?", pure=True)
 
 
 @flow.guard(WAS_ACTIVE)
