@@ -67,6 +67,16 @@ RESUME_PAGE = 2000
 
 
 @dataclass(frozen=True, slots=True)
+class _Queued:
+    """A buffered checkpoint waiting to be sent: its order, key, kind and size."""
+
+    seq: int
+    key: str
+    lazy: bool
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class CheckpointResult:
     """What a checkpoint call answers.
 
@@ -157,11 +167,13 @@ class Runtara:
         # Buffered checkpoints: every entry not yet known durable (queued or in flight),
         # the keys not yet sent (in order), their size, and when the oldest was queued.
         self._buffered: dict[str, tuple[bytes, str]] = {}
-        self._queue: list[str] = []
+        self._queue: list[_Queued] = []
         self._queued_bytes = 0
         self._queued_since = 0.0
+        self._seq = 0
+        self._batches = 0
+        self._inflight: dict[int, int] = {}  # batch -> the first seq in it
         self._buffer_cond = threading.Condition()
-        self._flush_lock = threading.Lock()
         self._flusher: threading.Thread | None = None
         self._flush_error: BaseException | None = None
         self._signal: str | None = None
@@ -280,7 +292,7 @@ class Runtara:
     # -- checkpoints ------------------------------------------------------------------
 
     def checkpoint(
-        self, checkpoint_id: str, state: Any, *, buffered: bool = False
+        self, checkpoint_id: str, state: Any, *, buffered: bool = False, lazy: bool = False
     ) -> CheckpointResult:
         """Save ``state`` (bytes, or anything JSON can encode) under ``checkpoint_id``,
         unless it was saved before -- then answer that state in ``existing_state``.
@@ -292,9 +304,11 @@ class Runtara:
         seen) and save the state with others in one commit soon, at the latest before
         ``flush_checkpoints()`` returns. Only for a state whose work has no external
         side effect: a crash meanwhile loses it, and the rerun does that work again.
+        ``lazy=True`` (with ``buffered``): not even ``flush_checkpoints(lazy=False)``
+        waits for it -- for a record that a rerun could compute again from the others.
         """
         if buffered:
-            return self._buffer(checkpoint_id, state)
+            return self._buffer(checkpoint_id, state, lazy)
         return self._save_now(checkpoint_id, *_encode(state))
 
     def _save_now(self, checkpoint_id: str, body: bytes, content_type: str) -> CheckpointResult:
@@ -314,7 +328,7 @@ class Runtara:
             payload.decode(answer.get("custom_signal")),
         )
 
-    def _buffer(self, checkpoint_id: str, state: Any) -> CheckpointResult:
+    def _buffer(self, checkpoint_id: str, state: Any, lazy: bool) -> CheckpointResult:
         self._raise_flush_error()
         body, content_type = _encode(state)
         if len(body) > BUFFER_LARGEST:
@@ -324,7 +338,8 @@ class Runtara:
                 self._buffered[checkpoint_id] = (body, content_type)
                 if not self._queue:
                     self._queued_since = time.monotonic()
-                self._queue.append(checkpoint_id)
+                self._seq += 1
+                self._queue.append(_Queued(self._seq, checkpoint_id, lazy, len(body)))
                 self._queued_bytes += len(body)
             full = len(self._queue) >= BUFFER_ENTRIES or self._queued_bytes >= BUFFER_BYTES
             if self._flusher is None:
@@ -332,7 +347,7 @@ class Runtara:
                     target=self._flush_loop, name="runtara-checkpoints", daemon=True
                 )
                 self._flusher.start()
-            self._buffer_cond.notify()
+            self._buffer_cond.notify_all()
             signal = self._signal
         if full:
             self.flush_checkpoints()
@@ -341,42 +356,63 @@ class Runtara:
             self._acknowledge("cancel")
         return CheckpointResult(None, signal)
 
-    def flush_checkpoints(self) -> None:
-        """Make every buffered checkpoint durable now (one commit); return when it is.
+    def flush_checkpoints(self, *, lazy: bool = True) -> None:
+        """Make the checkpoints buffered so far durable now; return when they are.
 
+        ``lazy=False`` leaves out those buffered with ``lazy=True`` (records that only
+        speed a rerun up; they still go with the others, or within BUFFER_SECONDS).
+        Several threads may flush at once: their batches share commits on the runtime.
         Raises ``CheckpointDiverged`` when one of them was saved before with another
         state: nothing computed from it is saved, and the process should end."""
-        self._raise_flush_error()
-        with self._flush_lock:
+        with self._buffer_cond:
+            target = self._seq
+        while True:
             with self._buffer_cond:
-                keys, self._queue = self._queue, []
+                self._raise_flush_error()
+                due = any(q.seq <= target and (lazy or not q.lazy) for q in self._queue)
+                if not due:
+                    if not any(first <= target for first in self._inflight.values()):
+                        return
+                    self._buffer_cond.wait()
+                    continue
+                queued, self._queue = self._queue, []
                 self._queued_bytes = 0
-                batch = [(key, *self._buffered[key]) for key in keys]
-            if not batch:
-                return
-            try:
-                answer = self._send_batch(batch)
-            except BaseException:
-                with self._buffer_cond:  # not saved: send them again with the next flush
-                    self._queue[:0] = keys
-                    self._queued_bytes += sum(len(entry[1]) for entry in batch)
-                raise
-            with self._buffer_cond:
-                for key in keys:
-                    self._buffered.pop(key, None)
-                self._signal = answer.get("signal")
-            if self._resumed is not None:
-                with self._resume_lock:
-                    self._ask_again.update(keys)
-            conflict = answer.get("conflict")
+                self._batches += 1
+                batch_id = self._batches
+                self._inflight[batch_id] = queued[0].seq
+                batch = [(q.key, *self._buffered[q.key]) for q in queued]
+            self._send_flush(batch_id, queued, batch)
+
+    def _send_flush(
+        self, batch_id: int, queued: list[_Queued], batch: list[tuple[str, bytes, str]]
+    ) -> None:
+        try:
+            answer = self._send_batch(batch)
+        except BaseException:
+            with self._buffer_cond:  # not saved: send them again with the next flush
+                self._queue = sorted([*queued, *self._queue], key=lambda q: q.seq)
+                self._queued_bytes = sum(q.size for q in self._queue)
+                del self._inflight[batch_id]
+                self._buffer_cond.notify_all()
+            raise
+        conflict = answer.get("conflict")
+        saved = len(batch) if conflict is None else int(answer["saved"])
+        with self._buffer_cond:
+            for q in queued[:saved]:
+                self._buffered.pop(q.key, None)
+            self._signal = answer.get("signal")
             if conflict is not None:
-                error = CheckpointDiverged(
+                self._flush_error = CheckpointDiverged(
                     f"checkpoint {conflict['key']!r} was saved before with another state; "
-                    f"{len(batch) - int(answer['saved'])} buffered checkpoints from there on "
-                    "were not saved (another process of this instance ran meanwhile?)"
+                    f"{len(batch) - saved} buffered checkpoints from there on were not "
+                    "saved (another process of this instance ran meanwhile?)"
                 )
-                self._flush_error = error
-                raise error
+            del self._inflight[batch_id]
+            self._buffer_cond.notify_all()
+        if self._resumed is not None:
+            with self._resume_lock:
+                self._ask_again.update(q.key for q in queued[:saved])
+        self._raise_flush_error()
 
     def _send_batch(self, batch: list[tuple[str, bytes, str]]) -> Any:
         document = {

@@ -75,7 +75,7 @@ def split(
                 raise split_failure(info, index, failure) from failure
             cause = failure.__cause__ if isinstance(failure.__cause__, StepFailed) else failure
             outcome = {"error": {"index": index, "error": cause.message, **_origin(cause)}}
-            return run.commit(item_key, {"value": outcome}, buffered=info.pure)["value"]
+            return run.commit(item_key, {"value": outcome})["value"]
 
     def compute() -> dict[str, Any]:
         workers = 1 if sequential else (parallelism or MAX_THREADS)

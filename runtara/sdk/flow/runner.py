@@ -132,7 +132,7 @@ class Run:
             self.breakpoint(info, key, inputs)
         if not info.pure:
             # Whatever this step is given must be durable before its side effect.
-            self.runtime.flush_checkpoints()
+            self.runtime.flush_checkpoints(lazy=False)
         started = time.monotonic()
         if self.debug:
             self._debug("step_debug_start", info, key, {"inputs": inputs})
@@ -179,11 +179,13 @@ class Run:
         if saved is not _MISSING:
             return saved["value"]
         if not info.pure:
-            self.runtime.flush_checkpoints()
+            self.runtime.flush_checkpoints(lazy=False)
         result = self.attempts(
             info, key, lambda: {"value": compute()}, retries, retry_delay_ms, timeout_ms
         )
-        return self.commit(key, result, buffered=info.pure)["value"]
+        # The value of a finished item or iteration is computed again from its steps'
+        # records should it be lost: no later side effect waits for it (lazy).
+        return self.commit(key, result, buffered=info.pure, lazy=True)["value"]
 
     def transient(self, sc: Scope, info: StepInfo, outputs: Any) -> dict[str, Any]:
         """Record a step that is never checkpointed (Connection)."""
@@ -200,16 +202,19 @@ class Run:
         state = self.runtime.get_checkpoint(key)
         return _MISSING if state is None else _decode(state)
 
-    def commit(self, key: str, state: dict[str, Any], *, buffered: bool = False) -> dict[str, Any]:
+    def commit(
+        self, key: str, state: dict[str, Any], *, buffered: bool = False, lazy: bool = False
+    ) -> dict[str, Any]:
         """Save ``state`` (or adopt one saved first), then obey cancel or pause.
 
         ``buffered``: the state covers no side effect, so it is committed together with
-        others later (see the module doc); the reply carries the signal last seen."""
-        reply = (
-            self.runtime.checkpoint(key, state, buffered=True)
-            if buffered
-            else self._save(key, state)
-        )
+        others later (see the module doc); the reply carries the signal last seen.
+        ``lazy``: a step with side effects need not wait for it either (a rerun can
+        compute it again from the other records)."""
+        if buffered:
+            reply = self.runtime.checkpoint(key, state, buffered=True, lazy=lazy)
+        else:
+            reply = self._save(key, state)
         if reply.existing_state is not None:
             state = _decode(reply.existing_state)
         if reply.should_cancel:
