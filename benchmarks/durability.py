@@ -75,7 +75,8 @@ def postgres_rates(clients: int = 32, seconds: float = 3.0, dbos: bool = True) -
             per_process = max(1, clients // CLIENT_PROCESSES)
             ctx = multiprocessing.get_context("spawn")
             with ctx.Pool(CLIENT_PROCESSES) as pool:
-                pool.starmap(_runtara_clients, [(server, "warm", 1, 0.5)] * CLIENT_PROCESSES)
+                warm = [(server, f"warm{p}", 1, 0.5) for p in range(CLIENT_PROCESSES)]
+                pool.starmap(_runtara_clients, warm)
                 runs = pool.starmap(
                     _runtara_clients,
                     [(server, f"many{p}", per_process, seconds) for p in range(CLIENT_PROCESSES)],

@@ -34,7 +34,7 @@ T = TypeVar("T")
 #: Upper bound of write operations committed together.
 MAX_BATCH = 256
 #: Writer threads: one batch executes while another one's commit is flushed.
-WRITERS = 2
+WRITERS = 4
 
 
 @dataclass(slots=True)
