@@ -115,6 +115,8 @@ def _parse(raw: bytes, content_type: str | None) -> Any:
     return raw
 
 
+_NEVER = float("inf")
+
 #: "Not known here: ask the runtime" (a lookup of a checkpoint this process may have saved).
 _ASK: Any = object()
 
@@ -172,7 +174,8 @@ class Runtara:
         self._queued_since = 0.0
         self._seq = 0
         self._batches = 0
-        self._inflight: dict[int, int] = {}  # batch -> the first seq in it
+        # Batches being sent -> the first seq in each, and its first not lazy one.
+        self._inflight: dict[int, tuple[int, float]] = {}
         self._buffer_cond = threading.Condition()
         self._flusher: threading.Thread | None = None
         self._flush_error: BaseException | None = None
@@ -371,7 +374,8 @@ class Runtara:
                 self._raise_flush_error()
                 due = any(q.seq <= target and (lazy or not q.lazy) for q in self._queue)
                 if not due:
-                    if not any(first <= target for first in self._inflight.values()):
+                    sent = self._inflight.values()
+                    if not any(first <= target for first in (s[0] if lazy else s[1] for s in sent)):
                         return
                     self._buffer_cond.wait()
                     continue
@@ -379,7 +383,8 @@ class Runtara:
                 self._queued_bytes = 0
                 self._batches += 1
                 batch_id = self._batches
-                self._inflight[batch_id] = queued[0].seq
+                eager = [q.seq for q in queued if not q.lazy]
+                self._inflight[batch_id] = (queued[0].seq, eager[0] if eager else _NEVER)
                 batch = [(q.key, *self._buffered[q.key]) for q in queued]
             self._send_flush(batch_id, queued, batch)
 
