@@ -7,8 +7,9 @@ Each item draws a random number (a step without side effects, buffered), reshape
 answer (buffered again). Kills land while buffered records wait for their commit.
 What must hold, whatever the kills lost:
 
-* every item's call happened, at most twice, and twice only for calls in flight at a
-  kill (at most ``parallelism`` per kill): a completed side effect never runs again;
+* every item's call happened; again only in a later run, for a call in flight at a
+  kill (at most ``parallelism`` per kill), never twice in one run: a completed side
+  effect never runs again;
 * every call of an item carried the same number: what a side effect was given never
   changes on a rerun (the buffered draw was durable before the call started);
 * the workflow's output is what the calls received.
@@ -24,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,12 +145,15 @@ def test_random_kills_mid_buffer_never_repeat_or_change_a_side_effect(
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     bodies: dict[int, list[object]] = defaultdict(list)
+    runs: dict[int, list[int]] = defaultdict(list)  # item -> the run of each call
+    current = [0]
     lock = threading.Lock()
 
     def work(request: Request) -> Response:
         item = int(request.path.rsplit("/", 1)[1])
         with lock:
             bodies[item].append(json.loads(request.data))
+            runs[item].append(current[0])
         return Response(json.dumps({"n": item, "got": json.loads(request.data)}))
 
     httpserver.expect_request(re.compile(r"^/work/\d+$"), method="POST").respond_with_handler(work)
@@ -161,6 +166,7 @@ def test_random_kills_mid_buffer_never_repeat_or_change_a_side_effect(
     for kill in range(KILLS):
         with lock:
             already = len(bodies)
+            current[0] = kill
         target = min(
             ITEMS - 1, already + rng.randint(5, max(6, (ITEMS - already) // (KILLS - kill + 1)))
         )
@@ -181,15 +187,20 @@ def test_random_kills_mid_buffer_never_repeat_or_change_a_side_effect(
             process.send_signal(signal.SIGKILL)
         finally:
             process.wait()
+        # A request the killed process sent just before it died may still be handled:
+        # let it arrive before later calls count as the next run's.
+        time.sleep(1.0)
 
+    with lock:
+        current[0] = KILLS
     final = _start(tmp_path / "wf.py", server, data)
     _, err = final.communicate(timeout=300)
     assert final.returncode == 0, f"seed {seed}: {err.decode()}"
 
     assert sorted(bodies) == list(range(ITEMS)), f"seed {seed}"
-    twice = [item for item, seen in bodies.items() if len(seen) > 1]
-    assert all(len(seen) <= 2 for seen in bodies.values()), f"seed {seed}"
-    assert len(twice) <= KILLS * parallelism, f"seed {seed}: {twice}"
+    again = {item: seen for item, seen in runs.items() if len(seen) > 1}
+    assert all(len(set(seen)) == len(seen) for seen in runs.values()), f"seed {seed}: {again}"
+    assert sum(len(seen) - 1 for seen in runs.values()) <= KILLS * parallelism, f"seed {seed}"
     for item, seen in bodies.items():
         assert all(body == seen[0] for body in seen), f"seed {seed}: item {item} got {seen}"
     with Client(server, tenant="tenant-1") as client:
