@@ -279,7 +279,7 @@ class Runtara:
         self._finish("suspended", None)
 
     def _finish(self, outcome: str, document: dict[str, Any] | None) -> None:
-        self.flush_checkpoints()
+        self._flush()
         self._heartbeat.stop()
         self.flush_events()
         try:
@@ -323,6 +323,8 @@ class Runtara:
             with self._resume_lock:
                 self._ask_again.add(checkpoint_id)
         signal = answer.get("signal")
+        with self._buffer_cond:
+            self._signal = signal
         if signal == "cancel":
             self._acknowledge("cancel")
         return CheckpointResult(
@@ -353,20 +355,28 @@ class Runtara:
             self._buffer_cond.notify_all()
             signal = self._signal
         if full:
-            self.flush_checkpoints()
-            signal = self._signal
+            signal = self._flush()
         if signal == "cancel":
             self._acknowledge("cancel")
         return CheckpointResult(None, signal)
 
-    def flush_checkpoints(self, *, lazy: bool = True) -> None:
-        """Make the checkpoints buffered so far durable now; return when they are.
+    def flush_checkpoints(self, *, lazy: bool = True) -> str | None:
+        """Make the checkpoints buffered so far durable now; return when they are, with
+        the pending instance signal as a checkpoint answers it (on a cancel the instance
+        is already ``cancelled``; on a pause, call ``suspended()`` and end).
 
         ``lazy=False`` leaves out those buffered with ``lazy=True`` (records that only
         speed a rerun up; they still go with the others, or within BUFFER_SECONDS).
         Several threads may flush at once: their batches share commits on the runtime.
         Raises ``CheckpointDiverged`` when one of them was saved before with another
         state: nothing computed from it is saved, and the process should end."""
+        signal = self._flush(lazy)
+        if signal == "cancel":
+            self._acknowledge("cancel")
+        return signal
+
+    def _flush(self, lazy: bool = True) -> str | None:
+        """``flush_checkpoints`` without acknowledging a cancel; answers the signal."""
         with self._buffer_cond:
             target = self._seq
         while True:
@@ -376,7 +386,7 @@ class Runtara:
                 if not due:
                     sent = self._inflight.values()
                     if not any(first <= target for first in (s[0] if lazy else s[1] for s in sent)):
-                        return
+                        return self._signal
                     self._buffer_cond.wait()
                     continue
                 queued, self._queue = self._queue, []
@@ -445,7 +455,7 @@ class Runtara:
                     self._buffer_cond.wait(wait)
                     continue
             try:
-                self.flush_checkpoints()
+                self._flush()
             except BaseException as exc:  # the next call in the workflow raises it
                 if self._flush_error is None:
                     self._flush_error = exc
@@ -533,7 +543,7 @@ class Runtara:
         one that is not. When a runner launched this instance, the process exits now
         and is started again when the sleep ends; otherwise it sleeps in place.
         """
-        self.flush_checkpoints()
+        self._flush()
         self._sleeps += 1
         key = key or f"sleep::{self._sleeps}"
         millis = max(0, round(_seconds(duration) * 1000))
@@ -584,7 +594,7 @@ class Runtara:
         """
         path = f"{self._base}/signals/{quote(checkpoint_id, safe='')}/wait"
         timeout_ms = None if timeout is None else max(0, round(timeout * 1000))
-        self.flush_checkpoints()
+        self._flush()
         while True:
             self._maybe_flush()
             try:
@@ -664,7 +674,7 @@ class Runtara:
     def close(self) -> None:
         self._heartbeat.stop()
         with contextlib.suppress(Exception):
-            self.flush_checkpoints()
+            self._flush()
         with self._buffer_cond:
             self._closing = True
             self._buffer_cond.notify_all()

@@ -41,6 +41,7 @@ def execute(
     try:
         data = validate_input(run.start(), input_schema)
         output = graph(run, Scope.root(data, variables))
+        run.finish()
     except StepFailed as failure:
         runtime.failed({**failure.record(), "message": str(failure)})
         progress(f"runtara: failed: {failure}")

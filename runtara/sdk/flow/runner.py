@@ -132,7 +132,7 @@ class Run:
             self.breakpoint(info, key, inputs)
         if not info.pure:
             # Whatever this step is given must be durable before its side effect.
-            self.runtime.flush_checkpoints(lazy=False)
+            self.obey(self.runtime.flush_checkpoints(lazy=False))
         started = time.monotonic()
         if self.debug:
             self._debug("step_debug_start", info, key, {"inputs": inputs})
@@ -179,7 +179,7 @@ class Run:
         if saved is not _MISSING:
             return saved["value"]
         if not info.pure:
-            self.runtime.flush_checkpoints(lazy=False)
+            self.obey(self.runtime.flush_checkpoints(lazy=False))
         result = self.attempts(
             info, key, lambda: {"value": compute()}, retries, retry_delay_ms, timeout_ms
         )
@@ -224,6 +224,18 @@ class Run:
         if self.deadline is not None and time.time() > self.deadline:
             raise WorkflowTimedOut(self.timeout_s or 0)
         return state
+
+    def finish(self) -> None:
+        """Before the outcome: commit what is buffered, and obey the signal it answers
+        (a pause that arrived meanwhile stops here, as at a step's own save)."""
+        self.obey(self.runtime.flush_checkpoints())
+
+    @staticmethod
+    def obey(signal: str | None) -> None:
+        if signal == "cancel":
+            raise WorkflowStopped("cancelled")
+        if signal == "pause":
+            raise WorkflowStopped("paused")
 
     def attempts(
         self,
