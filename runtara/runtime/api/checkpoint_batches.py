@@ -19,8 +19,9 @@ from starlette.responses import Response
 from runtara.runtime.api import fastpath
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.instance import router
+from runtara.runtime.api.state import store_of
 from runtara.runtime.errors import InvalidInput
-from runtara.runtime.store import Store, checkpoints
+from runtara.runtime.store import checkpoints
 from runtara.runtime.store.access import Caller
 
 TenantId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
@@ -35,11 +36,6 @@ def _caller(request: Request, tenant_id: str, instance_id: str) -> Caller:
         if scheme.lower() == "bearer" and value:
             token = value.strip()
     return Caller(tenant_id, instance_id, token, request.app.state.settings.dev)
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def _json(value: Any) -> Response:
@@ -121,7 +117,7 @@ async def save_checkpoints(
     entries = await asyncio.to_thread(_batch_entries, raw, settings.max_state_bytes)
     caller = _caller(request, tenant_id, instance_id)
     request_id = request.headers.get("idempotency-key")
-    store = _store(request)
+    store = store_of(request)
     result = await store.arun(checkpoints.save_checkpoints, caller, entries, request_id)
     request.app.state.metrics.checkpoints.labels("saved").inc(result.saved)
     tracer = request.app.state.tracing
@@ -143,7 +139,7 @@ async def list_own_checkpoints(
     """This instance's checkpoints with their states, oldest first (a rerun reads them
     in a few pages instead of asking for each one)."""
     caller = _caller(request, tenant_id, instance_id)
-    page, more = await _store(request).arun(
+    page, more = await store_of(request).arun(
         checkpoints.own_checkpoints, caller, after=after, limit=limit
     )
     listed = [
