@@ -22,6 +22,7 @@ so cannot share the host's ``runtara.errors.Error``::
     │   ├── RuntimeUnavailable
     │   ├── ProtocolError
     │   │   └── StateTooLarge
+    │   ├── CheckpointDiverged
     │   └── Stopped
     │       ├── Cancelled
     │       └── Paused

@@ -7,6 +7,7 @@ runtime service; see ``Runtara`` for the API and ``durable`` for cached function
 from runtara.sdk.durable import durable
 from runtara.sdk.errors import (
     Cancelled,
+    CheckpointDiverged,
     ConfigurationError,
     Paused,
     ProtocolError,
@@ -19,6 +20,7 @@ from runtara.sdk.instance import CheckpointResult, Runtara
 
 __all__ = [
     "Cancelled",
+    "CheckpointDiverged",
     "CheckpointResult",
     "ConfigurationError",
     "Paused",

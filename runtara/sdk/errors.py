@@ -36,6 +36,12 @@ class StateTooLarge(ProtocolError):
     """A checkpoint state (or output) exceeds the runtime's size limit (HTTP 413)."""
 
 
+class CheckpointDiverged(RuntaraError):
+    """A buffered checkpoint was found saved before with a different state (another
+    process of this instance ran meanwhile). What was computed from it is not saved;
+    end the process as after a crash, and the rerun replays what is stored."""
+
+
 class Stopped(RuntaraError):
     """The instance was asked to stop; raise (or let propagate) to unwind."""
 

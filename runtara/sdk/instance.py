@@ -9,6 +9,13 @@ for i, order in enumerate(orders):
     if r.existing_state is not None: continue   # done before a crash
     process(order)                               # runs once per order, ever
 rt.completed({"processed": len(orders)})
+
+A checkpoint that covers no external side effect (a computation that could simply run
+again) may be *buffered*: ``checkpoint(key, state, buffered=True)`` answers at once and
+the state is saved later together with others in one commit, at the latest within
+``BUFFER_SECONDS``, and always before ``flush_checkpoints()``, a durable sleep, a signal
+wait or an outcome returns. Call ``flush_checkpoints()`` before a side effect whose
+input came from buffered states (PROTOCOL.md, "Buffered checkpoints").
 """
 
 from __future__ import annotations
@@ -27,7 +34,13 @@ from urllib.parse import quote
 
 from runtara.agents.progress import report
 from runtara.sdk import payload
-from runtara.sdk.errors import Cancelled, ConfigurationError, Paused, ProtocolError
+from runtara.sdk.errors import (
+    Cancelled,
+    CheckpointDiverged,
+    ConfigurationError,
+    Paused,
+    ProtocolError,
+)
 from runtara.sdk.heartbeat import Heartbeat
 from runtara.sdk.redact import Redactor
 from runtara.sdk.transport import Transport
@@ -43,6 +56,25 @@ FLUSH_AFTER = 0.5
 HEARTBEAT_EVERY = 30.0
 #: A sleep in place looks for cancel and pause this often.
 SIGNAL_CHECK_EVERY = 5.0
+#: Buffered checkpoints are committed at the latest this long (seconds) after the
+#: oldest of them was buffered, or as soon as this many or this many bytes wait.
+BUFFER_SECONDS = 0.005
+BUFFER_ENTRIES = 1000
+BUFFER_BYTES = 2 * 1024 * 1024
+#: A larger state is saved at once (a batch must stay under the runtime's body limit).
+BUFFER_LARGEST = 256 * 1024
+#: A rerun reads the checkpoints saved before in pages of this many.
+RESUME_PAGE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A buffered checkpoint waiting to be sent: its order, key, kind and size."""
+
+    seq: int
+    key: str
+    lazy: bool
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +107,19 @@ def _encode(state: Any) -> tuple[bytes, str]:
 def _decode(encoded: str | None, content_type: str | None) -> Any:
     if encoded is None:
         return None
-    raw = base64.b64decode(encoded)
+    return _parse(base64.b64decode(encoded), content_type)
+
+
+def _parse(raw: bytes, content_type: str | None) -> Any:
     if content_type is not None and "json" in content_type:
         return payload.decode(json.loads(raw))
     return raw
+
+
+_NEVER = float("inf")
+
+#: "Not known here: ask the runtime" (a lookup of a checkpoint this process may have saved).
+_ASK: Any = object()
 
 
 def _seconds(duration: timedelta | float | int) -> float:
@@ -86,7 +127,10 @@ def _seconds(duration: timedelta | float | int) -> float:
 
 
 class Runtara:
-    """A workflow instance talking to the runtime. Not thread-safe: one per process."""
+    """A workflow instance talking to the runtime; one per process.
+
+    Checkpoints, lookups, events, retries and connections may be called from several
+    threads at once (a parallel Split): each request borrows its own connection."""
 
     _current: Runtara | None = None
 
@@ -123,6 +167,28 @@ class Runtara:
         self._sleeps = 0
         self._redactor = Redactor()
         self._lock = threading.Lock()
+        # Buffered checkpoints: every entry not yet known durable (queued or in flight),
+        # the keys not yet sent (in order), their size, and when the oldest was queued.
+        self._buffered: dict[str, tuple[bytes, str]] = {}
+        self._queue: list[_Queued] = []
+        self._queued_bytes = 0
+        self._queued_since = 0.0
+        self._seq = 0
+        self._batches = 0
+        # Batches being sent -> the first seq in each, and its first not lazy one.
+        self._inflight: dict[int, tuple[int, float]] = {}
+        self._buffer_cond = threading.Condition()
+        self._flusher: threading.Thread | None = None
+        self._flush_error: BaseException | None = None
+        self._signal: str | None = None
+        self._closing = False
+        # A rerun's checkpoints saved before (read page by page), and the keys that
+        # must be asked for again (already handed out, or saved by this process).
+        self._resumed: dict[str, tuple[bytes, str]] | None = None
+        self._resume_after = 0
+        self._resume_done = False
+        self._ask_again: set[str] = set()
+        self._resume_lock = threading.Lock()
         atexit.register(self._flush_quietly)
 
     # -- construction -----------------------------------------------------------------
@@ -214,6 +280,7 @@ class Runtara:
         self._finish("suspended", None)
 
     def _finish(self, outcome: str, document: dict[str, Any] | None) -> None:
+        self._flush()
         self._heartbeat.stop()
         self.flush_events()
         try:
@@ -228,19 +295,37 @@ class Runtara:
 
     # -- checkpoints ------------------------------------------------------------------
 
-    def checkpoint(self, checkpoint_id: str, state: Any) -> CheckpointResult:
+    def checkpoint(
+        self, checkpoint_id: str, state: Any, *, buffered: bool = False, lazy: bool = False
+    ) -> CheckpointResult:
         """Save ``state`` (bytes, or anything JSON can encode) under ``checkpoint_id``,
         unless it was saved before -- then answer that state in ``existing_state``.
 
         Also delivers pending signals: on a cancel the instance is already ``cancelled``
         when this returns (``should_cancel``); on a pause, call ``suspended()`` and end.
+
+        ``buffered=True``: answer at once (``existing_state`` None, the signal last
+        seen) and save the state with others in one commit soon, at the latest before
+        ``flush_checkpoints()`` returns. Only for a state whose work has no external
+        side effect: a crash meanwhile loses it, and the rerun does that work again.
+        ``lazy=True`` (with ``buffered``): not even ``flush_checkpoints(lazy=False)``
+        waits for it -- for a record that a rerun could compute again from the others.
         """
+        if buffered:
+            return self._buffer(checkpoint_id, state, lazy)
+        return self._save_now(checkpoint_id, *_encode(state))
+
+    def _save_now(self, checkpoint_id: str, body: bytes, content_type: str) -> CheckpointResult:
         self._maybe_flush()
-        body, content_type = _encode(state)
         answer = self._transport.call(
             "POST", f"{self._base}/checkpoints/{quote(checkpoint_id, safe='')}", body, content_type
         )
+        if self._resumed is not None:
+            with self._resume_lock:
+                self._ask_again.add(checkpoint_id)
         signal = answer.get("signal")
+        with self._buffer_cond:
+            self._signal = signal
         if signal == "cancel":
             self._acknowledge("cancel")
         return CheckpointResult(
@@ -249,12 +334,183 @@ class Runtara:
             payload.decode(answer.get("custom_signal")),
         )
 
+    def _buffer(self, checkpoint_id: str, state: Any, lazy: bool) -> CheckpointResult:
+        self._raise_flush_error()
+        body, content_type = _encode(state)
+        if len(body) > BUFFER_LARGEST:
+            return self._save_now(checkpoint_id, body, content_type)
+        with self._buffer_cond:
+            if checkpoint_id not in self._buffered:
+                self._buffered[checkpoint_id] = (body, content_type)
+                if not self._queue:
+                    self._queued_since = time.monotonic()
+                self._seq += 1
+                self._queue.append(_Queued(self._seq, checkpoint_id, lazy, len(body)))
+                self._queued_bytes += len(body)
+            full = len(self._queue) >= BUFFER_ENTRIES or self._queued_bytes >= BUFFER_BYTES
+            if self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._flush_loop, name="runtara-checkpoints", daemon=True
+                )
+                self._flusher.start()
+            self._buffer_cond.notify_all()
+            signal = self._signal
+        if full:
+            signal = self._flush()
+        if signal == "cancel":
+            self._acknowledge("cancel")
+        return CheckpointResult(None, signal)
+
+    def flush_checkpoints(self, *, lazy: bool = True) -> str | None:
+        """Make the checkpoints buffered so far durable now; return when they are, with
+        the pending instance signal as a checkpoint answers it (on a cancel the instance
+        is already ``cancelled``; on a pause, call ``suspended()`` and end).
+
+        ``lazy=False`` leaves out those buffered with ``lazy=True`` (records that only
+        speed a rerun up; they still go with the others, or within BUFFER_SECONDS).
+        Several threads may flush at once: their batches share commits on the runtime.
+        Raises ``CheckpointDiverged`` when one of them was saved before with another
+        state: nothing computed from it is saved, and the process should end."""
+        signal = self._flush(lazy)
+        if signal == "cancel":
+            self._acknowledge("cancel")
+        return signal
+
+    def _flush(self, lazy: bool = True) -> str | None:
+        """``flush_checkpoints`` without acknowledging a cancel; answers the signal."""
+        with self._buffer_cond:
+            target = self._seq
+        while True:
+            with self._buffer_cond:
+                self._raise_flush_error()
+                due = any(q.seq <= target and (lazy or not q.lazy) for q in self._queue)
+                if not due:
+                    sent = self._inflight.values()
+                    if not any(first <= target for first in (s[0] if lazy else s[1] for s in sent)):
+                        return self._signal
+                    self._buffer_cond.wait()
+                    continue
+                queued, self._queue = self._queue, []
+                self._queued_bytes = 0
+                self._batches += 1
+                batch_id = self._batches
+                eager = [q.seq for q in queued if not q.lazy]
+                self._inflight[batch_id] = (queued[0].seq, eager[0] if eager else _NEVER)
+                batch = [(q.key, *self._buffered[q.key]) for q in queued]
+            self._send_flush(batch_id, queued, batch)
+
+    def _send_flush(
+        self, batch_id: int, queued: list[_Queued], batch: list[tuple[str, bytes, str]]
+    ) -> None:
+        try:
+            answer = self._send_batch(batch)
+        except BaseException:
+            with self._buffer_cond:  # not saved: send them again with the next flush
+                self._queue = sorted([*queued, *self._queue], key=lambda q: q.seq)
+                self._queued_bytes = sum(q.size for q in self._queue)
+                del self._inflight[batch_id]
+                self._buffer_cond.notify_all()
+            raise
+        conflict = answer.get("conflict")
+        saved = len(batch) if conflict is None else int(answer["saved"])
+        with self._buffer_cond:
+            for q in queued[:saved]:
+                self._buffered.pop(q.key, None)
+            self._signal = answer.get("signal")
+            if conflict is not None:
+                self._flush_error = CheckpointDiverged(
+                    f"checkpoint {conflict['key']!r} was saved before with another state; "
+                    f"{len(batch) - saved} buffered checkpoints from there on were not "
+                    "saved (another process of this instance ran meanwhile?)"
+                )
+            del self._inflight[batch_id]
+            self._buffer_cond.notify_all()
+        if self._resumed is not None:
+            with self._resume_lock:
+                self._ask_again.update(q.key for q in queued[:saved])
+        self._raise_flush_error()
+
+    def _send_batch(self, batch: list[tuple[str, bytes, str]]) -> Any:
+        document = {
+            "checkpoints": [
+                {"key": key, "state": base64.b64encode(body).decode(), "content_type": kind}
+                for key, body, kind in batch
+            ]
+        }
+        return self._transport.call_json("POST", f"{self._base}/checkpoints", document)
+
+    def _raise_flush_error(self) -> None:
+        if self._flush_error is not None:
+            raise self._flush_error
+
+    def _flush_loop(self) -> None:
+        """Commit buffered checkpoints at the latest BUFFER_SECONDS after the oldest."""
+        while True:
+            with self._buffer_cond:
+                while not self._queue and not self._closing:
+                    self._buffer_cond.wait()
+                if not self._queue:
+                    return
+                wait = self._queued_since + BUFFER_SECONDS - time.monotonic()
+                if wait > 0 and not self._closing:
+                    self._buffer_cond.wait(wait)
+                    continue
+            try:
+                self._flush()
+            except BaseException as exc:  # the next call in the workflow raises it
+                if self._flush_error is None:
+                    self._flush_error = exc
+                return
+
     def get_checkpoint(self, checkpoint_id: str) -> Any:
         """The state saved under ``checkpoint_id``, or None (saves nothing)."""
+        with self._buffer_cond:
+            buffered = self._buffered.get(checkpoint_id)
+        if buffered is not None:
+            return _parse(*buffered)
+        if self._resumed is not None:
+            found = self._resumed_state(checkpoint_id)
+            if found is not _ASK:
+                return found
         answer = self._transport.call(
             "GET", f"{self._base}/checkpoints/{quote(checkpoint_id, safe='')}"
         )
         return _decode(answer.get("state"), answer.get("content_type")) if answer["found"] else None
+
+    def resume_checkpoints(self) -> None:
+        """On a rerun: read the checkpoints saved before in a few large pages (as
+        lookups need them) rather than one request per ``get_checkpoint``."""
+        with self._resume_lock:
+            if self._resumed is None:
+                self._resumed = {}
+
+    def _resumed_state(self, checkpoint_id: str) -> Any:
+        """A saved state from the pages read so far (reading more as needed), None when
+        none was saved, or ``_ASK`` when only the runtime can tell."""
+        assert self._resumed is not None
+        with self._resume_lock:
+            while True:
+                if checkpoint_id in self._ask_again:
+                    return _ASK
+                stored = self._resumed.pop(checkpoint_id, None)
+                if stored is not None:
+                    self._ask_again.add(checkpoint_id)  # a second lookup asks the runtime
+                    return _parse(*stored)
+                if self._resume_done:
+                    return None
+                self._read_page()
+
+    def _read_page(self) -> None:
+        assert self._resumed is not None
+        answer = self._transport.call(
+            "GET", f"{self._base}/checkpoints?after={self._resume_after}&limit={RESUME_PAGE}"
+        )
+        for entry in answer["checkpoints"]:
+            key = entry["key"]
+            if key not in self._ask_again:
+                self._resumed[key] = (base64.b64decode(entry["state"]), entry["content_type"])
+            self._resume_after = max(self._resume_after, int(entry["seq"]))
+        self._resume_done = not answer["more"]
 
     def check_signals(self) -> None:
         """Raise ``Cancelled`` or ``Paused`` if the instance was asked to stop (a heartbeat)."""
@@ -288,6 +544,7 @@ class Runtara:
         one that is not. When a runner launched this instance, the process exits now
         and is started again when the sleep ends; otherwise it sleeps in place.
         """
+        self._flush()
         self._sleeps += 1
         key = key or f"sleep::{self._sleeps}"
         millis = max(0, round(_seconds(duration) * 1000))
@@ -340,6 +597,7 @@ class Runtara:
         """
         path = f"{self._base}/signals/{quote(checkpoint_id, safe='')}/wait"
         timeout_ms = None if timeout is None else max(0, round(timeout * 1000))
+        self._flush()
         while True:
             self._maybe_flush()
             try:
@@ -418,5 +676,10 @@ class Runtara:
 
     def close(self) -> None:
         self._heartbeat.stop()
+        with contextlib.suppress(Exception):
+            self._flush()
+        with self._buffer_cond:
+            self._closing = True
+            self._buffer_cond.notify_all()
         self._flush_quietly()
         self._transport.close()

@@ -1,4 +1,8 @@
-"""HTTP/JSON to the runtime over one keep-alive connection, surviving runtime restarts.
+"""HTTP/JSON to the runtime over keep-alive connections, surviving runtime restarts.
+
+Thread-safe: each request borrows an idle connection from a small pool (or opens a
+new one) and gives it back afterwards, so the items of a parallel Split talk to the
+runtime concurrently instead of queueing behind one socket.
 
 Transport failures (refused, reset, timed out, 502/503/504) are retried with
 exponential backoff for up to ``retry_seconds`` (60 s by default): a runtime that is
@@ -13,6 +17,7 @@ import http.client
 import json
 import logging
 import socket
+import threading
 import time
 import uuid
 from typing import Any
@@ -57,7 +62,8 @@ class Transport:
         self._headers = {"Accept": "application/json"}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
-        self._conn: http.client.HTTPConnection | None = None
+        self._idle: list[http.client.HTTPConnection] = []
+        self._pool_lock = threading.Lock()
 
     def _connect(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection
@@ -70,10 +76,27 @@ class Transport:
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
+    #: Idle connections kept open for reuse (more are opened while needed, then closed).
+    MAX_IDLE = 64
+
+    def _borrow(self) -> http.client.HTTPConnection:
+        with self._pool_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _give_back(self, conn: http.client.HTTPConnection) -> None:
+        with self._pool_lock:
+            if len(self._idle) < self.MAX_IDLE:
+                self._idle.append(conn)
+                return
+        conn.close()
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
     def request(
         self,
@@ -94,17 +117,22 @@ class Transport:
         deadline: float | None = None
         delay = 0.05
         while True:
+            conn: http.client.HTTPConnection | None = None
             try:
-                if self._conn is None:
-                    self._conn = self._connect()
-                response = self._exchange(method, path, body, headers)
+                conn = self._borrow()
+                response = self._exchange(conn, method, path, body, headers)
                 data = response.read()
                 if response.will_close:
-                    self.close()
+                    conn.close()
+                else:
+                    self._give_back(conn)
                 if response.status not in _RETRYABLE_STATUS:
                     return response.status, data
                 failure: str = f"HTTP {response.status}"
             except _TRANSPORT_ERRORS as exc:
+                if conn is not None:
+                    conn.close()
+                # Idle connections opened before a runtime restart are dead too.
                 self.close()
                 failure = f"{type(exc).__name__}: {exc}"
             now = time.monotonic()
@@ -123,20 +151,24 @@ class Transport:
             delay = min(delay * 2, 2.0)
 
     def _exchange(
-        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+        self,
+        conn: http.client.HTTPConnection,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
     ) -> http.client.HTTPResponse:
-        assert self._conn is not None
         try:
-            self._conn.request(method, self._prefix + path, body=body, headers=headers)
+            conn.request(method, self._prefix + path, body=body, headers=headers)
         except OSError:
             # The runtime may refuse a body early (413) and close while we still send;
             # its answer is then waiting in the socket. Without one, it is a real failure.
             try:
-                return self._conn.getresponse()
+                return conn.getresponse()
             except (OSError, http.client.HTTPException):
                 pass
             raise
-        return self._conn.getresponse()
+        return conn.getresponse()
 
     def call(
         self,

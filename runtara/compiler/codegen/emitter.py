@@ -15,7 +15,7 @@ from runtara.compiler.codegen.errors import CodegenError
 from runtara.compiler.codegen.expressions import Expressions
 from runtara.compiler.codegen.literals import Code, Names, identifier, py_literal, text
 from runtara.compiler.codegen.plan import Branch, Exit, Node, Planner, Route, Run
-from runtara.compiler.codegen.steps import Context, compile_step, macro_name
+from runtara.compiler.codegen.steps import Context, compile_step, macro_name, pure
 from runtara.dsl.ai import ai_edges
 from runtara.dsl.graph import ExecutionGraph, Workflow
 from runtara.dsl.steps import AiAgentStep, EmbedWorkflowStep, FinishStep, StepBase
@@ -71,6 +71,8 @@ class StepCode:
             args.append(Code("durable=False"))
         if self.step.breakpoint:
             args.append(Code("breakpoint=True"))
+        if pure(self.step):
+            args.append(Code("pure=True"))
         return Code(", ".join(args))
 
 

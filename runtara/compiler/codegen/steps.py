@@ -92,6 +92,31 @@ def macro_name(step: StepBase) -> str:
     return type(step).__name__.removesuffix("Step")
 
 
+#: Steps whose own work has no external side effect: their records are saved buffered
+#: (``StepInfo.pure``). Containers are here too: their record only sums up their
+#: inner steps, which decide for themselves.
+PURE_STEPS = (
+    ConditionalStep,
+    SwitchStep,
+    FilterStep,
+    GroupByStep,
+    LogStep,
+    DelayStep,
+    SplitStep,
+    WhileStep,
+    EmbedWorkflowStep,
+)
+
+
+def pure(step: StepBase) -> bool:
+    """Has ``step`` no external side effect? An Agent step when its capability's
+    catalog entry says ``sideEffects: false`` (an unknown one counts as having some)."""
+    if isinstance(step, AgentStep):
+        spec = catalog().capability(step.agent_id, step.capability_id)
+        return spec is not None and not spec.side_effects
+    return isinstance(step, PURE_STEPS)
+
+
 def compile_step(context: Context) -> object:
     step = context.code.step
     compiler = COMPILERS.get(type(step))

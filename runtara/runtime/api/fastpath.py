@@ -49,9 +49,9 @@ async def save(
     surrogate, ``NaN`` or ``Infinity``, nothing nested too deep (422 naming the path)."""
     if is_json(content_type):
         if len(state) > _INLINE_CHECK_BYTES:
-            await asyncio.to_thread(_check_state, key, state)
+            await asyncio.to_thread(check_state, key, state)
         else:
-            _check_state(key, state)
+            check_state(key, state)
     store: Store = app_state.store
     result = await store.arun(
         checkpoints.save_checkpoint, caller, key, state, content_type, request_id
@@ -72,7 +72,7 @@ def is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-def _check_state(key: str, state: bytes) -> None:
+def check_state(key: str, state: bytes) -> None:
     try:
         storable.check_json_state(state)
     except storable.Unstorable as exc:

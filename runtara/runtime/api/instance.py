@@ -381,3 +381,7 @@ async def fetch_connection(
     response = _json(document)
     response.headers["cache-control"] = "no-store"
     return response
+
+
+# The batch save and the paged read of checkpoints, on this router.
+from runtara.runtime.api import checkpoint_batches  # noqa: E402, F401

@@ -12,6 +12,7 @@ from runtara.runtime.store import events
 from runtara.runtime.store.access import Caller, authorize, check_token, require_instance
 from runtara.runtime.store.database import Tx, now_ms, read_op, write_op
 from runtara.runtime.store.instances import transition
+from runtara.runtime.store.secrets import token_hash
 from runtara.runtime.store.signals import take_custom_signal
 
 #: Liveness (``heartbeat_at``) is recorded with this resolution by checkpoint saves.
@@ -121,6 +122,11 @@ def save_checkpoint(
     as saved (``found`` false) rather than found.
     """
     tenant_id, instance_id = caller.tenant_id, caller.instance_id
+    if tx.dialect == "postgresql":
+        row, inserted = _save_in_one_statement(tx, caller, key, state, content_type, request_id)
+        check_token(row, caller)
+        _require_running(row, caller)
+        return _saved(tx, caller, key, request_id, row, inserted)
     # One read for the instance, its pending signal and whether custom signals wait.
     row = tx.one(
         "SELECT i.status, i.token_hash, i.heartbeat_at, s.kind AS signal,"
@@ -134,10 +140,83 @@ def save_checkpoint(
         raise NotFound(f"instance {instance_id!r} not found in tenant {tenant_id!r}")
     check_token(row, caller)
     _require_running(row, caller)
-    signal = row["signal"]
     touch_heartbeat(tx, tenant_id, instance_id, row["heartbeat_at"])
+    inserted = _insert(tx, caller, key, state, content_type, request_id)
+    return _saved(tx, caller, key, request_id, row, inserted)
+
+
+#: PostgreSQL: the instance read, the liveness update and the insert in one statement
+#: (one round trip per checkpoint). Each part happens only for a caller that holds the
+#: instance's token (or, in dev mode, one without a token) while it is running; the
+#: row read tells the caller why not otherwise.
+_SAVE_ONE_STATEMENT = (
+    "WITH inst AS ("
+    " SELECT i.status, i.token_hash, i.heartbeat_at, s.kind AS signal,"
+    " EXISTS (SELECT 1 FROM custom_signals c WHERE c.tenant_id = i.tenant_id"
+    " AND c.instance_id = i.id) AS has_custom,"
+    " (i.status = 'running' AND (i.token_hash = ? OR (i.token_hash IS NULL AND ?))) AS allowed"
+    " FROM instances i LEFT JOIN signals s ON s.tenant_id = i.tenant_id AND s.instance_id = i.id"
+    " WHERE i.tenant_id = ? AND i.id = ?),"
+    " beat AS (UPDATE instances SET heartbeat_at = ? WHERE tenant_id = ? AND id = ?"
+    " AND EXISTS (SELECT 1 FROM inst WHERE inst.allowed AND (inst.heartbeat_at IS NULL"
+    " OR inst.heartbeat_at <= ?)) RETURNING 1),"
+    " ins AS (INSERT INTO checkpoints (tenant_id, instance_id, checkpoint_id, state,"
+    " content_type, created_at, request_id) SELECT ?, ?, ?, ?, ?, ?, ? FROM inst"
+    " WHERE inst.allowed ON CONFLICT (tenant_id, instance_id, checkpoint_id) DO NOTHING"
+    " RETURNING 1)"
+    " SELECT inst.status, inst.token_hash, inst.heartbeat_at, inst.signal, inst.has_custom,"
+    " (SELECT COUNT(*) FROM ins) AS inserted, (SELECT COUNT(*) FROM beat) AS beats FROM inst"
+)
+
+
+def _save_in_one_statement(
+    tx: Tx,
+    caller: Caller,
+    key: str,
+    state: bytes,
+    content_type: str,
+    request_id: str | None,
+) -> tuple[Any, bool]:
+    tenant_id, instance_id = caller.tenant_id, caller.instance_id
+    now = now_ms()
+    hashed = None if caller.token is None else token_hash(caller.token)
+    row = tx.one(
+        _SAVE_ONE_STATEMENT,
+        (
+            hashed,
+            caller.dev,
+            tenant_id,
+            instance_id,
+            now,
+            tenant_id,
+            instance_id,
+            now - HEARTBEAT_RESOLUTION_MS,
+            tenant_id,
+            instance_id,
+            key,
+            state,
+            content_type,
+            now,
+            request_id,
+        ),
+    )
+    if row is None:
+        raise NotFound(f"instance {instance_id!r} not found in tenant {tenant_id!r}")
+    return row, bool(row["inserted"])
+
+
+def _saved(
+    tx: Tx,
+    caller: Caller,
+    key: str,
+    request_id: str | None,
+    row: Any,
+    inserted: bool,
+) -> CheckpointResult:
+    tenant_id, instance_id = caller.tenant_id, caller.instance_id
+    signal = row["signal"]
     stored: tuple[bytes, str] | None = None
-    if not _insert(tx, caller, key, state, content_type, request_id):
+    if not inserted:
         if request_id is not None and _saved_by(tx, caller, key, request_id):
             return CheckpointResult(False, None, None, signal, None)
         stored = _existing(tx, caller, key)
@@ -155,6 +234,91 @@ def save_checkpoint(
         signal=signal,
         custom_signal=None if custom is None else json.loads(custom["payload"]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a batch save did: ``saved`` entries were stored (or already held the same
+    state); ``conflict`` is the key of the first entry found stored with another state,
+    where the batch stopped (None: all of it was saved). ``signal``: the pending one."""
+
+    saved: int
+    conflict: str | None
+    signal: str | None
+
+
+@write_op
+def save_checkpoints(
+    tx: Tx,
+    caller: Caller,
+    entries: list[tuple[str, bytes, str]],
+    request_id: str | None = None,
+) -> BatchResult:
+    """Save buffered checkpoints ``(key, state, content_type)`` in order, in this one
+    transaction (one commit for all of them).
+
+    An entry whose key exists is fine when the stored state is the same (or this very
+    request stored it, a retry); otherwise the batch stops there: what follows was
+    computed from a state that is not the stored one, and is not saved. Counts as a
+    heartbeat; the instance must be ``running``."""
+    tenant_id, instance_id = caller.tenant_id, caller.instance_id
+    row = tx.one(
+        "SELECT i.status, i.token_hash, i.heartbeat_at, s.kind AS signal FROM instances i"
+        " LEFT JOIN signals s ON s.tenant_id = i.tenant_id AND s.instance_id = i.id"
+        " WHERE i.tenant_id = ? AND i.id = ?",
+        (tenant_id, instance_id),
+    )
+    if row is None:
+        raise NotFound(f"instance {instance_id!r} not found in tenant {tenant_id!r}")
+    check_token(row, caller)
+    _require_running(row, caller)
+    touch_heartbeat(tx, tenant_id, instance_id, row["heartbeat_at"])
+    saved = 0
+    for key, state, content_type in entries:
+        if not _insert(tx, caller, key, state, content_type, request_id):
+            stored = _existing(tx, caller, key)
+            same = stored is not None and stored[0] == state
+            if not same and not (request_id is not None and _saved_by(tx, caller, key, request_id)):
+                return BatchResult(saved, key, row["signal"])
+        saved += 1
+    return BatchResult(saved, None, row["signal"])
+
+
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    seq: int
+    key: str
+    state: bytes
+    content_type: str
+
+
+#: A page of a rerun's checkpoints holds at most this many bytes of states (and at
+#: least one checkpoint, however large).
+PAGE_BYTES = 8 * 1024 * 1024
+
+
+@read_op
+def own_checkpoints(
+    tx: Tx, caller: Caller, *, after: int = 0, limit: int = 1000
+) -> tuple[list[SavedState], bool]:
+    """The instance's checkpoints with their states, oldest first, after ``seq``
+    ``after``; and whether more follow (a rerun reads them in a few pages)."""
+    authorize(tx, caller)
+    rows = tx.all(
+        "SELECT seq, checkpoint_id, state, content_type FROM checkpoints"
+        " WHERE tenant_id = ? AND instance_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (caller.tenant_id, caller.instance_id, after, limit + 1),
+    )
+    more = len(rows) > limit
+    page: list[SavedState] = []
+    size = 0
+    for r in rows[:limit]:
+        state = bytes(r["state"])
+        if page and size + len(state) > PAGE_BYTES:
+            return page, True
+        page.append(SavedState(int(r["seq"]), r["checkpoint_id"], state, r["content_type"]))
+        size += len(state)
+    return page, more
 
 
 @read_op

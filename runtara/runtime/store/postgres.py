@@ -1,7 +1,13 @@
-"""PostgreSQL backend: psycopg 3 with a connection pool, one transaction per operation.
+"""PostgreSQL backend: psycopg 3 with a connection pool, and group commit of writes.
 
-PostgreSQL already groups concurrent commits into shared WAL flushes, so each
-operation simply commits on its own pooled connection. Blocking calls run on a
+Reads run one transaction per operation on a pooled connection. Writes go through a
+queue served by a few writer threads: each takes every operation waiting (up to
+``MAX_BATCH``), runs them in one transaction and commits once, then answers all of
+them -- one commit (one WAL flush, one round trip) per batch of concurrent
+checkpoints instead of one each. If an operation of a batch fails, the transaction
+is rolled back and each operation of that batch runs again in a transaction of its
+own, so a failing one fails alone (PostgreSQL has no cheap per-statement undo; a
+savepoint per operation would cost two round trips each). Blocking reads run on a
 thread pool sized like the connection pool, so async callers never block the loop.
 """
 
@@ -10,8 +16,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import queue
+import threading
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -21,6 +30,17 @@ from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store.database import Database, Tx
 
 T = TypeVar("T")
+
+#: Upper bound of write operations committed together.
+MAX_BATCH = 256
+#: Writer threads: one batch executes while another one's commit is flushed.
+WRITERS = 4
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[Tx], Any]
+    done: Callable[[Any, BaseException | None], None]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -56,29 +76,126 @@ class PostgresDatabase(Database):
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=pool_size, thread_name_prefix="runtara-pg"
         )
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closed = False
+        self._writers = [
+            threading.Thread(target=self._write_loop, name=f"runtara-pg-writer-{n}", daemon=True)
+            for n in range(WRITERS)
+        ]
+        for writer in self._writers:
+            writer.start()
 
     def _run(self, fn: Callable[[Tx], T]) -> T:
         try:
             with self._pool.connection() as conn:  # commits on success, rolls back on error
                 return fn(Tx(conn, self.dialect, _translate))
         except psycopg.DataError as exc:
-            # SQLSTATE class 22: a value PostgreSQL cannot store (e.g. a NUL character
-            # in text). It came from the request, so it is the caller's error (422).
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InvalidInput(f"a value cannot be stored: {reason}") from None
+            raise _unstorable(exc) from None
+
+    # -- writes: group commit ------------------------------------------------------------
 
     def write(self, fn: Callable[[Tx], T]) -> T:
-        return self._run(fn)
+        if threading.current_thread() in self._writers:
+            raise RuntimeError("nested write from inside a write operation; compose Ops instead")
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+        self._submit(_Job(fn, done))
+        return future.result()
+
+    async def awrite(self, fn: Callable[[Tx], T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            if future.cancelled():
+                return
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+        def done(result: Any, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(settle, result, error)
+
+        self._submit(_Job(fn, done))
+        return await future
+
+    def _submit(self, job: _Job) -> None:
+        if self._closed:
+            raise RuntimeError("database is closed")
+        self._jobs.put(job)
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._jobs.put(None)  # finish this batch, then stop
+                    break
+                batch.append(nxt)
+            if len(batch) == 1:
+                self._run_alone(first)
+            else:
+                self._run_batch(batch)
+
+    def _run_alone(self, job: _Job) -> None:
+        try:
+            result = self._run(job.fn)
+        except BaseException as exc:
+            job.done(None, exc)
+        else:
+            job.done(result, None)
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        results: list[Any] = []
+        try:
+            with self._pool.connection() as conn:  # one transaction, committed on exit
+                tx = Tx(conn, self.dialect, _translate)
+                for job in batch:
+                    results.append(job.fn(tx))
+        except BaseException:
+            # Something failed (an operation, or the commit): nothing of the batch is
+            # stored. Run each again on its own, so only a failing one fails.
+            for job in batch:
+                self._run_alone(job)
+            return
+        for job, result in zip(batch, results, strict=True):
+            job.done(result, None)
+
+    # -- reads ---------------------------------------------------------------------------
 
     def read(self, fn: Callable[[Tx], T]) -> T:
         return self._run(fn)
-
-    async def awrite(self, fn: Callable[[Tx], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, fn)
 
     async def aread(self, fn: Callable[[Tx], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, fn)
 
     def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            for _ in self._writers:
+                self._jobs.put(None)
+            for writer in self._writers:
+                writer.join(timeout=30)
         self._executor.shutdown(wait=True)
         self._pool.close()
+
+
+def _unstorable(exc: psycopg.DataError) -> InvalidInput:
+    """SQLSTATE class 22: a value PostgreSQL cannot store (e.g. a NUL character in
+    text). It came from the request, so it is the caller's error (422)."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InvalidInput(f"a value cannot be stored: {reason}")

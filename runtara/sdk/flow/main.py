@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from runtara.sdk.errors import RuntaraError
+from runtara.sdk.errors import CheckpointDiverged, RuntaraError
 from runtara.sdk.flow.errors import FlowError, StepFailed, WorkflowTimedOut
 from runtara.sdk.flow.failures import stop_reason
 from runtara.sdk.flow.port import RuntimePort
@@ -41,6 +41,7 @@ def execute(
     try:
         data = validate_input(run.start(), input_schema)
         output = graph(run, Scope.root(data, variables))
+        run.finish()
     except StepFailed as failure:
         runtime.failed({**failure.record(), "message": str(failure)})
         progress(f"runtara: failed: {failure}", "error")
@@ -58,6 +59,10 @@ def execute(
         if reason is None:
             if isinstance(exc, SystemExit | KeyboardInterrupt):
                 raise
+            if isinstance(exc, CheckpointDiverged):
+                # Like a crash: no outcome; a rerun replays what the runtime holds.
+                progress(f"runtara: {exc}; ending without an outcome")
+                return EXIT_FAILED
             if isinstance(exc, RuntaraError):
                 # The runtime refused a call or went away: not a bug to show a traceback
                 # for; report the failure if it still listens.

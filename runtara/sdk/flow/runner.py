@@ -9,7 +9,16 @@ cancel or pause.
 
 Checkpoint reads are skipped on a first run: ``start`` writes a ``@start`` marker
 checkpoint, and when the runtime did not already hold it no other checkpoint can exist
-yet, so each step costs exactly one round trip (its save).
+yet, so each step costs at most one round trip (its save). A rerun reads the saved
+checkpoints in a few large pages instead of one request per step.
+
+A step without external side effects (``StepInfo.pure``: a capability whose catalog
+entry says ``sideEffects: false``, Conditional, Switch, Filter, GroupBy, Log, the
+records of Split, While and EmbedWorkflow ...) saves its record *buffered*: it is
+committed together with others, and always before a step with side effects starts
+(``Run.durable`` flushes first), before a durable sleep or signal wait and before the
+outcome. A crash loses at most buffered records of work that simply runs again, and
+everything a side effect was given was durable before it started (PROTOCOL.md).
 """
 
 from __future__ import annotations
@@ -66,6 +75,7 @@ class Run:
             self.replaying = False
         else:
             started = _decode(reply.existing_state)
+            self.runtime.resume_checkpoints()
         if reply.should_cancel or reply.should_pause:
             raise WorkflowStopped("cancelled" if reply.should_cancel else "paused")
         if self.timeout_s:
@@ -121,6 +131,9 @@ class Run:
             return saved
         if info.breakpoint and self.debug:
             self.breakpoint(info, key, inputs)
+        if not info.pure:
+            # Whatever this step is given must be durable before its side effect.
+            self.obey(self.runtime.flush_checkpoints(lazy=False))
         started = time.monotonic()
         if self.debug:
             self._debug("step_debug_start", info, key, {"inputs": inputs})
@@ -130,10 +143,10 @@ class Run:
             if self.debug:
                 self._debug_end(info, key, started, {"error": failure.record()})
             if info.handled and info.durable:
-                self.commit(key, {FAILED: failure.record()})
+                self.commit(key, {FAILED: failure.record()}, buffered=info.pure)
             raise
         if info.durable:
-            result = self.commit(key, result)
+            result = self.commit(key, result, buffered=info.pure)
         sc.steps[info.id] = result
         if self.debug:
             self._debug_end(info, key, started, {"outputs": result.get("outputs")})
@@ -166,10 +179,14 @@ class Run:
         saved = self.lookup(key)
         if saved is not _MISSING:
             return saved["value"]
+        if not info.pure:
+            self.obey(self.runtime.flush_checkpoints(lazy=False))
         result = self.attempts(
             info, key, lambda: {"value": compute()}, retries, retry_delay_ms, timeout_ms
         )
-        return self.commit(key, result)["value"]
+        # The value of a finished item or iteration is computed again from its steps'
+        # records should it be lost: no later side effect waits for it (lazy).
+        return self.commit(key, result, buffered=info.pure, lazy=True)["value"]
 
     def transient(self, sc: Scope, info: StepInfo, outputs: Any) -> dict[str, Any]:
         """Record a step that is never checkpointed (Connection)."""
@@ -183,13 +200,22 @@ class Run:
         """The saved state under ``key``, or ``_MISSING`` (always missing on a first run)."""
         if not self.replaying:
             return _MISSING
-        with self._lock:
-            state = self.runtime.get_checkpoint(key)
+        state = self.runtime.get_checkpoint(key)
         return _MISSING if state is None else _decode(state)
 
-    def commit(self, key: str, state: dict[str, Any]) -> dict[str, Any]:
-        """Save ``state`` (or adopt one saved first), then obey cancel or pause."""
-        reply = self._save(key, state)
+    def commit(
+        self, key: str, state: dict[str, Any], *, buffered: bool = False, lazy: bool = False
+    ) -> dict[str, Any]:
+        """Save ``state`` (or adopt one saved first), then obey cancel or pause.
+
+        ``buffered``: the state covers no side effect, so it is committed together with
+        others later (see the module doc); the reply carries the signal last seen.
+        ``lazy``: a step with side effects need not wait for it either (a rerun can
+        compute it again from the other records)."""
+        if buffered:
+            reply = self.runtime.checkpoint(key, state, buffered=True, lazy=lazy)
+        else:
+            reply = self._save(key, state)
         if reply.existing_state is not None:
             state = _decode(reply.existing_state)
         if reply.should_cancel:
@@ -199,6 +225,18 @@ class Run:
         if self.deadline is not None and time.time() > self.deadline:
             raise WorkflowTimedOut(self.timeout_s or 0)
         return state
+
+    def finish(self) -> None:
+        """Before the outcome: commit what is buffered, and obey the signal it answers
+        (a pause that arrived meanwhile stops here, as at a step's own save)."""
+        self.obey(self.runtime.flush_checkpoints())
+
+    @staticmethod
+    def obey(signal: str | None) -> None:
+        if signal == "cancel":
+            raise WorkflowStopped("cancelled")
+        if signal == "pause":
+            raise WorkflowStopped("paused")
 
     def attempts(
         self,
@@ -238,18 +276,16 @@ class Run:
                 # The failed attempt may have checkpointed steps inside it (a Split
                 # item, an embedded child): from now on, look before running.
                 self.replaying = True
-                with self._lock:
-                    self.runtime.retry_attempt(key, attempt, failure.message)
+                self.runtime.retry_attempt(key, attempt, failure.message)
 
     def connection(self, connection_id: str) -> Any:
-        with self._lock:
-            return self.runtime.connection(connection_id)
+        return self.runtime.connection(connection_id)
 
     def sleep(self, duration: timedelta, key: str) -> None:
         """A durable sleep (the runtime may end this process and start it again when due).
 
-        Holds the runtime lock: the client is one connection, so in a parallel Split the
-        other items wait for their next checkpoint meanwhile.
+        Sleeps and signal waits of a parallel Split's items are taken one at a time (the
+        first to leave the process ends it); checkpoints of the others go on meanwhile.
         """
         with self._lock, stops():
             self.runtime.durable_sleep(duration, key=key)
@@ -259,12 +295,10 @@ class Run:
             return self.runtime.wait_for_signal(key, timeout=timeout_s, poll_interval=poll_s)
 
     def event(self, subtype: str, payload: Any) -> None:
-        with self._lock:
-            self.runtime.event(subtype, payload)
+        self.runtime.event(subtype, payload)
 
     def _save(self, key: str, state: Any) -> Any:
-        with self._lock:
-            return self.runtime.checkpoint(key, state)
+        return self.runtime.checkpoint(key, state)
 
     def _debug(self, subtype: str, info: StepInfo, key: str, extra: dict[str, Any]) -> None:
         payload = {

@@ -26,6 +26,10 @@ class StepInfo:
     runs it again."""
     breakpoint: bool = False
     """In ``debugMode``, the instance suspends before this step (``resume`` goes on)."""
+    pure: bool = False
+    """The step has no external side effect (codegen knows it from the step type and
+    the capability's ``sideEffects``): its record is saved buffered, and committed
+    with others before the next step with side effects starts."""
 
     @property
     def label(self) -> str:

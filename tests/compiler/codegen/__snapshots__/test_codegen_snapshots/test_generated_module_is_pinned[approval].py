@@ -31,7 +31,9 @@ INPUT_SCHEMA: dict[str, Any] = {
 
 # --- workflow ----------------------------------------------------------------------------------
 
-SMALL_ENOUGH = flow.StepInfo("small_enough", "Conditional", "Below the auto-approval limit?")
+SMALL_ENOUGH = flow.StepInfo(
+    "small_enough", "Conditional", "Below the auto-approval limit?", pure=True
+)
 
 
 @flow.guard(SMALL_ENOUGH)
@@ -79,7 +81,7 @@ def step_wait_for_manager(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-DECISION = flow.StepInfo("decision", "Switch", "Read the decision")
+DECISION = flow.StepInfo("decision", "Switch", "Read the decision", pure=True)
 
 
 @flow.guard(DECISION)
@@ -164,7 +166,10 @@ def step_decided(run: flow.Run, sc: flow.Scope) -> Any:
 
 
 WHY_UNDECIDED = flow.StepInfo(
-    "why_undecided", "Conditional", "No decision in time, or the manager could not be asked?"
+    "why_undecided",
+    "Conditional",
+    "No decision in time, or the manager could not be asked?",
+    pure=True,
 )
 
 
@@ -198,7 +203,7 @@ def step_not_asked(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-TIMED_OUT = flow.StepInfo("timed_out", "Log", "No decision in time")
+TIMED_OUT = flow.StepInfo("timed_out", "Log", "No decision in time", pure=True)
 
 
 @flow.guard(TIMED_OUT)

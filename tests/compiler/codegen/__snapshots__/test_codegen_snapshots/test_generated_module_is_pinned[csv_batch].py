@@ -37,7 +37,7 @@ def step_sftp_login(run: flow.Run, sc: flow.Scope) -> None:
     flow.connection(run, sc, SFTP_LOGIN, "partner-sftp", "sftp")
 
 
-DOWNLOAD = flow.StepInfo("download", "Agent", "Download the CSV")
+DOWNLOAD = flow.StepInfo("download", "Agent", "Download the CSV", pure=True)
 
 
 @flow.guard(DOWNLOAD)
@@ -64,7 +64,7 @@ def step_download(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-PARSE = flow.StepInfo("parse", "Agent", "Parse the CSV")
+PARSE = flow.StepInfo("parse", "Agent", "Parse the CSV", pure=True)
 
 
 @flow.guard(PARSE)
@@ -91,7 +91,7 @@ def step_parse(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-IMPORT_ROWS = flow.StepInfo("import_rows", "Split", "Import every row")
+IMPORT_ROWS = flow.StepInfo("import_rows", "Split", "Import every row", pure=True)
 
 
 @flow.guard(IMPORT_ROWS)
@@ -139,7 +139,7 @@ def graph_main(run: flow.Run, sc: flow.Scope) -> Any:
 
 # --- Split 'import_rows' item ------------------------------------------------------------------
 
-IMPORT_ROWS__NORMALISE = flow.StepInfo("normalise", "Agent", "Normalise the row")
+IMPORT_ROWS__NORMALISE = flow.StepInfo("normalise", "Agent", "Normalise the row", pure=True)
 
 
 @flow.guard(IMPORT_ROWS__NORMALISE)
@@ -170,7 +170,9 @@ def step_import_rows__normalise(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-IMPORT_ROWS__LOWERCASE_EMAIL = flow.StepInfo("lowercase_email", "Agent", "Lower-case the e-mail")
+IMPORT_ROWS__LOWERCASE_EMAIL = flow.StepInfo(
+    "lowercase_email", "Agent", "Lower-case the e-mail", pure=True
+)
 
 
 @flow.guard(IMPORT_ROWS__LOWERCASE_EMAIL)

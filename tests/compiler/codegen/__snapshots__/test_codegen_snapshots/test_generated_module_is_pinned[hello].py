@@ -28,7 +28,7 @@ INPUT_SCHEMA: dict[str, Any] = {
 
 # --- workflow ----------------------------------------------------------------------------------
 
-PICK_GREETING = flow.StepInfo("pick_greeting", "Switch", "Pick the greeting")
+PICK_GREETING = flow.StepInfo("pick_greeting", "Switch", "Pick the greeting", pure=True)
 
 
 @flow.guard(PICK_GREETING)
@@ -48,7 +48,7 @@ def step_pick_greeting(run: flow.Run, sc: flow.Scope) -> None:
     run.durable(sc, PICK_GREETING, pick, inputs=value)
 
 
-FORMAT_NAME = flow.StepInfo("format_name", "Agent", "Capitalise the name")
+FORMAT_NAME = flow.StepInfo("format_name", "Agent", "Capitalise the name", pure=True)
 
 
 @flow.guard(FORMAT_NAME)
@@ -74,7 +74,7 @@ def step_format_name(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-RENDER = flow.StepInfo("render", "Agent", "Render the message")
+RENDER = flow.StepInfo("render", "Agent", "Render the message", pure=True)
 
 
 @flow.guard(RENDER)
@@ -103,7 +103,7 @@ def step_render(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-LOG = flow.StepInfo("log", "Log", "Log the message")
+LOG = flow.StepInfo("log", "Log", "Log the message", pure=True)
 
 
 @flow.guard(LOG)

@@ -35,7 +35,7 @@ INPUT_SCHEMA: dict[str, Any] = {
 
 # --- workflow ----------------------------------------------------------------------------------
 
-GREETING = flow.StepInfo("greeting", "Switch", "Greet by name, when there is one")
+GREETING = flow.StepInfo("greeting", "Switch", "Greet by name, when there is one", pure=True)
 
 
 @flow.guard(GREETING)
@@ -91,7 +91,7 @@ def step_welcome(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-WAIT_THREE_DAYS = flow.StepInfo("wait_three_days", "Delay", "Wait three days")
+WAIT_THREE_DAYS = flow.StepInfo("wait_three_days", "Delay", "Wait three days", pure=True)
 
 
 @flow.guard(WAIT_THREE_DAYS)
@@ -135,7 +135,7 @@ def step_check_activity(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-WAS_ACTIVE = flow.StepInfo("was_active", "Conditional", "Active since sign-up?")
+WAS_ACTIVE = flow.StepInfo("was_active", "Conditional", "Active since sign-up?", pure=True)
 
 
 @flow.guard(WAS_ACTIVE)

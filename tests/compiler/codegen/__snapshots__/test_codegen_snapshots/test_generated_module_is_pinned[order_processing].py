@@ -55,7 +55,7 @@ def step_fetch_orders(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-PROCESS_ORDERS = flow.StepInfo("process_orders", "Split", "Charge every order")
+PROCESS_ORDERS = flow.StepInfo("process_orders", "Split", "Charge every order", pure=True)
 
 
 @flow.guard(PROCESS_ORDERS)
@@ -77,7 +77,7 @@ def step_process_orders(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-COUNT_ORDERS = flow.StepInfo("count_orders", "Agent", "Count processed orders")
+COUNT_ORDERS = flow.StepInfo("count_orders", "Agent", "Count processed orders", pure=True)
 
 
 @flow.guard(COUNT_ORDERS)
@@ -144,7 +144,7 @@ def graph_main(run: flow.Run, sc: flow.Scope) -> Any:
 
 # --- Split 'process_orders' item ---------------------------------------------------------------
 
-PROCESS_ORDERS__IS_LARGE = flow.StepInfo("is_large", "Conditional", "Large order?")
+PROCESS_ORDERS__IS_LARGE = flow.StepInfo("is_large", "Conditional", "Large order?", pure=True)
 
 
 @flow.guard(PROCESS_ORDERS__IS_LARGE)
@@ -163,7 +163,7 @@ def step_process_orders__is_large(run: flow.Run, sc: flow.Scope) -> bool:
     return bool(record["outputs"]["result"])
 
 
-PROCESS_ORDERS__FLAG_REVIEW = flow.StepInfo("flag_review", "Log", "Flag for review")
+PROCESS_ORDERS__FLAG_REVIEW = flow.StepInfo("flag_review", "Log", "Flag for review", pure=True)
 
 
 @flow.guard(PROCESS_ORDERS__FLAG_REVIEW)

@@ -53,7 +53,7 @@ def step_request_report(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-POLL = flow.StepInfo("poll", "While", "Poll until ready")
+POLL = flow.StepInfo("poll", "While", "Poll until ready", pure=True)
 
 
 @flow.guard(POLL)
@@ -70,7 +70,7 @@ def step_poll(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-IS_READY = flow.StepInfo("is_ready", "Conditional", "Ready?")
+IS_READY = flow.StepInfo("is_ready", "Conditional", "Ready?", pure=True)
 
 
 @flow.guard(IS_READY)
@@ -157,7 +157,7 @@ def graph_main(run: flow.Run, sc: flow.Scope) -> Any:
 
 # --- While 'poll' iteration --------------------------------------------------------------------
 
-POLL__PAUSE = flow.StepInfo("pause", "Delay", "Pause between polls", durable=False)
+POLL__PAUSE = flow.StepInfo("pause", "Delay", "Pause between polls", durable=False, pure=True)
 
 
 @flow.guard(POLL__PAUSE)

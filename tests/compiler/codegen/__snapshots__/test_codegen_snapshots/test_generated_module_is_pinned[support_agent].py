@@ -157,7 +157,7 @@ def step_lookup_order(run: flow.Run, sc: flow.Scope, args: dict[str, Any] | None
     )
 
 
-LOG_REPLY = flow.StepInfo("log_reply", "Log")
+LOG_REPLY = flow.StepInfo("log_reply", "Log", pure=True)
 
 
 @flow.guard(LOG_REPLY)

@@ -50,7 +50,7 @@ def step_fetch_feed(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-PARSE_FEED = flow.StepInfo("parse_feed", "Agent", "Parse the XML")
+PARSE_FEED = flow.StepInfo("parse_feed", "Agent", "Parse the XML", pure=True)
 
 
 @flow.guard(PARSE_FEED)
@@ -76,7 +76,7 @@ def step_parse_feed(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-IN_STOCK = flow.StepInfo("in_stock", "Filter", "Keep products in stock")
+IN_STOCK = flow.StepInfo("in_stock", "Filter", "Keep products in stock", pure=True)
 
 
 @flow.guard(IN_STOCK)
@@ -97,7 +97,7 @@ def step_in_stock(run: flow.Run, sc: flow.Scope) -> None:
     )
 
 
-BY_CATEGORY = flow.StepInfo("by_category", "GroupBy", "Group by category")
+BY_CATEGORY = flow.StepInfo("by_category", "GroupBy", "Group by category", pure=True)
 
 
 @flow.guard(BY_CATEGORY)
