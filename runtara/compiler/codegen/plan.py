@@ -73,7 +73,7 @@ class Planner:
         self.graph = graph
         self.where = where
         self._succ: dict[str, list[str]] = {}
-        self._topo: tuple[dict[str, int], dict[str, list[str]]] | None | bool = False
+        self._topo: tuple[dict[str, int], dict[str, list[str]]] | bool | None = False
 
     def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
         """Edges leaving ``step_id`` in plan order (the graph keeps them indexed)."""
