@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import shutil
 import subprocess
@@ -90,22 +89,27 @@ def generate(
         "graphs": emitter.graphs,
     }
     code = _environment().get_template("module.py.j2").render(context)
-    return format_source(code) if format else code
+    # The template writes the imports already sorted unless an installed agent adds one
+    # (its section is ruff's to decide), so only then is ``ruff check`` needed.
+    return format_source(code, sort_imports=bool(context["plugin_agents"])) if format else code
 
 
 def _builtin(module: str) -> bool:
     return module.startswith("runtara.agents.") and module.count(".") == 2
 
 
-def format_source(code: str) -> str:
+def format_source(code: str, *, sort_imports: bool = True) -> str:
     """The module checked to parse, then ``ruff format``-ed when ruff is installed.
 
     Formatting is cosmetic: ruff is a developer tool (the ``dev`` extra), so a plain
     install runs the module as rendered. The parse check does not depend on it, so a
-    codegen bug is reported the same way with or without ruff.
+    codegen bug is reported the same way with or without ruff. It compiles to bytecode
+    rather than ``ast.parse``: the same syntax check without building Python AST objects
+    (less than half the time on a large module). ``sort_imports=False`` skips ``ruff
+    check`` when the imports are known to be sorted already.
     """
     try:
-        ast.parse(code, filename="workflow.py")
+        compile(code, "workflow.py", "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise CodegenError(
             f"generated code does not parse (a codegen bug): line {exc.lineno}: {exc.msg}"
@@ -114,8 +118,12 @@ def format_source(code: str) -> str:
     if ruff is None:
         return code
     try:
-        fixed = _run_ruff(
-            [ruff, "check", "--select", "I,F401", "--fix", "--quiet", "--exit-zero"], code
+        fixed = (
+            _run_ruff(
+                [ruff, "check", "--select", "I,F401", "--fix", "--quiet", "--exit-zero"], code
+            )
+            if sort_imports
+            else code
         )
         return _run_ruff([ruff, "format", "--line-length", "100"], fixed or code) or code
     except (OSError, subprocess.CalledProcessError):

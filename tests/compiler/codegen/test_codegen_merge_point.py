@@ -92,7 +92,8 @@ def test_merge_point_of_a_diamond_is_its_join_not_a_later_step() -> None:
         5, [(0, 1, "next"), (0, 2, "next"), (1, 3, "next"), (2, 3, "next"), (3, 4, "next")], {4}
     )
     planner = Planner(wf.graph, "test")
+    one_side_empty: list[str | None] = ["s1", None]
     assert planner.merge_point(["s1", "s2"]) == "s3"
     assert planner.merge_point(["s1", "s4"]) == "s4"
     assert planner.merge_point(["s4", "s1"]) == "s4"
-    assert planner.merge_point(["s1", None]) is None
+    assert planner.merge_point(one_side_empty) is None
