@@ -71,7 +71,7 @@ def graphs(draw: st.DrawFn) -> tuple[Workflow, list[list[str | None]]]:
         b = draw(st.integers(a + 1 if acyclic and a + 1 <= size else 0, size))
         edges.append((a, b, draw(st.sampled_from(["next", "next", "next", "onError"]))))
     finishes = set(draw(st.lists(st.integers(0, size - 1), max_size=3)))
-    names: list[str | None] = [f"s{i}" for i in range(size)] + ["ghost", None]
+    names: list[str | None] = [*(f"s{i}" for i in range(size)), "ghost", None]
     queries = draw(
         st.lists(st.lists(st.sampled_from(names), min_size=2, max_size=4), min_size=1, max_size=6)
     )
