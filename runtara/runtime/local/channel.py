@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from runtara.errors import ServiceError
 from runtara.runtime.api import instance_models as models
 from runtara.runtime.api import storable
-from runtara.runtime.errors import InvalidInput
+from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.settings import Settings
 from runtara.runtime.store import Store, checkpoints, events, instances, signals
 from runtara.runtime.store.access import Caller
@@ -79,7 +79,8 @@ class InstanceChannel:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
     # -- serving ------------------------------------------------------------------------
 
@@ -115,14 +116,15 @@ class InstanceChannel:
 
     def _dispatch(self, header: dict[str, Any], body: bytes) -> Answer:
         method, path = str(header["method"]), str(header["path"])
-        if len(body) > self.settings.max_state_bytes:
-            return _problem(
-                413,
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE.phrase,
-                f"request body of {len(body)} bytes exceeds the limit of "
-                f"{self.settings.max_state_bytes} bytes (server setting "
-                "RUNTARA_MAX_STATE_BYTES); keep large data outside checkpoints",
+        limit = self.settings.max_state_bytes
+        if len(body) > limit:
+            detail = (
+                f"request body of {len(body)} bytes exceeds the limit of {limit} bytes "
+                "(server setting RUNTARA_MAX_STATE_BYTES); keep large data outside checkpoints"
             )
+            if method == "POST" and path.startswith(f"{self._base}/checkpoints/"):
+                raise PayloadTooLarge(detail)  # as the checkpoint fast path words it
+            return _problem(413, HTTPStatus.REQUEST_ENTITY_TOO_LARGE.phrase, detail)
         if not path.startswith(self._base):
             return self._by_app(header, body)
         rest = path[len(self._base) :]
