@@ -191,7 +191,7 @@ def hello_row(rounds: int) -> Row:
 def durability_rows(full: bool, dbos: bool, postgres: bool) -> list[Row]:
     """``benchmarks/durability.py``'s rows, when that file is present."""
     try:
-        import durability  # type: ignore[import-not-found]
+        import durability
     except ImportError:
         return [
             {
