@@ -12,7 +12,6 @@ generated code); unexpected exceptions become a ``TransientError`` (network/OS) 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +25,7 @@ from runtara.agents.errors import (
 )
 from runtara.agents.files import type_name
 from runtara.agents.framework import CapabilitySpec, InputSpec
+from runtara.agents.numbers import as_number
 from runtara.agents.redaction import redact, redact_text
 
 CONNECTION_KEY = "_connection"
@@ -133,12 +133,12 @@ def _to_string(value: Any) -> Any:
 
 
 def _to_integer(value: Any) -> Any:
-    number = _number(value)
+    number = as_number(value)
     return int(number) if number is not None and float(number).is_integer() else _REJECTED
 
 
 def _to_number(value: Any) -> Any:
-    number = _number(value)
+    number = as_number(value)
     return _REJECTED if number is None else number
 
 
@@ -158,25 +158,6 @@ _CONVERTERS: dict[str, Any] = {
     "array": lambda v: list(v) if isinstance(v, list | tuple) else _REJECTED,
     "object": lambda v: dict(v) if isinstance(v, Mapping) else _REJECTED,
 }
-
-
-def _number(value: Any) -> int | float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        try:
-            number = float(text)
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
 
 
 def _call(spec: CapabilitySpec, arguments: dict[str, Any]) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 import time
 import unicodedata
@@ -15,6 +14,7 @@ from runtara.agents._countries import ALIASES, COUNTRIES
 from runtara.agents._dates import format_datetime, parse_iso
 from runtara.agents.errors import InputError, PermanentError
 from runtara.agents.framework import Doc, agent
+from runtara.agents.numbers import as_number
 
 utils = agent(
     "utils",
@@ -105,16 +105,9 @@ def calculate(
 def _as_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or value is None:
         raise InputError(f"variable {name!r} must be a number", field=f"variables.{name}")
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            pass
-        else:
-            if math.isfinite(number):
-                return int(number) if number.is_integer() and "." not in value else number
+    number = as_number(value)
+    if number is not None:
+        return number
     raise InputError(
         f"variable {name!r} cannot be read as a number: {value!r}", field=f"variables.{name}"
     )

@@ -7,6 +7,7 @@ and progress or errors on stderr, so that ``runtara ... --format json | jq`` wor
 from __future__ import annotations
 
 import json
+import re
 import sys
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
@@ -15,11 +16,27 @@ import typer
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from runtara.errors import Error
+from runtara.sdk.terminal import terminal_safe
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _TerminalConsole(Console):
+    """A rich console that shows control characters in the text it prints as escapes.
+
+    Instance ids, names, messages and errors may come from data a stranger wrote (an
+    HTTP response, a webhook body): printed raw, an escape sequence in them could
+    recolour, clear or retitle the terminal. Newlines and tabs stay (messages may span
+    lines); rich's own styling is added after this and is unaffected.
+    """
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(terminal_safe(text, lines=True), **options)
+
+
+stdout = _TerminalConsole(highlight=False, soft_wrap=True)
+stderr = _TerminalConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 class OutputFormat(StrEnum):
@@ -72,7 +89,7 @@ def print_json(value: Any) -> None:
     from runtara.sdk.payload import encode  # bytes as {"$bytes": base64}, as the API has them
 
     text = json.dumps(encode(value), indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(_json_escape_controls(text) + "\n")
     sys.stdout.flush()
 
 
@@ -80,7 +97,17 @@ def as_json(value: Any, **options: Any) -> str:
     """``value`` as JSON text for a person to read; bytes shown as ``{"$bytes": ...}``."""
     from runtara.sdk.payload import encode
 
-    return json.dumps(encode(value), ensure_ascii=False, **options)
+    return _json_escape_controls(json.dumps(encode(value), ensure_ascii=False, **options))
+
+
+_C1_AND_SEPARATORS = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def _json_escape_controls(text: str) -> str:
+    """JSON text with the control characters ``json.dumps`` leaves raw when it keeps
+    non-ASCII (DEL, C1, line and paragraph separators) written as ``\\uXXXX`` too: still
+    the same JSON, and nothing a terminal would act on."""
+    return _C1_AND_SEPARATORS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def json_option(text: str, option: str) -> Any:

@@ -10,6 +10,7 @@ import typer
 from runtara.cli._common import Format, OutputFormat, json_option
 from runtara.cli.instances import _show_instance
 from runtara.cli.remote import ApiKey, Tenant, Url, connect
+from runtara.sdk.terminal import terminal_safe
 
 
 def register(app: typer.Typer) -> None:
@@ -66,8 +67,8 @@ def logs(
         for line in lines:
             if fmt == OutputFormat.json:  # one object per line (JSON Lines), also when following
                 typer.echo(json.dumps(line, ensure_ascii=False))
-            else:  # each line on the stream it was written to
-                typer.echo(line["line"], err=line["stream"] == "stderr")
+            else:  # each line on the stream it was written to, safe for a terminal
+                typer.echo(terminal_safe(line["line"]), err=line["stream"] == "stderr")
 
 
 def _all_lines(client: Any, instance_id: str) -> list[dict[str, Any]]:

@@ -30,10 +30,11 @@ from runtara.console.access import CsrfRefused, NotSignedIn, Viewer
 from runtara.console.formats import SVG_STYLE, to_svg
 from runtara.console.graph import Graph, of_workflow
 from runtara.runtime.api.management import iso
-from runtara.runtime.errors import Conflict, InvalidInput, NotFound, RuntaraError
+from runtara.runtime.api.state import store_of
+from runtara.runtime.errors import Conflict, InvalidInput, NotFound
 from runtara.runtime.settings import Settings
 from runtara.runtime.status import TERMINAL, Status
-from runtara.runtime.store import Store, events, images, instances, signals, tenants
+from runtara.runtime.store import events, images, instances, signals, tenants
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
@@ -128,11 +129,6 @@ def _page(
     return response
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
 async def _form(request: Request) -> dict[str, str]:
     """An urlencoded form body (the console's only kind), one value per field."""
     body = await request.body()
@@ -176,7 +172,7 @@ def _filters(request: Request) -> dict[str, Any]:
 
 async def _instance_rows(request: Request, viewer: Viewer) -> dict[str, Any]:
     chosen = _filters(request)
-    store = _store(request)
+    store = store_of(request)
     found = await store.arun(
         instances.list_instances,
         viewer.tenant_id,
@@ -220,7 +216,7 @@ async def instance_rows(request: Request) -> Response:
 
 
 async def _instance_view(request: Request, viewer: Viewer, instance_id: str) -> dict[str, Any]:
-    store = _store(request)
+    store = store_of(request)
     instance = await store.arun(instances.get_instance, viewer.tenant_id, instance_id)
     heads, more = await store.arun(queries.checkpoint_heads, viewer.tenant_id, instance_id)
     found = await store.arun(events.list_events, viewer.tenant_id, instance_id, after=0, limit=1000)
@@ -317,7 +313,7 @@ async def instance_action(request: Request, instance_id: str) -> Response:
     form = await _form(request)
     access.check_csrf(request, viewer, form.get("csrf"))
     action = form.get("action", "")
-    store = _store(request)
+    store = store_of(request)
     try:
         if action in ACTIONS:
             await store.arun(ACTIONS[action], viewer.tenant_id, instance_id)
@@ -360,14 +356,14 @@ def _quote(value: str) -> str:
 @router.get("/images")
 async def image_list(request: Request) -> Response:
     viewer = await access.viewer(request)
-    found = await _store(request).arun(images.list_images, viewer.tenant_id, limit=500)
+    found = await store_of(request).arun(images.list_images, viewer.tenant_id, limit=500)
     return _page(request, viewer, "images.html", images=found)
 
 
 @router.get("/images/{image_id}")
 async def image_page(request: Request, image_id: str) -> Response:
     viewer = await access.viewer(request)
-    store = _store(request)
+    store = store_of(request)
     try:
         image = await store.arun(images.get_image, viewer.tenant_id, image_id)
     except NotFound as exc:
@@ -419,7 +415,7 @@ async def login(request: Request) -> Response:
     access.check_login_csrf(request, form.get("csrf"))
     key = form.get("api_key", "").strip()
     wanted = form.get("tenant", "").strip()
-    store = _store(request)
+    store = store_of(request)
     signing = access.signing_key(request.app.state, settings)
     target = _next(request, form.get("next"))
     if settings.admin_key and key and hmac.compare_digest(key, settings.admin_key):
@@ -473,7 +469,7 @@ async def switch_tenant(request: Request) -> Response:
     if not viewer.admin:
         raise CsrfRefused()
     wanted = form.get("tenant", "").strip()
-    store = _store(request)
+    store = store_of(request)
     try:
         if viewer.dev:
             if not wanted or len(wanted) > 200 or "\x00" in wanted:
@@ -492,4 +488,4 @@ async def switch_tenant(request: Request) -> Response:
     return response
 
 
-__all__ = ["RuntaraError", "install", "router"]
+__all__ = ["install", "router"]

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from runtara.console import access
-from runtara.console.app import _not_found, _page, _store
+from runtara.console.app import _not_found, _page
+from runtara.runtime.api.state import store_of
 from runtara.runtime.errors import NotFound
 from runtara.runtime.store import instances
 from runtara.runtime.store.database import now_ms
@@ -39,14 +40,14 @@ def _upcoming(schedule: schedules.Schedule) -> list[tuple[int, str]]:
 @router.get("/schedules")
 async def schedule_list(request: Request) -> Response:
     viewer = await access.viewer(request)
-    found = await _store(request).arun(schedules.list_schedules, viewer.tenant_id, limit=500)
+    found = await store_of(request).arun(schedules.list_schedules, viewer.tenant_id, limit=500)
     return _page(request, viewer, "schedules.html", schedules=found)
 
 
 @router.get("/schedules/{name}")
 async def schedule_page(request: Request, name: str) -> Response:
     viewer = await access.viewer(request)
-    store = _store(request)
+    store = store_of(request)
     try:
         schedule = await store.arun(schedules.get_schedule, viewer.tenant_id, name)
     except NotFound as exc:
@@ -67,14 +68,14 @@ async def schedule_page(request: Request, name: str) -> Response:
 @router.get("/hooks")
 async def hook_list(request: Request) -> Response:
     viewer = await access.viewer(request)
-    found = await _store(request).arun(hooks.list_hooks, viewer.tenant_id, limit=500)
+    found = await store_of(request).arun(hooks.list_hooks, viewer.tenant_id, limit=500)
     return _page(request, viewer, "hooks.html", hooks=found, base=_base(request))
 
 
 @router.get("/hooks/{ref}")
 async def hook_page(request: Request, ref: str) -> Response:
     viewer = await access.viewer(request)
-    store = _store(request)
+    store = store_of(request)
     try:
         hook = await store.arun(hooks.get_hook, viewer.tenant_id, ref)
         deliveries = await store.arun(

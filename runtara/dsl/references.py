@@ -8,9 +8,13 @@ A template is text with ``{{ path }}`` or ``{{ path | filter }}`` placeholders.
 
 from __future__ import annotations
 
+import ast
+import inspect
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from runtara.errors import Error
 
@@ -177,22 +181,37 @@ def format_path(segments: tuple[Segment, ...] | list[Segment]) -> str:
 
 
 @dataclass(frozen=True)
+class FilterCall:
+    """One filter of a placeholder, checked: a known filter, literal arguments that fit it."""
+
+    name: str
+    args: tuple[Any, ...]
+    """The arguments after the filtered value, as JSON values."""
+    text: str
+    """As written, e.g. ``default('n/a')``."""
+
+
+@dataclass(frozen=True)
 class TemplateExpression:
     """One ``{{ ... }}`` placeholder: its path, its filters and where it starts."""
 
     source: str
     """The text between the braces, stripped."""
     path: ReferencePath
-    filters: tuple[str, ...]
-    """Filter calls as written, e.g. ``upper`` or ``default('n/a')``."""
+    calls: tuple[FilterCall, ...]
     offset: int
     """Offset of ``{{`` in the template."""
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        """Filter calls as written, e.g. ``upper`` or ``default('n/a')``."""
+        return tuple(call.text for call in self.calls)
 
 
 TemplatePart = str | TemplateExpression
 
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_FILTER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\(.*\))?", re.DOTALL)
+_FILTER = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*", re.DOTALL)
 
 
 def parse_template(text: str) -> tuple[TemplatePart, ...]:
@@ -221,9 +240,67 @@ def _parse_placeholder(inner: str, offset: int) -> TemplateExpression:
         raise ReferenceSyntaxError(
             f"placeholder '{{{{ {source} }}}}': {exc.message}", source, offset
         ) from None
-    for name in filters:
-        if not _FILTER.fullmatch(name):
+    calls = []
+    for piece in filters:
+        try:
+            calls.append(_filter_call(piece))
+        except ValueError as exc:
             raise ReferenceSyntaxError(
-                f"placeholder '{{{{ {source} }}}}': malformed filter {name!r}", source, offset
-            )
-    return TemplateExpression(source=source, path=path, filters=tuple(filters), offset=offset)
+                f"placeholder '{{{{ {source} }}}}': {exc}", source, offset
+            ) from None
+    return TemplateExpression(source=source, path=path, calls=tuple(calls), offset=offset)
+
+
+def _filter_call(piece: str) -> FilterCall:
+    """``piece`` (``default('n/a')``) checked against the filters the engine has: the one
+    rule for validation, the language server and codegen."""
+    from runtara.sdk.flow.templates import FILTERS  # the engine's table (image side)
+
+    match = _FILTER.fullmatch(piece)
+    if not match:
+        raise ValueError(f"malformed filter {piece!r}")
+    name, arguments = match.group(1), match.group(2)
+    if name not in FILTERS:
+        raise ValueError(f"unknown template filter {name!r} (known: {', '.join(sorted(FILTERS))})")
+    args = _filter_arguments(arguments, piece)
+    parameters = list(inspect.signature(FILTERS[name]).parameters.values())[1:]
+    try:
+        inspect.signature(FILTERS[name]).bind(None, *args)
+    except TypeError:
+        takes = ", ".join(
+            p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}"
+            for p in parameters
+        )
+        raise ValueError(
+            f"template filter {name} takes ({takes}), got {len(args)} argument(s) in {piece!r}"
+        ) from None
+    return FilterCall(name=name, args=args, text=piece)
+
+
+def _filter_arguments(source: str | None, piece: str) -> tuple[Any, ...]:
+    if not source or not source.strip():
+        return ()
+    try:
+        values = ast.literal_eval(f"({source},)")
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        values = None
+    if not isinstance(values, tuple) or not all(_is_json(v) for v in values):
+        raise ValueError(
+            "template filter arguments must be literal strings, numbers, lists, True, False"
+            f" or None: {piece!r}"
+        )
+    return tuple(list(v) if isinstance(v, tuple) else v for v in values)
+
+
+def _is_json(value: Any, depth: int = 0) -> bool:
+    if depth > 32:
+        return False
+    if value is None or isinstance(value, bool | int | str):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return all(_is_json(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v, depth + 1) for k, v in value.items())
+    return False

@@ -8,8 +8,6 @@ from typing import Any
 
 import httpx
 
-from tests.support.polling import wait_for
-
 ROOT = Path(__file__).resolve().parents[2]
 #: Screenshots land here (git-ignored; CI keeps the folder as an artifact).
 SCREENSHOTS = ROOT / "tests" / ".artifacts" / "screenshots"
@@ -103,18 +101,6 @@ def start(api: httpx.Client, image: str, data: Any, instance_id: str | None = No
     assert answer.status_code == 201, answer.text
     started: str = answer.json()["id"]
     return started
-
-
-def wait_status(api: httpx.Client, instance_id: str, *wanted: str, timeout: float = 60) -> dict:
-    """Poll the API until the instance is in one of ``wanted`` (fails on another end)."""
-
-    def reached() -> dict | None:
-        state: dict = api.get(f"/v1/instances/{instance_id}").json()
-        assert state["status"] not in {"failed", "cancelled", "completed"} - set(wanted), state
-        return state if state["status"] in wanted else None
-
-    found: dict = wait_for(reached, timeout, what=f"{instance_id} to become {wanted}")
-    return found
 
 
 def shoot(page: Any, name: str) -> Path:

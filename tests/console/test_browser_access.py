@@ -9,7 +9,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.console.support import SLEEPER, management, register, shoot, start, wait_status
+from tests.console.support import SLEEPER, management, register, shoot, start
+from tests.support.polling import wait_status
 from tests.support.run_processes import dev_server
 
 ADMIN_KEY = "admin-key-for-console-tests"

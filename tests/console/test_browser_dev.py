@@ -10,7 +10,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.console.support import SLEEPER, WAITER, management, register, shoot, start, wait_status
+from tests.console.support import SLEEPER, WAITER, management, register, shoot, start
+from tests.support.polling import wait_status
 from tests.support.run_processes import dev_server
 
 

@@ -13,7 +13,8 @@ from urllib.parse import quote
 import httpx
 from playwright.sync_api import expect
 
-from tests.console.support import management, register, shoot, start, wait_status
+from tests.console.support import management, register, shoot, start
+from tests.support.polling import wait_status
 from tests.support.run_processes import dev_server
 
 ATTACKS = [

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.console.support import SLEEPER, management, register, start, wait_status
+from tests.console.support import SLEEPER, management, register, start
+from tests.support.polling import wait_status
 from tests.support.run_processes import dev_server
 
 ADMIN_KEY = "admin-key-for-console-tests"

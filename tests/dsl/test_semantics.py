@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
+
+import pytest
 
 from runtara import dsl
 
@@ -388,3 +391,61 @@ def test_reading_data_without_a_declared_schema_is_only_a_warning() -> None:
     document["steps"]["done"]["inputMapping"] = {"a": ref("data.nmae")}
     (warning,) = dsl.validate_text(json.dumps(document), "doc.json").diagnostics
     assert warning.code == "W054" and "Did you mean 'name'?" in warning.message
+
+
+@pytest.mark.parametrize("bad_id", ["", "a\x00b", "line\nbreak", "tab\tbed", "bell\x07"])
+def test_a_step_id_is_not_empty_and_has_no_control_characters(bad_id: str) -> None:
+    """An id names the step in every log line, event and diagnostic: a NUL or a newline
+    in it would garble them (and an empty one reads as nothing at all)."""
+    document = {"name": "ids", "steps": {bad_id: finish(bad_id)}, "entryPoint": bad_id}
+    result = dsl.validate_text(json.dumps(document), "doc.json")
+    assert not result.ok
+    found = [d for d in result.diagnostics if d.code == "S001"]
+    assert found, result.diagnostics
+    assert all(d.line >= 1 for d in found)
+    assert ("non-empty" if bad_id == "" else "control character") in found[0].message
+
+
+def test_unusual_but_printable_step_ids_stay_valid() -> None:
+    ids = ["with space", "dots.and-dashes", "ünïcode", "emoji-🚀"]
+    steps = [log(i) for i in ids] + [finish()]
+    edges = [(a["id"], b["id"]) for a, b in itertools.pairwise(steps)]
+    assert dsl.validate_text(json.dumps(graph(*steps, edges=edges)), "doc.json").ok
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "why"),
+    [
+        ("{{ data.a | shout }}", "unknown template filter 'shout'"),
+        ("{{ data.a | default(1j) }}", "must be literal"),
+        ("{{ data.a | default(1e999) }}", "must be literal"),
+        ("{{ data.a | default(b'x') }}", "must be literal"),
+        ("{{ data.a | default(__import__('os')) }}", "must be literal"),
+        ("{{ data.a | default(1, 2, 3) }}", "takes (fallback=''), got 3 argument(s)"),
+    ],
+)
+def test_a_template_filter_is_checked_where_the_document_is_validated(
+    placeholder: str, why: str
+) -> None:
+    """What codegen would refuse, ``runtara validate`` (and so the editor) reports first,
+    at the mapping value (one rule: ``dsl.references``)."""
+    document = {
+        "name": "filters",
+        "inputSchema": {"a": {"type": "string"}},
+        "steps": {"done": finish(x={"valueType": "template", "value": placeholder})},
+        "entryPoint": "done",
+    }
+    found = dsl.validate_text(json.dumps(document, indent=2), "doc.json").diagnostics
+    assert [(d.code, why in d.message) for d in found] == [("E011", True)], found
+    assert found[0].path == "/steps/done/inputMapping/x/value"
+
+
+def test_literal_filter_arguments_of_every_json_kind_are_accepted() -> None:
+    value = "{{ data.a | default({'k': [1, 2.5, None, True]}) | replace('a', 'b') }}"
+    document = {
+        "name": "filters",
+        "inputSchema": {"a": {"type": "string"}},
+        "steps": {"done": finish(x={"valueType": "template", "value": value})},
+        "entryPoint": "done",
+    }
+    assert dsl.validate_text(json.dumps(document), "doc.json").ok

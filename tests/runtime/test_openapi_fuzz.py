@@ -1,5 +1,6 @@
 """Schemathesis against the service's own OpenAPI: no input makes an endpoint fail with 5xx,
-and every answer is documented (status, content type, schema) (instance protocol and management API)."""
+and every answer is documented (status, content type, schema): the instance protocol, the
+management API and the environment's endpoints (images, start, logs, process)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,17 @@ from runtara.runtime.embedded import EmbeddedRuntime
 MINE = (
     r"^/(health|metrics|v1/instance/|v1/tenants|v1/connections"
     r"|v1/instances/\{instance_id\}(/(pause|resume|cancel|signals|events|checkpoints|output))?$"
-    r"|v1/instances/\{instance_id\}/checkpoints/)"
+    r"|v1/instances/\{instance_id\}/checkpoints/"
+    r"|v1/(images|instances$|instances/\{instance_id\}/(logs|process)$))"
 )
 
 
 @pytest.fixture
-def api_schema(db_url: str) -> Iterator[schemathesis.schemas.BaseSchema]:
+def api_schema(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[schemathesis.schemas.BaseSchema]:
+    # Fuzzed images are registered, never run: random programs stay unlaunched.
+    monkeypatch.setenv("RUNTARA_SCHEDULER", "off")
     with EmbeddedRuntime(db_url, secret_key="fuzz") as runtime:
         yield schemathesis.openapi.from_url(f"{runtime.url}/openapi.json")
 

@@ -19,7 +19,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from runtara.runtime.tracing import enabled_by_env, trace_ids
-from tests.console.support import management, reference, register, start, wait_status
+from tests.console.support import management, reference, register, start
+from tests.support.polling import wait_status
 from tests.support.run_processes import dev_server
 
 SECRET = "s3cr3t-token-never-exported"

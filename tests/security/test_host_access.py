@@ -11,7 +11,7 @@ import pytest
 
 from runtara.runtime.runners.environment import ALLOWED
 from tests.security.conftest import ADMIN_KEY, CANARY, SECRET_KEY, Secured
-from tests.security.waiting import wait_status
+from tests.support.polling import wait_status
 
 WORKFLOW = {
     "name": "noop",

@@ -4,13 +4,12 @@ status, the connection secrets fetch included (real server, real process runner)
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.security.conftest import Secured
-from tests.security.waiting import wait_status
+from tests.support.polling import wait_for, wait_status
 
 SECRET = "tenant-connection-secret"
 
@@ -41,12 +40,8 @@ def fetch_connection(url: str, token: str) -> httpx.Response:
     )
 
 
-def wait_file(path: Path, timeout: float = 90) -> str:
-    deadline = time.monotonic() + timeout
-    while not path.exists() or not path.read_text():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} was never written")
-        time.sleep(0.02)
+def wait_file(path: Path) -> str:
+    wait_for(lambda: path.exists() and path.read_text(), 90, what=f"{path} to be written")
     return path.read_text()
 
 

@@ -142,7 +142,7 @@ def test_the_process_runner_enforces_the_tier(secured: Secured, big_response: st
                 json={"image": f"fetch-{tier}", "id": f"i-{tier}", "input": {}, "max_attempts": 1},
             )
             assert started.status_code == 201, started.text
-        from tests.security.waiting import wait_status
+        from tests.support.polling import wait_status
 
         small = wait_status(tenant, "i-M", "completed", "failed")
         roomy = wait_status(tenant, "i-XL", "completed", "failed")

@@ -55,6 +55,37 @@ def wait_for(
         time.sleep(interval)
 
 
+#: Statuses an instance never leaves: waiting for another one after these is a failure.
+ENDED = frozenset({"completed", "failed", "cancelled"})
+
+
+def wait_status(
+    client: Any, instance_id: str, *statuses: str, timeout: float = 90
+) -> dict[str, Any]:
+    """The instance once its status is one of ``statuses``, through the management API.
+
+    ``client`` is a ``runtara.client.Client`` or an ``httpx.Client`` on the server's base
+    URL. An instance that ends in another status fails at once (with its record), rather
+    than after ``timeout``.
+    """
+
+    def reached() -> dict[str, Any] | None:
+        if isinstance(client, httpx.Client):
+            answer = client.get(f"/v1/instances/{instance_id}")
+            if answer.status_code != 200:
+                return None
+            state: dict[str, Any] = answer.json()
+        else:
+            state = client.get_instance(instance_id)
+        assert state["status"] not in ENDED - set(statuses), state
+        return state if state["status"] in statuses else None
+
+    found: dict[str, Any] = wait_for(
+        reached, timeout, what=f"{instance_id} to become {' or '.join(statuses)}"
+    )
+    return found
+
+
 def answers(url: str, verify: Any = True) -> bool:
     """Whether an HTTP server answers ``url`` at all (any status)."""
     try:

@@ -8,12 +8,11 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from runtara.client import Client
-from tests.support.polling import free_port, healthy, wait_for
+from tests.support.polling import free_port, healthy, wait_for, wait_status
 
 __all__ = ["FAST_ENV", "Server", "effects", "environment", "free_port", "wait_for", "wait_status"]
 
@@ -158,17 +157,6 @@ def instance_pids(instance_id: str, url: str | None = None) -> list[int]:
         if marker in environ and state != "Z" and (server is None or server in environ):
             found.append(int(entry.name))
     return found
-
-
-def wait_status(
-    client: Client, instance_id: str, *statuses: str, timeout: float = 60
-) -> dict[str, Any]:
-    result: dict[str, Any] = wait_for(
-        lambda: (i := client.get_instance(instance_id))["status"] in statuses and i,
-        timeout,
-        what=f"{instance_id} to become {' or '.join(statuses)}",
-    )
-    return result
 
 
 def effects(path: Path) -> list[int]:

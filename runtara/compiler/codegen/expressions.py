@@ -8,9 +8,6 @@ Filter conditions ``item``.
 
 from __future__ import annotations
 
-import ast
-import inspect
-import re
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
@@ -70,8 +67,6 @@ _GET = _exported("flow", flow, flow.get)
 _OR_DEFAULT = _exported("flow", flow, flow.or_default)
 _TRUTHY = _exported("flow", flow, flow.truthy)
 _TEXT = _exported("flow.tpl", templates, templates.text)
-
-_FILTER_CALL = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.S)
 
 
 class Expressions:
@@ -183,22 +178,9 @@ class Expressions:
 
     def _placeholder(self, placeholder: TemplateExpression) -> str:
         expr: str = self.reference(placeholder.path.text)
-        for piece in placeholder.filters:
-            match = _FILTER_CALL.match(piece)
-            if not match or match.group(1) not in templates.FILTERS:
-                known = ", ".join(sorted(templates.FILTERS))
-                raise self.error(f"unknown template filter {piece!r} (known: {known})")
-            name, function = match.group(1), templates.FILTERS[match.group(1)]
-            args = [expr, *_filter_args(match.group(2), self)]
-            try:
-                inspect.signature(function).bind(*args)
-            except TypeError:
-                params = list(inspect.signature(function).parameters.values())[1:]
-                takes = ", ".join(str(p) for p in params)
-                raise self.error(
-                    f"template filter {name} takes ({takes}), got {len(args) - 1}"
-                    f" argument(s) in {piece!r}"
-                ) from None
+        for call in placeholder.calls:  # checked by the language (dsl.references)
+            args = [expr, *(py_literal(arg) for arg in call.args)]
+            name = call.name
             expr = f"{_FILTERS[name]}({', '.join(args)})"
         return f"{_TEXT}({expr})"
 
@@ -261,16 +243,3 @@ def _walk(base: str, keys: tuple[Segment, ...]) -> str:
     if not keys:
         return base
     return f"{_GET}({base}, {', '.join(py_literal(k) for k in keys)})"
-
-
-def _filter_args(source: str | None, where: Expressions) -> list[str]:
-    if not source or not source.strip():
-        return []
-    try:
-        values = ast.literal_eval(f"({source},)")
-        return [py_literal(v) for v in values]
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, CodegenError):
-        raise where.error(
-            f"template filter arguments must be literal strings, numbers, lists, True, False"
-            f" or None: ({source})"
-        ) from None

@@ -11,6 +11,7 @@ semantic checks run on the model (codes of DSL.md). Codegen and ``runtara run`` 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +171,9 @@ def semantic_diagnostics(
     return ctx.diagnostics
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _check_scope(
     ctx: CheckContext,
     scope: GraphScope,
@@ -184,6 +188,13 @@ def _check_scope(
     check_variable_secrets(ctx, scope)
     for step_id, step in scope.graph.steps.items():
         ptr = scope.step_pointer(step_id)
+        if _CONTROL.search(step_id):
+            ctx.report(
+                "S001",
+                f"step id {step_id!r} contains a control character (NUL, newline, tab...):"
+                " it would garble every log line, event and diagnostic that names it",
+                ptr,
+            )
         if step.id != step_id:
             ctx.report(
                 "S001",

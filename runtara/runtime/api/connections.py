@@ -15,17 +15,13 @@ from runtara.runtime import connection_types
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
+from runtara.runtime.api.state import store_of
 from runtara.runtime.api.storable import StoredObject
-from runtara.runtime.store import Store, connections
+from runtara.runtime.store import connections
 
 router = APIRouter(prefix="/v1/connections", tags=["connections"])
 
 ConnectionId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 class ConnectionIn(BaseModel):
@@ -67,7 +63,7 @@ async def create_connection(
     request: Request, who: Authenticated, body: ConnectionIn
 ) -> ConnectionOut:
     parameters = connection_types.validate(body.integration_id, body.parameters)
-    store = _store(request)
+    store = store_of(request)
     created = await store.arun(
         connections.create_connection,
         store.secrets,
@@ -84,7 +80,7 @@ async def create_connection(
 async def list_connections(request: Request, who: Authenticated) -> list[ConnectionOut]:
     return [
         ConnectionOut.of(c)
-        for c in await _store(request).arun(connections.list_connections, who.tenant_id)
+        for c in await store_of(request).arun(connections.list_connections, who.tenant_id)
     ]
 
 
@@ -93,7 +89,7 @@ async def get_connection(
     request: Request, who: Authenticated, connection_id: ConnectionId
 ) -> ConnectionOut:
     return ConnectionOut.of(
-        await _store(request).arun(connections.get_connection, who.tenant_id, connection_id)
+        await store_of(request).arun(connections.get_connection, who.tenant_id, connection_id)
     )
 
 
@@ -102,7 +98,7 @@ async def update_connection(
     request: Request, who: Authenticated, connection_id: ConnectionId, body: ParametersIn
 ) -> ConnectionOut:
     """Replace the parameters (e.g. rotate a token); the type stays."""
-    store = _store(request)
+    store = store_of(request)
     current = await store.arun(connections.get_connection, who.tenant_id, connection_id)
     parameters = connection_types.validate(current.integration_id, body.parameters)
     updated = await store.arun(
@@ -115,5 +111,5 @@ async def update_connection(
 async def delete_connection(
     request: Request, who: Authenticated, connection_id: ConnectionId
 ) -> Response:
-    await _store(request).arun(connections.delete_connection, who.tenant_id, connection_id)
+    await store_of(request).arun(connections.delete_connection, who.tenant_id, connection_id)
     return Response(status_code=204)

@@ -12,10 +12,11 @@ from starlette.responses import Response
 from runtara.runtime.api import image_policy
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.management import iso
+from runtara.runtime.api.state import store_of
 from runtara.runtime.api.storable import StoredObject
 from runtara.runtime.runners.resources import MAX_TIMEOUT_S
 from runtara.runtime.scheduler import registration
-from runtara.runtime.store import Store, connections, images
+from runtara.runtime.store import connections, images
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 
@@ -31,11 +32,6 @@ ImageRef = Annotated[
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 #: Text the store keeps (PostgreSQL text holds no NUL character).
 TEXT = r"^[^\x00]*$"
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 class ImageIn(BaseModel):
@@ -148,10 +144,10 @@ async def register_image(request: Request, who: Authenticated, body: ImageIn) ->
     image_policy.check(body, admin=who.admin)
     auth = None
     if body.oci is not None and (registry := _registry_of(body.oci)) is not None:
-        store = _store(request)
+        store = store_of(request)
         auth = await store.arun(connections.registry_login, store.secrets, who.tenant_id, registry)
     found = await asyncio.to_thread(_registration, body, archives=who.admin, auth=auth)
-    image = await _store(request).arun(
+    image = await store_of(request).arun(
         images.create_image,
         who.tenant_id,
         body.name,
@@ -183,7 +179,7 @@ async def list_images(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> ImageList:
     """Images of the tenant, newest first."""
-    found = await _store(request).arun(
+    found = await store_of(request).arun(
         images.list_images, who.tenant_id, name=name, limit=limit, offset=offset
     )
     return ImageList(images=[ImageOut.of(i) for i in found], limit=limit, offset=offset)
@@ -191,11 +187,11 @@ async def list_images(
 
 @router.get("/{ref}", response_model=ImageOut)
 async def get_image(request: Request, who: Authenticated, ref: ImageRef) -> ImageOut:
-    return ImageOut.of(await _store(request).arun(images.resolve_image, who.tenant_id, ref))
+    return ImageOut.of(await store_of(request).arun(images.resolve_image, who.tenant_id, ref))
 
 
 @router.delete("/{ref}", status_code=204, response_class=Response)
 async def delete_image(request: Request, who: Authenticated, ref: ImageRef) -> Response:
     """Remove an image; 409 while one of its instances has not ended."""
-    await _store(request).arun(images.delete_image, who.tenant_id, ref)
+    await store_of(request).arun(images.delete_image, who.tenant_id, ref)
     return Response(status_code=204)

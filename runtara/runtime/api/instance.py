@@ -39,8 +39,9 @@ from runtara.runtime.api.instance_models import (
     SleepRequest,
     StoredState,
 )
+from runtara.runtime.api.state import store_of
 from runtara.runtime.errors import InvalidInput
-from runtara.runtime.store import Store, checkpoints, connections, events, instances, signals
+from runtara.runtime.store import checkpoints, connections, events, instances, signals
 from runtara.runtime.store.access import Caller
 
 router = APIRouter(prefix="/v1/instance/{tenant_id}/{instance_id}", tags=["instance protocol"])
@@ -60,11 +61,6 @@ def _caller(request: Request, tenant_id: str, instance_id: str) -> Caller:
         if scheme.lower() == "bearer" and value:
             token = value.strip()
     return Caller(tenant_id, instance_id, token, request.app.state.settings.dev)
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def _json(value: Any) -> Response:
@@ -97,7 +93,7 @@ async def register(
     """Start (or restart) this instance: it becomes ``running``; answers its input."""
     caller = _caller(request, tenant_id, instance_id)
     checkpoint_id = body.checkpoint_id if body else None
-    view = _view(await _store(request).arun(instances.register, caller, checkpoint_id))
+    view = _view(await store_of(request).arun(instances.register, caller, checkpoint_id))
     if request.app.state.tracing is not None:
         request.app.state.tracing.registered(tenant_id, instance_id)
     return view
@@ -107,7 +103,7 @@ async def register(
 async def status(request: Request, tenant_id: TenantId, instance_id: InstanceId) -> InstanceView:
     """This instance's status (read-only)."""
     caller = _caller(request, tenant_id, instance_id)
-    return _view(await _store(request).arun(instances.own_status, caller))
+    return _view(await store_of(request).arun(instances.own_status, caller))
 
 
 @router.post(
@@ -147,7 +143,7 @@ async def get_checkpoint(
 ) -> Response:
     """Look a checkpoint up without saving anything."""
     caller = _caller(request, tenant_id, instance_id)
-    found = await _store(request).arun(checkpoints.get_checkpoint, caller, key)
+    found = await store_of(request).arun(checkpoints.get_checkpoint, caller, key)
     if found is None:
         return _json({"found": False, "state": None, "content_type": None})
     return _json({"found": True, "state": _encode_state(found[0]), "content_type": found[1]})
@@ -159,7 +155,7 @@ async def sleep(
 ) -> SleepAnswer:
     """Begin or find the durable sleep ``key``; its end is fixed the first time."""
     caller = _caller(request, tenant_id, instance_id)
-    result = await _store(request).arun(checkpoints.sleep, caller, body.key, body.duration_ms)
+    result = await store_of(request).arun(checkpoints.sleep, caller, body.key, body.duration_ms)
     if request.app.state.tracing is not None:
         request.app.state.tracing.sleeping(tenant_id, instance_id, body.key, result.wake_at)
     return SleepAnswer(wake_at=result.wake_at, remaining_ms=result.remaining_ms, exit=result.exit)
@@ -169,7 +165,7 @@ async def sleep(
 async def heartbeat(request: Request, tenant_id: TenantId, instance_id: InstanceId) -> SignalAnswer:
     """Report liveness; answers the pending signal."""
     caller = _caller(request, tenant_id, instance_id)
-    return SignalAnswer(signal=await _store(request).arun(instances.heartbeat, caller))
+    return SignalAnswer(signal=await store_of(request).arun(instances.heartbeat, caller))
 
 
 @router.post("/events", response_model=Accepted)
@@ -181,7 +177,7 @@ async def add_events(
     batch = [
         events.NewEvent(e.event_type, e.subtype, e.payload, e.timestamp_ms) for e in body.events
     ]
-    return Accepted(accepted=await _store(request).arun(events.add_events, caller, batch))
+    return Accepted(accepted=await store_of(request).arun(events.add_events, caller, batch))
 
 
 @router.post("/retries", response_model=Accepted)
@@ -190,7 +186,7 @@ async def retry_attempt(
 ) -> Accepted:
     """Record one retry of a durable function (audit trail)."""
     caller = _caller(request, tenant_id, instance_id)
-    await _store(request).arun(events.record_retry, caller, body.key, body.attempt, body.error)
+    await store_of(request).arun(events.record_retry, caller, body.key, body.attempt, body.error)
     if request.app.state.tracing is not None:
         request.app.state.tracing.retried(
             tenant_id, instance_id, body.key, body.attempt, body.error
@@ -204,7 +200,7 @@ async def acknowledge_signal(
 ) -> InstanceView:
     """The instance saw ``signal``; acknowledging a cancel makes it ``cancelled``."""
     caller = _caller(request, tenant_id, instance_id)
-    view = _view(await _store(request).arun(instances.acknowledge_signal, caller, body.signal))
+    view = _view(await store_of(request).arun(instances.acknowledge_signal, caller, body.signal))
     await tracing.instance_ended(request.app.state, tenant_id, instance_id)
     return view
 
@@ -215,7 +211,7 @@ async def poll_custom_signal(
 ) -> SignalPollAnswer:
     """Take the custom signal sent to ``key`` (kept as checkpoint ``key``), if it arrived."""
     caller = _caller(request, tenant_id, instance_id)
-    polled = await _store(request).arun(signals.poll_custom_signal, caller, key)
+    polled = await store_of(request).arun(signals.poll_custom_signal, caller, key)
     return SignalPollAnswer(found=polled.found, payload=polled.payload, signal=polled.signal)
 
 
@@ -229,7 +225,7 @@ async def wait_custom_signal(
 ) -> SignalWaitAnswer:
     """Take the custom signal sent to ``key``, or wait for it durably (see PROTOCOL.md)."""
     caller = _caller(request, tenant_id, instance_id)
-    found = await _store(request).arun(checkpoints.wait_for_signal, caller, key, body.timeout_ms)
+    found = await store_of(request).arun(checkpoints.wait_for_signal, caller, key, body.timeout_ms)
     return SignalWaitAnswer(
         found=found.found,
         payload=found.payload,
@@ -245,7 +241,7 @@ async def completed(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, body: CompletedRequest
 ) -> InstanceView:
     caller = _caller(request, tenant_id, instance_id)
-    view = _view(await _store(request).arun(instances.complete, caller, body.output))
+    view = _view(await store_of(request).arun(instances.complete, caller, body.output))
     await tracing.instance_ended(request.app.state, tenant_id, instance_id)
     return view
 
@@ -257,7 +253,7 @@ async def failed(
     caller = _caller(request, tenant_id, instance_id)
     if body.error is None:
         raise InvalidInput("failed needs an error (a message or an object)")
-    view = _view(await _store(request).arun(instances.fail, caller, body.error))
+    view = _view(await store_of(request).arun(instances.fail, caller, body.error))
     await tracing.instance_ended(request.app.state, tenant_id, instance_id)
     return view
 
@@ -266,7 +262,7 @@ async def failed(
 async def suspended(request: Request, tenant_id: TenantId, instance_id: InstanceId) -> InstanceView:
     """The instance stopped because it was asked to pause."""
     caller = _caller(request, tenant_id, instance_id)
-    return _view(await _store(request).arun(instances.suspend, caller))
+    return _view(await store_of(request).arun(instances.suspend, caller))
 
 
 @router.get("/connections/{connection_id}", response_model=ConnectionAnswer)
@@ -275,7 +271,7 @@ async def fetch_connection(
 ) -> Response:
     """Decrypted parameters of a connection of this tenant, for a secure agent (never cached)."""
     caller = _caller(request, tenant_id, instance_id)
-    store = _store(request)
+    store = store_of(request)
     parameters = await store.arun(
         connections.fetch_parameters, store.secrets, caller, connection_id
     )

@@ -17,9 +17,10 @@ from runtara.runtime import tracing
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fastpath import is_json
 from runtara.runtime.api.fields import NO_NUL
+from runtara.runtime.api.state import store_of
 from runtara.runtime.api.storable import StoredJson, readable
 from runtara.runtime.status import Status
-from runtara.runtime.store import Store, checkpoints, events, instances, signals
+from runtara.runtime.store import checkpoints, events, instances, signals
 
 router = APIRouter(prefix="/v1", tags=["management"])
 
@@ -28,11 +29,6 @@ InstanceId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
 CheckpointKey = Annotated[str, Path(min_length=1, max_length=1000, pattern=NO_NUL)]
 #: Most items one page of a list answers (``limit``).
 MAX_PAGE = 1000
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def iso(ms: int | None) -> str | None:
@@ -44,55 +40,6 @@ def iso(ms: int | None) -> str | None:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class InstanceOut(BaseModel):
-    id: str
-    tenant_id: str
-    image_id: str | None
-    status: str
-    input: Any
-    output: Any
-    error: Any
-    attempts: int
-    max_attempts: int
-    pending_signal: str | None
-    last_checkpoint_id: str | None
-    created_at: str | None
-    updated_at: str | None
-    started_at: str | None
-    finished_at: str | None
-    heartbeat_at: str | None
-    wake_at: str | None
-    schedule: str | None = Field(None, description="the schedule whose fire started it")
-    scheduled_at: str | None = Field(None, description="the nominal time of that fire")
-    hook: str | None = Field(None, description="the webhook whose delivery started it")
-
-    @classmethod
-    def of(cls, i: instances.Instance, *, values: bool = True) -> InstanceOut:
-        """``values``: show input, output and error (a bad stored one is shown repaired)."""
-        return cls(
-            id=i.id,
-            tenant_id=i.tenant_id,
-            image_id=i.image_id,
-            status=i.status,
-            input=readable(i.input) if values else None,
-            output=readable(i.output) if values else None,
-            error=readable(i.error) if values else None,
-            attempts=i.attempts,
-            max_attempts=i.max_attempts,
-            pending_signal=i.pending_signal,
-            last_checkpoint_id=i.last_checkpoint_id,
-            created_at=iso(i.created_at),
-            updated_at=iso(i.updated_at),
-            started_at=iso(i.started_at),
-            finished_at=iso(i.finished_at),
-            heartbeat_at=iso(i.heartbeat_at),
-            wake_at=iso(i.wake_at),
-            schedule=i.schedule,
-            scheduled_at=iso(i.scheduled_at),
-            hook=i.hook,
-        )
 
 
 class InstanceSummary(BaseModel):
@@ -119,8 +66,47 @@ class InstanceSummary(BaseModel):
 
     @classmethod
     def of(cls, i: instances.Instance) -> InstanceSummary:
-        full = InstanceOut.of(i, values=False)
-        return cls(**{name: getattr(full, name) for name in cls.model_fields})
+        return cls(**cls._fields(i))
+
+    @staticmethod
+    def _fields(i: instances.Instance) -> dict[str, Any]:
+        return {
+            "id": i.id,
+            "tenant_id": i.tenant_id,
+            "image_id": i.image_id,
+            "status": i.status,
+            "attempts": i.attempts,
+            "max_attempts": i.max_attempts,
+            "pending_signal": i.pending_signal,
+            "last_checkpoint_id": i.last_checkpoint_id,
+            "created_at": iso(i.created_at),
+            "updated_at": iso(i.updated_at),
+            "started_at": iso(i.started_at),
+            "finished_at": iso(i.finished_at),
+            "heartbeat_at": iso(i.heartbeat_at),
+            "wake_at": iso(i.wake_at),
+            "schedule": i.schedule,
+            "scheduled_at": iso(i.scheduled_at),
+            "hook": i.hook,
+        }
+
+
+class InstanceOut(InstanceSummary):
+    """One instance, whole: its summary with its input, output and error."""
+
+    input: Any
+    output: Any
+    error: Any
+
+    @classmethod
+    def of(cls, i: instances.Instance, *, values: bool = True) -> InstanceOut:
+        """``values``: show input, output and error (a bad stored one is shown repaired)."""
+        return cls(
+            **cls._fields(i),
+            input=readable(i.input) if values else None,
+            output=readable(i.output) if values else None,
+            error=readable(i.error) if values else None,
+        )
 
 
 class InstanceList(BaseModel):
@@ -184,7 +170,7 @@ async def list_instances(
 ) -> InstanceList:
     """Instances of the tenant, newest first, as summaries (no input, output or error:
     read those from ``GET /v1/instances/{instance_id}`` or ``.../output``)."""
-    found = await _store(request).arun(
+    found = await store_of(request).arun(
         instances.list_instances,
         who.tenant_id,
         status=status,
@@ -205,7 +191,7 @@ async def get_instance(
     request: Request, who: Authenticated, instance_id: InstanceId
 ) -> InstanceOut:
     return InstanceOut.of(
-        await _store(request).arun(instances.get_instance, who.tenant_id, instance_id)
+        await store_of(request).arun(instances.get_instance, who.tenant_id, instance_id)
     )
 
 
@@ -214,7 +200,7 @@ async def pause_instance(
     request: Request, who: Authenticated, instance_id: InstanceId
 ) -> InstanceOut:
     """A running instance stops at its next checkpoint (``suspended``); a sleeping one at once."""
-    return InstanceOut.of(await _store(request).arun(instances.pause, who.tenant_id, instance_id))
+    return InstanceOut.of(await store_of(request).arun(instances.pause, who.tenant_id, instance_id))
 
 
 @router.post("/instances/{instance_id}/resume", response_model=InstanceOut)
@@ -222,7 +208,9 @@ async def resume_instance(
     request: Request, who: Authenticated, instance_id: InstanceId
 ) -> InstanceOut:
     """A suspended instance becomes due to run again from its checkpoints."""
-    return InstanceOut.of(await _store(request).arun(instances.resume, who.tenant_id, instance_id))
+    return InstanceOut.of(
+        await store_of(request).arun(instances.resume, who.tenant_id, instance_id)
+    )
 
 
 @router.post("/instances/{instance_id}/cancel", response_model=InstanceOut)
@@ -230,7 +218,7 @@ async def cancel_instance(
     request: Request, who: Authenticated, instance_id: InstanceId
 ) -> InstanceOut:
     """A running instance ends at its next checkpoint; any other live one ends now."""
-    cancelled = await _store(request).arun(instances.cancel, who.tenant_id, instance_id)
+    cancelled = await store_of(request).arun(instances.cancel, who.tenant_id, instance_id)
     await tracing.instance_ended(request.app.state, who.tenant_id, instance_id)
     return InstanceOut.of(cancelled)
 
@@ -240,7 +228,7 @@ async def send_custom_signal(
     request: Request, who: Authenticated, instance_id: InstanceId, body: CustomSignalIn
 ) -> dict[str, str]:
     """Deliver a payload to the instance's checkpoint/step ``checkpoint_id`` (WaitForSignal)."""
-    await _store(request).arun(
+    await store_of(request).arun(
         signals.send_custom_signal, who.tenant_id, instance_id, body.checkpoint_id, body.payload
     )
     return {"status": "accepted"}
@@ -256,7 +244,7 @@ async def list_events(
     event_type: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
     subtype: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
 ) -> EventList:
-    found = await _store(request).arun(
+    found = await store_of(request).arun(
         events.list_events,
         who.tenant_id,
         instance_id,
@@ -288,7 +276,7 @@ async def list_checkpoints(
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CheckpointList:
-    found = await _store(request).arun(
+    found = await store_of(request).arun(
         checkpoints.list_checkpoints, who.tenant_id, instance_id, after=after, limit=limit
     )
     return CheckpointList(
@@ -322,7 +310,7 @@ async def read_checkpoint(
 ) -> Response:
     """The stored state of one checkpoint: as JSON, or as ``application/octet-stream``
     (never with the type the instance chose: a state is data, not a page to render)."""
-    state, content_type = await _store(request).arun(
+    state, content_type = await store_of(request).arun(
         checkpoints.read_checkpoint, who.tenant_id, instance_id, key
     )
     served = "application/json" if is_json(content_type) else "application/octet-stream"
@@ -340,5 +328,5 @@ async def read_checkpoint(
 @router.get("/instances/{instance_id}/output", response_model=OutputOut)
 async def get_output(request: Request, who: Authenticated, instance_id: InstanceId) -> OutputOut:
     """How the instance ended (or ``null`` output while it runs)."""
-    i = await _store(request).arun(instances.get_instance, who.tenant_id, instance_id)
+    i = await store_of(request).arun(instances.get_instance, who.tenant_id, instance_id)
     return OutputOut(id=i.id, status=i.status, output=readable(i.output), error=readable(i.error))

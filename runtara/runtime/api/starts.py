@@ -9,18 +9,14 @@ from pydantic import BaseModel, Field
 
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.management import InstanceOut, iso
+from runtara.runtime.api.state import store_of
 from runtara.runtime.api.storable import StoredJson
-from runtara.runtime.store import Store, images, instances, logs, scheduling
+from runtara.runtime.store import images, instances, logs, scheduling
 
 router = APIRouter(prefix="/v1/instances", tags=["instances"])
 
 InstanceId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def _nudge(request: Request) -> None:
@@ -76,7 +72,7 @@ class ProcessOut(BaseModel):
 @router.post("", response_model=InstanceOut, status_code=201)
 async def start_instance(request: Request, who: Authenticated, body: StartIn) -> InstanceOut:
     """Create a ``pending`` instance of an image; a scheduler launches it right away."""
-    store = _store(request)
+    store = store_of(request)
     image = await store.arun(images.resolve_image, who.tenant_id, body.image)
     created = await store.arun(
         instances.create_instance,
@@ -101,7 +97,7 @@ async def read_logs(
     stream: Annotated[str | None, Query(pattern="^(stdout|stderr)$")] = None,
 ) -> LogPage:
     """Output lines after ``after``, oldest first (poll with ``next_after`` to follow)."""
-    store = _store(request)
+    store = store_of(request)
     instance = await store.arun(instances.get_instance, who.tenant_id, instance_id)
     process = await store.arun(scheduling.process_info, who.tenant_id, instance_id)
     found = await store.arun(
@@ -121,7 +117,7 @@ async def read_logs(
 @router.get("/{instance_id}/process", response_model=ProcessOut)
 async def process_info(request: Request, who: Authenticated, instance_id: InstanceId) -> ProcessOut:
     """How the instance runs: runner, server, process, peak memory, CPU time, limits."""
-    info = await _store(request).arun(scheduling.process_info, who.tenant_id, instance_id)
+    info = await store_of(request).arun(scheduling.process_info, who.tenant_id, instance_id)
     return ProcessOut(
         runner=info.runner,
         server=info.lease_owner,

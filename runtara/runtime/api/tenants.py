@@ -10,16 +10,12 @@ from pydantic import BaseModel, Field
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
-from runtara.runtime.store import Store, tenants
+from runtara.runtime.api.state import store_of
+from runtara.runtime.store import tenants
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
 TenantId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 class TenantIn(BaseModel):
@@ -68,19 +64,19 @@ class NewApiKeyOut(ApiKeyOut):
 @router.post("", response_model=TenantOut, status_code=201)
 async def create_tenant(request: Request, who: Authenticated, body: TenantIn) -> TenantOut:
     who.require_admin()
-    return TenantOut.of(await _store(request).arun(tenants.create_tenant, body.id, body.name))
+    return TenantOut.of(await store_of(request).arun(tenants.create_tenant, body.id, body.name))
 
 
 @router.get("", response_model=list[TenantOut])
 async def list_tenants(request: Request, who: Authenticated) -> list[TenantOut]:
     who.require_admin()
-    return [TenantOut.of(t) for t in await _store(request).arun(tenants.list_tenants)]
+    return [TenantOut.of(t) for t in await store_of(request).arun(tenants.list_tenants)]
 
 
 @router.get("/{tenant_id}", response_model=TenantOut)
 async def get_tenant(request: Request, who: Authenticated, tenant_id: TenantId) -> TenantOut:
     who.require_admin()
-    return TenantOut.of(await _store(request).arun(tenants.get_tenant, tenant_id))
+    return TenantOut.of(await store_of(request).arun(tenants.get_tenant, tenant_id))
 
 
 @router.post("/{tenant_id}/api-keys", response_model=NewApiKeyOut, status_code=201)
@@ -89,7 +85,7 @@ async def create_api_key(
 ) -> NewApiKeyOut:
     """A new key for the tenant; the answer is the only time its secret is shown."""
     who.require_admin()
-    created = await _store(request).arun(tenants.create_api_key, tenant_id, body.name)
+    created = await store_of(request).arun(tenants.create_api_key, tenant_id, body.name)
     return NewApiKeyOut(**ApiKeyOut.of(created.info).model_dump(), key=created.key)
 
 
@@ -98,8 +94,8 @@ async def list_api_keys(
     request: Request, who: Authenticated, tenant_id: TenantId
 ) -> list[ApiKeyOut]:
     who.require_admin()
-    await _store(request).arun(tenants.get_tenant, tenant_id)
-    return [ApiKeyOut.of(k) for k in await _store(request).arun(tenants.list_api_keys, tenant_id)]
+    await store_of(request).arun(tenants.get_tenant, tenant_id)
+    return [ApiKeyOut.of(k) for k in await store_of(request).arun(tenants.list_api_keys, tenant_id)]
 
 
 @router.delete("/{tenant_id}/api-keys/{key_id}", status_code=204)
@@ -110,5 +106,5 @@ async def revoke_api_key(
     key_id: Annotated[str, Path(max_length=200, pattern=NO_NUL)],
 ) -> Response:
     who.require_admin()
-    await _store(request).arun(tenants.revoke_api_key, tenant_id, key_id)
+    await store_of(request).arun(tenants.revoke_api_key, tenant_id, key_id)
     return Response(status_code=204)

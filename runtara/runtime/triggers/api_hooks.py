@@ -15,10 +15,10 @@ from runtara.errors import ServiceError
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
+from runtara.runtime.api.state import store_of
 from runtara.runtime.api.storable import StoredJson
 from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.settings import Settings
-from runtara.runtime.store import Store
 from runtara.runtime.store.database import now_ms
 from runtara.runtime.triggers import hooks, signing
 
@@ -30,11 +30,6 @@ HookRef = Annotated[str, Path(min_length=1, max_length=100, pattern=NAME_PATTERN
 MAX_KEY_LENGTH = 255
 #: The nesting check every stored JSON value passes.
 _STORED: TypeAdapter[Any] = TypeAdapter(StoredJson)
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 class HookIn(BaseModel):
@@ -114,7 +109,7 @@ class DeliveryList(BaseModel):
 @router.post("", response_model=HookOut, status_code=201)
 async def create_hook(request: Request, who: Authenticated, body: HookIn) -> HookOut:
     """A webhook starting instances of ``image`` in this tenant."""
-    store = _store(request)
+    store = store_of(request)
     hook = await store.arun(
         hooks.create_hook,
         store.secrets,
@@ -134,20 +129,22 @@ async def list_hooks(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HookList:
-    found = await _store(request).arun(hooks.list_hooks, who.tenant_id, limit=limit, offset=offset)
+    found = await store_of(request).arun(
+        hooks.list_hooks, who.tenant_id, limit=limit, offset=offset
+    )
     return HookList(hooks=[HookOut.of(h, request) for h in found], limit=limit, offset=offset)
 
 
 @router.get("/{ref}", response_model=HookOut)
 async def get_hook(request: Request, who: Authenticated, ref: HookRef) -> HookOut:
     """A hook by name or id (its secret is never shown)."""
-    return HookOut.of(await _store(request).arun(hooks.get_hook, who.tenant_id, ref), request)
+    return HookOut.of(await store_of(request).arun(hooks.get_hook, who.tenant_id, ref), request)
 
 
 @router.delete("/{ref}", response_model=HookOut)
 async def delete_hook(request: Request, who: Authenticated, ref: HookRef) -> HookOut:
     """Remove the hook; its URL answers 404 from now on."""
-    return HookOut.of(await _store(request).arun(hooks.delete_hook, who.tenant_id, ref), request)
+    return HookOut.of(await store_of(request).arun(hooks.delete_hook, who.tenant_id, ref), request)
 
 
 @router.post("/{ref}/rotate-secret", response_model=NewSecretOut)
@@ -157,7 +154,7 @@ async def rotate_secret(
     """Set a new signing secret (random unless given) and show it this once; deliveries
     signed with the old one get 401 from now on. A hook without a secret gets one."""
     secret = (body.secret if body else None) or hooks.new_secret()
-    store = _store(request)
+    store = store_of(request)
     hook = await store.arun(
         hooks.set_secret, store.secrets, who.tenant_id, ref, secret, now=now_ms()
     )
@@ -172,7 +169,7 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> DeliveryList:
     """Accepted deliveries of the last 24 hours, newest first."""
-    found = await _store(request).arun(hooks.list_deliveries, who.tenant_id, ref, limit=limit)
+    found = await store_of(request).arun(hooks.list_deliveries, who.tenant_id, ref, limit=limit)
     return DeliveryList(
         deliveries=[
             DeliveryRecord(
@@ -270,7 +267,7 @@ async def deliver(request: Request, hook_id: HookRef) -> JSONResponse:
 
 
 async def _deliver(request: Request, hook_id: str) -> JSONResponse:
-    store = _store(request)
+    store = store_of(request)
     settings: Settings = request.app.state.settings
     hook, secret = await store.arun(hooks.hook_for_delivery, store.secrets, hook_id)
     key = _idempotency_key(request)

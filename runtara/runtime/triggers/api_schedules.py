@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from runtara.runtime.api.auth import Authenticated
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.management import iso
+from runtara.runtime.api.state import store_of
 from runtara.runtime.api.storable import StoredJson
 from runtara.runtime.errors import Conflict, InvalidInput
-from runtara.runtime.store import Store
 from runtara.runtime.store.database import now_ms
 from runtara.runtime.triggers import schedules
 from runtara.runtime.triggers.firing import Catchup, Overlap
@@ -32,11 +32,6 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 ScheduleName = Annotated[str, Path(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 #: How many upcoming fires ``GET /v1/schedules/{name}`` shows.
 UPCOMING = 5
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def _nudge(request: Request) -> None:
@@ -166,7 +161,7 @@ class FireOut(BaseModel):
 async def create_schedule(request: Request, who: Authenticated, body: ScheduleIn) -> ScheduleOut:
     """A schedule that starts an instance of ``image`` at each fire (one per fire)."""
     now = now_ms()
-    created = await _store(request).arun(
+    created = await store_of(request).arun(
         schedules.create_schedule,
         who.tenant_id,
         body.name,
@@ -189,7 +184,7 @@ async def list_schedules(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> ScheduleList:
     """The tenant's schedules, by name, each with its next fire."""
-    found = await _store(request).arun(
+    found = await store_of(request).arun(
         schedules.list_schedules, who.tenant_id, limit=limit, offset=offset
     )
     now = now_ms()
@@ -201,7 +196,7 @@ async def list_schedules(
 @router.get("/{name}", response_model=ScheduleOut)
 async def get_schedule(request: Request, who: Authenticated, name: ScheduleName) -> ScheduleOut:
     """A schedule with its next 5 fire times."""
-    found = await _store(request).arun(schedules.get_schedule, who.tenant_id, name)
+    found = await store_of(request).arun(schedules.get_schedule, who.tenant_id, name)
     return ScheduleOut.of(found, upcoming=UPCOMING)
 
 
@@ -209,7 +204,7 @@ async def get_schedule(request: Request, who: Authenticated, name: ScheduleName)
 async def pause_schedule(request: Request, who: Authenticated, name: ScheduleName) -> ScheduleOut:
     """No fire starts while paused; a running instance goes on."""
     now = now_ms()
-    paused = await _store(request).arun(schedules.pause_schedule, who.tenant_id, name, now=now)
+    paused = await store_of(request).arun(schedules.pause_schedule, who.tenant_id, name, now=now)
     return ScheduleOut.of(paused, upcoming=UPCOMING, now=now)
 
 
@@ -217,7 +212,7 @@ async def pause_schedule(request: Request, who: Authenticated, name: ScheduleNam
 async def resume_schedule(request: Request, who: Authenticated, name: ScheduleName) -> ScheduleOut:
     """Fire again from the next fire time; fires due while paused do not start."""
     now = now_ms()
-    resumed = await _store(request).arun(schedules.resume_schedule, who.tenant_id, name, now=now)
+    resumed = await store_of(request).arun(schedules.resume_schedule, who.tenant_id, name, now=now)
     _nudge(request)
     return ScheduleOut.of(resumed, upcoming=UPCOMING, now=now)
 
@@ -231,7 +226,9 @@ async def resume_schedule(request: Request, who: Authenticated, name: ScheduleNa
 async def trigger_schedule(request: Request, who: Authenticated, name: ScheduleName) -> Any:
     """Fire now (also while paused), under the schedule's overlap policy: 201 started,
     202 buffered until the previous instance ends, 409 skipped."""
-    fire = await _store(request).arun(schedules.trigger_schedule, who.tenant_id, name, now=now_ms())
+    fire = await store_of(request).arun(
+        schedules.trigger_schedule, who.tenant_id, name, now=now_ms()
+    )
     if fire.outcome == "skipped":
         raise Conflict(
             f"schedule {name!r} did not start an instance: its previous instance is still "
@@ -252,5 +249,5 @@ async def trigger_schedule(request: Request, who: Authenticated, name: ScheduleN
 @router.delete("/{name}", response_model=ScheduleOut)
 async def delete_schedule(request: Request, who: Authenticated, name: ScheduleName) -> ScheduleOut:
     """Remove the schedule; the instances it started stay."""
-    deleted = await _store(request).arun(schedules.delete_schedule, who.tenant_id, name)
+    deleted = await store_of(request).arun(schedules.delete_schedule, who.tenant_id, name)
     return ScheduleOut.of(deleted)

@@ -28,6 +28,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from runtara.agents.numbers import parse_number
 from runtara.sdk.flow.errors import CoercionError
 
 _TRUE_WORDS = frozenset({"true", "1", "yes"})
@@ -134,22 +135,6 @@ def _check_base64(text: str) -> None:
         base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise _fail(text, "file", "content is not valid base64") from None
-
-
-def parse_number(text: str) -> int | float | None:
-    """The number written in ``text`` (trimmed): an int when it is one, so big integers
-    keep every digit; a finite float otherwise; None for anything else. The one number
-    parser of the workflow language: coercions, comparisons and template filters."""
-    text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 #: type hint -> converter, as codegen names them (``flow.COERCE["integer"]``).

@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from runtara.sdk.flow.coerce import parse_number
+from runtara.agents.numbers import parse_number
 
 
 def truthy(value: Any) -> bool:

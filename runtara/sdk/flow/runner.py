@@ -27,6 +27,7 @@ from runtara.sdk.flow.errors import StepFailed, StepTimeout, WorkflowStopped, Wo
 from runtara.sdk.flow.failures import as_step_failure, retry_wait_ms, stops
 from runtara.sdk.flow.port import RuntimePort
 from runtara.sdk.flow.scope import Scope, StepInfo
+from runtara.sdk.terminal import terminal_safe
 
 START_KEY = "@start"
 #: Key of a checkpointed step failure (a record never has it).
@@ -330,5 +331,6 @@ def _decode(state: Any) -> Any:
 
 
 def progress(message: str) -> None:
-    """Progress for people, on stderr (stdout is the workflow output's)."""
-    print(message, file=sys.stderr, flush=True)
+    """Progress for people, on stderr (stdout is the workflow output's), one line each:
+    control characters in it (from data a stranger wrote) are shown escaped."""
+    print(terminal_safe(message), file=sys.stderr, flush=True)

@@ -13,7 +13,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from runtara.sdk.flow.coerce import as_text, parse_number
+from runtara.agents.numbers import parse_number
+from runtara.sdk.flow.coerce import as_text
 from runtara.sdk.flow.conditions import length
 from runtara.sdk.flow.errors import FlowError
 

@@ -301,10 +301,6 @@ def _in_background(
     return thread, results
 
 
-def _until(check: Any, timeout: float = 10.0) -> None:
-    wait_for(check, timeout, interval=0.02)
-
-
 APPROVAL = chain(
     echo("before", imm("ready")),
     {"stepType": "WaitForSignal", "id": "approve", "pollIntervalMs": 20},
@@ -315,14 +311,14 @@ APPROVAL = chain(
 def test_pause_resume_and_signal(runtime: Runtime) -> None:
     instance_id = "approval-1"
     thread, results = _in_background(runtime, APPROVAL, instance_id)
-    _until(lambda: "before" in runtime.checkpoints(instance_id))
+    wait_for(lambda: "before" in runtime.checkpoints(instance_id))
     runtime.post(f"/v1/instances/{instance_id}/pause")
     thread.join(10)
     assert (results[0].status, results[0].exit_code) == ("suspended", 3)
 
     runtime.post(f"/v1/instances/{instance_id}/resume")
     thread, results = _in_background(runtime, APPROVAL, instance_id)
-    time.sleep(0.2)
+    # sent while the rerun may still be starting: a signal waits for its WaitForSignal
     runtime.post(
         f"/v1/instances/{instance_id}/signals",
         {"checkpoint_id": "approve", "payload": {"approved": True}},
@@ -346,7 +342,7 @@ def test_cancel_stops_at_the_next_checkpoint(runtime: Runtime) -> None:
         finish(),
     )
     thread, results = _in_background(runtime, document, instance_id)
-    _until(lambda: len(runtime.checkpoints(instance_id)) > 4)
+    wait_for(lambda: len(runtime.checkpoints(instance_id)) > 4)
     runtime.post(f"/v1/instances/{instance_id}/cancel")
     thread.join(10)
     assert (results[0].status, results[0].exit_code) == ("cancelled", 3)

@@ -31,7 +31,7 @@ from tests.support.flow_harness import Runtime, agent, chain, echo, finish, grap
         ),
         (
             chain(finish(r=tpl("{{ data.x | shout }}"))),
-            "step 'done': unknown template filter 'shout'",
+            "step 'done': placeholder '{{ data.x | shout }}': unknown template filter 'shout'",
         ),
         (
             chain(finish(r=tpl("{% if x %}y{% endif %}"))),
