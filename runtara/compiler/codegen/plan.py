@@ -73,11 +73,17 @@ class Planner:
         self.graph = graph
         self.where = where
         self._succ: dict[str, list[str]] = {}
+        self._edges: dict[tuple[str, str | None], list[Edge]] = {}
         self._topo: tuple[dict[str, int], dict[str, list[str]]] | bool | None = False
 
     def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
-        """Edges leaving ``step_id`` in plan order (the graph keeps them indexed)."""
-        return self.graph.edges_from(step_id, kind)
+        """Edges leaving ``step_id`` in plan order (the graph keeps them indexed; asked
+        several times a step, so kept here too; callers do not change the lists)."""
+        key = (step_id, kind)
+        found = self._edges.get(key)
+        if found is None:
+            found = self._edges[key] = self.graph.edges_from(step_id, kind)
+        return found
 
     def plan(self) -> list[Node]:
         self._active: set[str] = set()

@@ -17,6 +17,7 @@ import markupsafe
 from runtara.compiler.codegen.emitter import Emitter, input_schema_of
 from runtara.compiler.codegen.errors import CodegenError
 from runtara.compiler.codegen.literals import Code, py_literal, text
+from runtara.dsl.collection import collection_paused
 from runtara.dsl.graph import Workflow
 
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", re.ASCII)
@@ -70,6 +71,13 @@ def generate(
     format: bool = True,
 ) -> str:
     """The Python module for ``workflow``; ``children`` resolves EmbedWorkflow ids."""
+    with collection_paused():
+        return _generate(workflow, children, source, format)
+
+
+def _generate(
+    workflow: Workflow, children: Mapping[str, Workflow] | None, source: str, format: bool
+) -> str:
     emitter = Emitter(workflow, dict(children or {}))
     emitter.emit()
     agents = emitter.agents
