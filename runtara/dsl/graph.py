@@ -112,12 +112,17 @@ class ExecutionGraph(DslModel):
         the validator ask for every step, and a scan each time was quadratic.
         """
         plan = self.execution_plan
-        if self._outgoing is None or self._outgoing[:2] != (id(plan), len(plan)):
+        # The private attribute is read from pydantic's dict directly: through the
+        # model's ``__getattr__`` it cost more than the lookup (codegen asks 15 times a step).
+        private = self.__pydantic_private__
+        outgoing = private.get("_outgoing") if private is not None else None
+        if outgoing is None or outgoing[0] != id(plan) or outgoing[1] != len(plan):
             index: dict[str, list[Edge]] = {}
             for edge in plan:
                 index.setdefault(edge.from_step, []).append(edge)
-            self._outgoing = (id(plan), len(plan), index)
-        edges = self._outgoing[2].get(step_id, [])
+            outgoing = (id(plan), len(plan), index)
+            self._outgoing = outgoing
+        edges = outgoing[2].get(step_id, [])
         return list(edges) if kind is None else [e for e in edges if e.kind == kind]
 
     @model_validator(mode="after")

@@ -42,8 +42,8 @@ from runtara.sdk.errors import (
     ProtocolError,
 )
 from runtara.sdk.heartbeat import Heartbeat
+from runtara.sdk.pipe import open_transport
 from runtara.sdk.redact import Redactor
-from runtara.sdk.transport import Transport
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 JSON = "application/json"
@@ -151,12 +151,12 @@ class Runtara:
             raise ConfigurationError("an instance needs both an instance id and a tenant id")
         self.instance_id = instance_id
         self.tenant_id = tenant_id
-        self._transport = Transport(
+        self._transport = open_transport(
             url, token, timeout=request_timeout, retry_seconds=retry_seconds
         )
         self._base = f"/v1/instance/{quote(tenant_id, safe='')}/{quote(instance_id, safe='')}"
         self._heartbeat = Heartbeat(
-            Transport(url, token, timeout=request_timeout, retry_seconds=retry_seconds),
+            open_transport(url, token, timeout=request_timeout, retry_seconds=retry_seconds),
             f"{self._base}/heartbeat",
             heartbeat_seconds,
         )

@@ -38,7 +38,8 @@ def runtara(
 
 
 class Running:
-    """A ``runtara run`` in progress; ``url`` is its embedded runtime (read from stderr)."""
+    """A ``runtara run`` in progress; ``url`` is where its instance runs (read from stderr):
+    the store's database for a JSON workflow, the embedded runtime's URL otherwise."""
 
     def __init__(self, process: subprocess.Popen[str]) -> None:
         self.process = process
@@ -47,7 +48,7 @@ class Running:
         assert process.stderr is not None
         for line in process.stderr:
             self.lines.append(line)
-            match = re.search(r" on (http://\S+) ", line)
+            match = re.search(r"^instance \S+ on (\S+) \(rerun with --id", line)
             if match:
                 self.url = match.group(1)
                 break

@@ -15,7 +15,7 @@ which is where execution goes on when the handler does not reach a Finish.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from runtara.compiler.codegen.errors import CodegenError
@@ -73,14 +73,22 @@ class Planner:
     def __init__(self, graph: ExecutionGraph, where: str) -> None:
         self.graph = graph
         self.where = where
+        self._succ: dict[str, list[str]] = {}
+        self._edges: dict[tuple[str, str | None], list[Edge]] = {}
+        self._topo: tuple[dict[str, int], dict[str, list[str]]] | bool | None = False
 
     def edges_from(self, step_id: str, kind: str | None = None) -> list[Edge]:
-        """Edges leaving ``step_id`` in plan order (the graph keeps them indexed); an
+        """Edges leaving ``step_id`` in plan order (the graph keeps them indexed; asked
+        several times a step, so kept here too; callers do not change the lists). An
         AiAgent's tool, memory and MCP edges are not control flow (its loop runs them)."""
-        edges = self.graph.edges_from(step_id, kind)
-        if isinstance(self.graph.steps.get(step_id), AiAgentStep):
-            return [e for e in edges if not is_loop_edge(e)]
-        return edges
+        key = (step_id, kind)
+        found = self._edges.get(key)
+        if found is None:
+            found = self.graph.edges_from(step_id, kind)
+            if isinstance(self.graph.steps.get(step_id), AiAgentStep):
+                found = [e for e in found if not is_loop_edge(e)]
+            self._edges[key] = found
+        return found
 
     def plan(self) -> list[Node]:
         self._active: set[str] = set()
@@ -222,31 +230,141 @@ class Planner:
         edges = self.edges_from(step_id, label)
         return edges[0].to_step if edges else None
 
-    def reachable(self, start: str) -> list[str]:
-        """Steps reachable from ``start`` (itself first), breadth first, not via onError."""
-        order: list[str] = []
-        seen: set[str] = set()
+    def _successors(self, step_id: str) -> list[str]:
+        """Where reachability goes from ``step_id``: not via onError, not out of a Finish."""
+        found = self._succ.get(step_id)
+        if found is None:
+            step = self.graph.steps.get(step_id)
+            found = (
+                []
+                if step is None or isinstance(step, FinishStep)
+                else [
+                    e.to_step
+                    for e in self.edges_from(step_id)
+                    if e.kind != "onError" and e.to_step in self.graph.steps
+                ]
+            )
+            self._succ[step_id] = found
+        return found
+
+    def _order(self) -> tuple[dict[str, int], dict[str, list[str]]] | None:
+        """A topological index of every step and the predecessor lists (same edges as
+        ``reachable``); None when those edges have a cycle (no pruning then)."""
+        if self._topo is not False:
+            return self._topo  # type: ignore[return-value]
+        preds: dict[str, list[str]] = {s: [] for s in self.graph.steps}
+        indegree = dict.fromkeys(self.graph.steps, 0)
+        for source in self.graph.steps:
+            for target in self._successors(source):
+                preds[target].append(source)
+                indegree[target] += 1
+        ready = [s for s, n in indegree.items() if n == 0]
+        index: dict[str, int] = {}
+        while ready:
+            current = ready.pop()
+            index[current] = len(index)
+            for target in self._successors(current):
+                indegree[target] -= 1
+                if indegree[target] == 0:
+                    ready.append(target)
+        self._topo = (index, preds) if len(index) == len(self.graph.steps) else None
+        return self._topo
+
+    def _iter_reachable(self, start: str) -> Iterator[str]:
+        """``reachable(start)``, lazily: breadth first, itself first."""
+        if start not in self.graph.steps:
+            return
+        seen = {start}
         queue = deque([start])
         while queue:
             current = queue.popleft()
-            if current in seen or current not in self.graph.steps:
-                continue
-            seen.add(current)
-            order.append(current)
-            if isinstance(self.graph.steps[current], FinishStep):
-                continue
-            for edge in self.edges_from(current):
-                if edge.kind != "onError":
-                    queue.append(edge.to_step)
-        return order
+            yield current
+            for target in self._successors(current):
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+
+    def reachable(self, start: str) -> list[str]:
+        """Steps reachable from ``start`` (itself first), breadth first, not via onError."""
+        return list(self._iter_reachable(start))
+
+    def _reaches(self, source: str, target: str) -> bool:
+        """Whether ``target`` is in ``reachable(source)``: a search from both ends that
+        stays between the two in topological order, so it looks only at the steps that
+        can lie on a path between them (without cycles; otherwise a plain search)."""
+        if source == target:
+            return source in self.graph.steps
+        order = self._order()
+        if order is None:
+            return target in set(self._iter_reachable(source))
+        index, preds = order
+        if source not in index or target not in index:
+            return False
+        low, high = index[source], index[target]
+        if low >= high:
+            return False
+        forward, backward = {source}, {target}
+        ahead, behind = deque([source]), deque([target])
+        while ahead and behind:
+            current = ahead.popleft()
+            for step in self._successors(current):
+                if step in backward:
+                    return True
+                if step not in forward and index[step] < high:
+                    forward.add(step)
+                    ahead.append(step)
+            current = behind.popleft()
+            for step in preds[current]:
+                if step in forward:
+                    return True
+                if step not in backward and index[step] > low:
+                    backward.add(step)
+                    behind.append(step)
+        return False
 
     def merge_point(self, starts: Sequence[str | None]) -> str | None:
-        """First step reachable from every branch start (None when some branch is empty)."""
+        """First step reachable from every branch start (None when some branch is empty).
+
+        The same answer as intersecting the full ``reachable`` lists, in time that depends
+        on the branches, not on the rest of the graph: the branches are explored side by
+        side until one ends (then only its steps can be common) or some step is reached
+        from all of them (then the answer comes at latest there in the first branch's
+        order); each candidate is checked with ``_reaches``.
+        """
         if len(starts) < 2 or any(s is None for s in starts):
             return None
-        sets = [self.reachable(s) for s in starts if s is not None]
-        others = [set(s) for s in sets[1:]]
-        for candidate in sets[0]:
-            if all(candidate in other for other in others):
-                return candidate
-        return None
+        present = [s for s in starts if s is not None]
+        if present[0] not in self.graph.steps:
+            return None
+        walks = [self._iter_reachable(s) for s in present]
+        seen: list[set[str]] = [set() for _ in present]
+        done: list[bool] = [False] * len(present)
+        counts: dict[str, int] = {}
+        limited: set[str] | None = None
+        while limited is None:
+            met = False
+            for i, walk in enumerate(walks):
+                step = next(walk, None)
+                if step is None:
+                    done[i] = True
+                    limited = seen[i]
+                    break
+                seen[i].add(step)
+                counts[step] = counts.get(step, 0) + 1
+                if counts[step] == len(present):
+                    met = True
+            if met:
+                break
+
+        def common(step: str) -> bool:
+            return all(
+                step in seen[i] or (not done[i] and self._reaches(s, step))
+                for i, s in enumerate(present)
+            )
+
+        if limited is not None:
+            candidates = {step for step in limited if common(step)}
+            if not candidates:
+                return None
+            return next(s for s in self._iter_reachable(present[0]) if s in candidates)
+        return next((s for s in self._iter_reachable(present[0]) if common(s)), None)

@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtara.dsl.collection import collection_paused
 from runtara.dsl.diagnostics import Diagnostic
 from runtara.dsl.graph import Workflow
 from runtara.dsl.loader import DocumentError, JsonDocument, build_workflow, parse_json, read_text
@@ -100,11 +101,12 @@ def validate_text(
     child_files: Mapping[str, Path] | None = None,
 ) -> ValidationResult:
     """Validate a workflow given as text (see ``validate``)."""
-    try:
-        document = parse_json(text, filename)
-    except DocumentError as exc:
-        return ValidationResult(filename, exc.diagnostics, readable=False)
-    return validate_document(document, children=children, child_files=child_files)
+    with collection_paused():
+        try:
+            document = parse_json(text, filename)
+        except DocumentError as exc:
+            return ValidationResult(filename, exc.diagnostics, readable=False)
+        return validate_document(document, children=children, child_files=child_files)
 
 
 def validate_document(

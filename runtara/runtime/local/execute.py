@@ -2,7 +2,10 @@
 
 The module runs in a child Python process (or the native binary of a ``runtara
 compile`` output directory) with the ``RUNTARA_*`` environment a runner gives an
-instance, against an embedded runtime on SQLite under ``.data/`` (or ``--server``).
+instance, against the store on SQLite under ``.data/`` (or ``--server``). A JSON
+workflow talks to the store through this process over an inherited socket
+(``channel.py``: no HTTP server, no web framework); a compiled binary, a run with
+``--connection`` files, or one traced to OpenTelemetry gets the embedded HTTP runtime.
 The instance registers itself, so it has no runner: a durable Delay sleeps in the
 child with its end fixed in the store, and Ctrl-C then a rerun with the same ``--id``
 waits only for the rest and resumes from the checkpoints.
@@ -22,17 +25,18 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-
-from runtara.client import ApiError, Client
 from runtara.compiler.codegen.documents import load_children, read_workflow
 from runtara.compiler.codegen.render import generate
 from runtara.runtime.local.request import RunError, RunRequest
 from runtara.runtime.runners import environment as instance_environment
 from runtara.runtime.runners import tiers
-from runtara.runtime.scheduler.specs import MAX_ENV_INPUT_BYTES
+
+if TYPE_CHECKING:
+    from runtara.client import Client
+    from runtara.runtime.local.channel import InstanceChannel
+    from runtara.runtime.store import Store
 
 DATA_DIR = Path(".data")
 #: The instance's progress channel (``runtara.agents.progress``: the image side cannot be
@@ -82,12 +86,94 @@ def run_workflow(request: RunRequest, progress: Progress, report: Callable[[Outc
             source, tier = generated
             command = [sys.executable, str(_write(run_dir / "workflow.py", source))]
         child = Child(command, run_dir, tiers.check_tier(tier))
+        if generated is not None and _in_process(request):
+            with _local_store() as (store, settings):
+                outcome = _drive(request, _Local(store, settings, request.tenant), child, progress)
+                report(outcome)
+            return outcome.exit_code
         with _runtime(request.server) as url, _management(url, request.tenant) as api:
             for connection_id, body in request.connections.items():
                 _store_connection(api, connection_id, body)
-            outcome = _drive(request, api, child, progress)
+            outcome = _drive(request, _Remote(api), child, progress)
             report(outcome)
     return outcome.exit_code
+
+
+def _in_process(request: RunRequest) -> bool:
+    """Whether the store can answer the instance directly (see the module's docstring)."""
+    traced = bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    return request.server is None and not request.connections and not traced
+
+
+class _Runtime(Protocol):
+    """What ``_drive`` needs of the runtime: where it is, the instance, its channel."""
+
+    url: str
+
+    def instance(self, instance_id: str) -> dict[str, Any] | None: ...
+
+    def channel(self, instance_id: str) -> InstanceChannel | None: ...
+
+
+class _Remote:
+    """A runtime over HTTP: ``--server``, or the embedded one."""
+
+    def __init__(self, api: Client) -> None:
+        self.api = api
+        self.url = api.url
+
+    def instance(self, instance_id: str) -> dict[str, Any] | None:
+        return _instance(self.api, instance_id)
+
+    def channel(self, instance_id: str) -> InstanceChannel | None:
+        return None
+
+
+class _Local:
+    """The store itself; the instance talks to it through an ``InstanceChannel``."""
+
+    def __init__(self, store: Store, settings: Any, tenant: str) -> None:
+        from runtara.runtime.store import redact_url
+
+        self.store = store
+        self.settings = settings
+        self.tenant = tenant
+        self.url = redact_url(settings.database_url)
+
+    def instance(self, instance_id: str) -> dict[str, Any] | None:
+        from runtara.runtime.errors import NotFound
+        from runtara.runtime.store import instances
+
+        try:
+            found = self.store.run(instances.get_instance, self.tenant, instance_id)
+        except NotFound:
+            return None
+        return {"status": found.status, "output": found.output, "error": found.error}
+
+    def channel(self, instance_id: str) -> InstanceChannel | None:
+        from runtara.runtime.local.channel import InstanceChannel
+
+        return InstanceChannel(self.store, self.settings, self.tenant, instance_id)
+
+
+@contextlib.contextmanager
+def _local_store() -> Iterator[tuple[Store, Any]]:
+    """The store the embedded runtime would open (same settings, same dev secret key)."""
+    from runtara.runtime.errors import StoreUnavailable
+    from runtara.runtime.settings import Settings
+    from runtara.runtime.store import DEFAULT_DATABASE_URL, open_store
+
+    DATA_DIR.mkdir(exist_ok=True)
+    url = os.environ.get("RUNTARA_DATABASE_URL") or DEFAULT_DATABASE_URL
+    try:
+        settings = Settings.from_env(database_url=url, dev=True)
+        store = open_store(settings.database_url, secret_key=settings.effective_secret_key())
+    except StoreUnavailable as exc:
+        raise RunError(str(exc)) from None
+    try:
+        yield store, settings
+    finally:
+        store.close()
 
 
 @dataclass(frozen=True)
@@ -160,9 +246,9 @@ def _compiled_binary(directory: Path) -> tuple[list[str], str]:
     return [str(binary.resolve())], build.memory_tier
 
 
-def _drive(request: RunRequest, api: Client, child: Child, progress: Progress) -> Outcome:
+def _drive(request: RunRequest, api: _Runtime, child: Child, progress: Progress) -> Outcome:
     """Run the instance process once and report how the instance stands afterwards."""
-    known = _instance(api, request.instance_id)
+    known = api.instance(request.instance_id)
     if known is not None and known["status"] in ("completed", "failed", "cancelled"):
         progress(
             Event("message", f"instance {request.instance_id} already ended ({known['status']})")
@@ -171,9 +257,10 @@ def _drive(request: RunRequest, api: Client, child: Child, progress: Progress) -
     progress(
         Event("message", f"instance {request.instance_id} on {api.url} (rerun with --id to resume)")
     )
+    channel = api.channel(request.instance_id)
     environment = {
         **instance_environment.from_server(),
-        "RUNTARA_URL": api.url,
+        "RUNTARA_URL": api.url if channel is None else channel.url,
         "RUNTARA_INSTANCE_ID": request.instance_id,
         "RUNTARA_TENANT_ID": request.tenant,
         "RUNTARA_INSTANCE_TOKEN": "",
@@ -182,10 +269,13 @@ def _drive(request: RunRequest, api: Client, child: Child, progress: Progress) -
         **_input_environment(request.input, child.run_dir),
     }
     try:
-        code = _run_child(child, environment, progress)
+        code = _run_child(child, environment, progress, channel)
     except KeyboardInterrupt:
         return Outcome(130, message=f"interrupted; rerun with --id {request.instance_id} to resume")
-    state = _instance(api, request.instance_id)
+    finally:
+        if channel is not None:
+            channel.close()
+    state = api.instance(request.instance_id)
     if state is None:
         hint = " (is --server a `runtara server --dev`?)" if request.server else ""
         return Outcome(1, message=f"the instance process exited ({code}) without registering{hint}")
@@ -217,7 +307,7 @@ def _input_environment(value: Any, run_dir: Path) -> dict[str, str]:
     """The input in ``RUNTARA_INPUT``, or in a file named by ``RUNTARA_INPUT_FILE`` when
     it is too large for the environment (the kernel takes at most 128 KiB per variable)."""
     encoded = json.dumps(value, separators=(",", ":"))
-    if len(encoded.encode()) <= MAX_ENV_INPUT_BYTES:
+    if len(encoded.encode()) <= instance_environment.MAX_ENV_INPUT_BYTES:
         return {"RUNTARA_INPUT": encoded}
     path = run_dir / "input.json"
     try:
@@ -227,7 +317,12 @@ def _input_environment(value: Any, run_dir: Path) -> dict[str, str]:
     return {"RUNTARA_INPUT_FILE": str(path.resolve())}
 
 
-def _run_child(child: Child, environment: dict[str, str], progress: Progress) -> int:
+def _run_child(
+    child: Child,
+    environment: dict[str, str],
+    progress: Progress,
+    channel: InstanceChannel | None = None,
+) -> int:
     """Run the instance; its stdout joins our stderr (our stdout is the workflow output).
 
     Its progress reports come as events on a pipe (``RUNTARA_PROGRESS_FD``), passed
@@ -235,6 +330,8 @@ def _run_child(child: Child, environment: dict[str, str], progress: Progress) ->
     reaches only us; we stop it with SIGTERM. It gets the allow-listed environment
     only, and its memory tier as its ceiling.
     """
+    if channel is not None:
+        channel.start()
     read_end, write_end = os.pipe()
     try:
         process = subprocess.Popen(
@@ -242,7 +339,7 @@ def _run_child(child: Child, environment: dict[str, str], progress: Progress) ->
             env={**environment, PROGRESS_FD: str(write_end)},
             stdout=sys.stderr.fileno(),
             start_new_session=True,
-            pass_fds=(write_end,),
+            pass_fds=(write_end,) if channel is None else (write_end, channel.child_fd),
             preexec_fn=tiers.memory_limits(child.memory_tier),
         )
     except OSError as exc:
@@ -250,6 +347,8 @@ def _run_child(child: Child, environment: dict[str, str], progress: Progress) ->
         raise RunError(f"cannot start {child.command[0]}: {exc.strerror}") from None
     finally:
         os.close(write_end)
+    if channel is not None:
+        channel.started_child()
     reader = threading.Thread(
         target=_read_events, args=(read_end, progress), name="runtara-progress", daemon=True
     )
@@ -332,6 +431,10 @@ def _management(url: str, tenant: str) -> Iterator[Client]:
     On plain HTTP its TLS context loads no CA bundle: loading one costs 0.1 s, a third
     of this command's own work, and a context without CAs trusts nothing anyway.
     """
+    import httpx
+
+    from runtara.client import Client
+
     transport = None
     if url.startswith("http://"):
         transport = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
@@ -340,6 +443,8 @@ def _management(url: str, tenant: str) -> Iterator[Client]:
 
 
 def _instance(api: Client, instance_id: str) -> dict[str, Any] | None:
+    from runtara.client import ApiError
+
     try:
         return api.get_instance(instance_id)
     except ApiError as exc:
@@ -350,6 +455,8 @@ def _instance(api: Client, instance_id: str) -> dict[str, Any] | None:
 
 def _store_connection(api: Client, connection_id: str, body: dict[str, Any]) -> None:
     """Store (or replace) the connection as the file has it; the runtime checks it."""
+    from runtara.client import ApiError
+
     integration, parameters = body["integrationId"], body["parameters"]
     try:
         try:
@@ -366,7 +473,7 @@ def _store_connection(api: Client, connection_id: str, body: dict[str, Any]) -> 
         raise RunError(f"--connection {connection_id}: {_refused(exc, api.url)}") from None
 
 
-def _refused(exc: ApiError, url: str) -> str:
+def _refused(exc: Any, url: str) -> str:
     if exc.status == 0:
         return exc.detail
     if exc.status in (401, 403):

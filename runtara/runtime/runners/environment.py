@@ -48,6 +48,9 @@ FOR_INSTANCE = (
     "MALLOC_ARENA_MAX",
 )
 ALLOWED = frozenset(FROM_SERVER + FOR_INSTANCE)
+#: An input larger than this is not put in the environment; the SDK then reads it
+#: from the runtime when it registers (or, under ``runtara run``, from a file).
+MAX_ENV_INPUT_BYTES = 64 * 1024
 
 
 def from_server(environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -17,13 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from runtara.runtime.runners.base import LaunchError, LaunchSpec
+from runtara.runtime.runners.environment import MAX_ENV_INPUT_BYTES
 from runtara.runtime.runners.resources import Limits
 from runtara.runtime.runners.tiers import ALLOCATOR_ENVIRONMENT
 from runtara.runtime.store.images import Image
-
-#: An input larger than this is not put in the environment; the SDK then reads it
-#: from the runtime when it registers.
-MAX_ENV_INPUT_BYTES = 64 * 1024
 
 LABEL_PREFIX = "dev.runtara"
 

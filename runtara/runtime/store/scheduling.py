@@ -107,22 +107,44 @@ def _clear_signal(tx: Tx, tenant_id: str, instance_id: str) -> None:
 
 # -- claiming ---------------------------------------------------------------------------
 
-#: Instances that need a process now (parameters: now, now).
+#: Instances that need a process now, as three queries that can each use an index (one
+#: WHERE with ORs over statuses and correlated subqueries scanned every sleeper):
 _NEEDS_PROCESS = (
-    "i.image_id IS NOT NULL"
-    " AND (i.status IN ('sleeping', 'suspended') AND i.wake_at <= ?"
-    " OR i.status IN ('pending', 'running') AND (i.wake_at IS NULL OR i.wake_at <= ?)"
+    # a sleep (or a paused sleeper's wake-up) that is due: ``instances_due`` (status,
+    # wake_at), a range of it (parameter: now)
+    "SELECT i.tenant_id, i.id FROM instances i"
+    " WHERE i.status IN ('sleeping', 'suspended') AND i.wake_at <= ?",
+    # pending, or running and its crash backoff is over: ranges of the same index
+    "SELECT i.tenant_id, i.id FROM instances i"
+    " WHERE i.status IN ('pending', 'running') AND i.wake_at IS NULL",
+    "SELECT i.tenant_id, i.id FROM instances i"
+    " WHERE i.status IN ('pending', 'running') AND i.wake_at <= ?",
+    # a cancel or pause of one waiting out a crash backoff is settled at once: driven by
+    # the pending signals (CROSS JOIN keeps that order on SQLite; a plain join elsewhere)
+    "SELECT i.tenant_id, i.id FROM signals g CROSS JOIN instances i"
+    " WHERE i.tenant_id = g.tenant_id AND i.id = g.instance_id"
+    " AND g.kind IN ('cancel', 'pause') AND i.status = 'running'",
     # the signal a sleeper waits for arrived (only that one: a stray signal sent to
-    # another checkpoint must not relaunch a sleeper again and again)
-    " OR i.status = 'sleeping' AND i.waiting_signal IS NOT NULL AND EXISTS (SELECT 1"
-    " FROM custom_signals c WHERE c.tenant_id = i.tenant_id AND c.instance_id = i.id"
-    " AND c.checkpoint_id = i.waiting_signal)"
-    # a cancel or pause of one waiting out a crash backoff is settled at once
-    " OR i.status = 'running' AND EXISTS (SELECT 1 FROM signals g"
-    " WHERE g.tenant_id = i.tenant_id AND g.instance_id = i.id AND g.kind IN ('cancel', 'pause')))"
+    # another checkpoint must not relaunch a sleeper again and again): driven by the
+    # custom signals not taken yet, not by the sleepers
+    "SELECT i.tenant_id, i.id FROM custom_signals c CROSS JOIN instances i"
+    " WHERE i.tenant_id = c.tenant_id AND i.id = c.instance_id"
+    " AND i.status = 'sleeping' AND i.waiting_signal = c.checkpoint_id",
 )
-#: ... and whose lease is free (parameters: now, now, now).
-_DUE = f"(i.lease_owner IS NULL OR i.lease_expires_at < ?) AND {_NEEDS_PROCESS}"
+#: Parameters of each of those queries.
+_NEEDS_PARAMETERS = (1, 0, 1, 0, 0)
+#: ... and whose lease is free, and that have an image (parameter: now).
+_FREE = "(i.lease_owner IS NULL OR i.lease_expires_at < ?) AND i.image_id IS NOT NULL"
+#: Statuses a wake time applies to, each a range of ``instances_due``.
+_WAKING = ("sleeping", "suspended", "pending", "running")
+
+
+def _due_queries(now: int) -> list[tuple[str, tuple[int, ...]]]:
+    """Each query of ``_NEEDS_PROCESS`` limited to free leases, with its parameters."""
+    return [
+        (f"{query} AND {_FREE}", (*([now] * count), now))
+        for query, count in zip(_NEEDS_PROCESS, _NEEDS_PARAMETERS, strict=True)
+    ]
 
 
 @read_op
@@ -130,17 +152,23 @@ def due_in_ms(tx: Tx) -> int | None:
     """0 when something is due now, else milliseconds to the next wake time (None: none).
 
     A read, so an idle scheduler never takes the write lock, and a sleeper is started
-    at its wake time rather than at the next poll after it.
+    at its wake time rather than at the next poll after it. Each query is an index range
+    or a short list (pending signals), so none grows with the number of sleepers.
     """
     now = now_ms()
-    if tx.one(f"SELECT 1 AS x FROM instances i WHERE {_DUE} LIMIT 1", (now, now, now)):
-        return 0
-    upcoming = tx.scalar(
-        "SELECT MIN(wake_at) AS w FROM instances WHERE status IN ('sleeping', 'suspended',"
-        " 'pending', 'running') AND wake_at > ? AND image_id IS NOT NULL",
-        (now,),
-    )
-    return None if upcoming is None else int(upcoming) - now
+    for query, parameters in _due_queries(now):
+        if tx.one(f"{query} LIMIT 1", parameters):
+            return 0
+    upcoming = [
+        tx.scalar(
+            "SELECT wake_at AS w FROM instances WHERE status = ? AND wake_at > ?"
+            " AND image_id IS NOT NULL ORDER BY wake_at LIMIT 1",
+            (status, now),
+        )
+        for status in _WAKING
+    ]
+    soonest = min((int(w) for w in upcoming if w is not None), default=None)
+    return None if soonest is None else soonest - now
 
 
 @write_op
@@ -159,10 +187,13 @@ def claim_due(
     """
     now = now_ms() if now is None else now
     lock = " FOR UPDATE OF i SKIP LOCKED" if tx.dialect == "postgresql" else ""
+    queries = _due_queries(now)
+    union = " UNION ".join(query for query, _ in queries)
     rows = tx.all(
-        f"SELECT {_WORK_COLUMNS} {_WORK_FROM} WHERE {_DUE}"
+        f"SELECT {_WORK_COLUMNS} {_WORK_FROM}"
+        f" JOIN ({union}) d ON d.tenant_id = i.tenant_id AND d.id = i.id"
         f" ORDER BY COALESCE(i.wake_at, i.created_at) LIMIT ?{lock}",
-        (now, now, now, limit),
+        (*(p for _, parameters in queries for p in parameters), limit),
     )
     claimed = []
     for row in rows:
@@ -188,12 +219,13 @@ def release_unless_due(tx: Tx, owner: str, tenant_id: str, instance_id: str) -> 
     """Let go of a held instance that needs no process now (it ended, or waits for its
     wake time); answers whether it was let go. For leases a server held when it died."""
     now = now_ms()
-    due = tx.one(
-        f"SELECT 1 AS x FROM instances i WHERE i.tenant_id = ? AND i.id = ? AND {_NEEDS_PROCESS}",
-        (tenant_id, instance_id, now, now),
-    )
-    if due is not None:
-        return False
+    for query, count in zip(_NEEDS_PROCESS, _NEEDS_PARAMETERS, strict=True):
+        due = tx.one(
+            f"{query} AND i.image_id IS NOT NULL AND i.tenant_id = ? AND i.id = ?",
+            (*([now] * count), tenant_id, instance_id),
+        )
+        if due is not None:
+            return False
     _release(tx, owner, tenant_id, instance_id)
     return True
 

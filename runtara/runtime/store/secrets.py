@@ -13,9 +13,10 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet, InvalidToken
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 from runtara.runtime.errors import NotConfigured
 
@@ -34,9 +35,16 @@ class SecretBox:
     """Seals and opens JSON documents; ``None`` key means secrets cannot be stored."""
 
     def __init__(self, key: str | None) -> None:
-        self._fernet = Fernet(_fernet_key(key)) if key else None
+        self._key = _fernet_key(key) if key else None
+        self._fernet: Fernet | None = None
 
     def _require(self) -> Fernet:
+        """The cipher, made on first use (``cryptography`` costs 0.1 s to import, and most
+        commands that open a store never touch a connection)."""
+        if self._fernet is None and self._key is not None:
+            from cryptography.fernet import Fernet
+
+            self._fernet = Fernet(self._key)
         if self._fernet is None:
             raise NotConfigured(
                 "connections need an encryption key: set RUNTARA_SECRET_KEY "
@@ -48,6 +56,8 @@ class SecretBox:
         return self._require().encrypt(json.dumps(document, separators=(",", ":")).encode())
 
     def open(self, sealed: bytes) -> Any:
+        from cryptography.fernet import InvalidToken
+
         try:
             return json.loads(self._require().decrypt(bytes(sealed)))
         except InvalidToken:
@@ -63,7 +73,7 @@ def dev_secret_key(folder: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     folder.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key().decode()
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()  # what Fernet.generate_key() makes
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
