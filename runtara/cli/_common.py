@@ -7,6 +7,7 @@ and progress or errors on stderr, so that ``runtara ... --format json | jq`` wor
 from __future__ import annotations
 
 import json
+import re
 import sys
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
@@ -88,7 +89,7 @@ def print_json(value: Any) -> None:
     from runtara.sdk.payload import encode  # bytes as {"$bytes": base64}, as the API has them
 
     text = json.dumps(encode(value), indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(_json_escape_controls(text) + "\n")
     sys.stdout.flush()
 
 
@@ -96,7 +97,17 @@ def as_json(value: Any, **options: Any) -> str:
     """``value`` as JSON text for a person to read; bytes shown as ``{"$bytes": ...}``."""
     from runtara.sdk.payload import encode
 
-    return json.dumps(encode(value), ensure_ascii=False, **options)
+    return _json_escape_controls(json.dumps(encode(value), ensure_ascii=False, **options))
+
+
+_C1_AND_SEPARATORS = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def _json_escape_controls(text: str) -> str:
+    """JSON text with the control characters ``json.dumps`` leaves raw when it keeps
+    non-ASCII (DEL, C1, line and paragraph separators) written as ``\\uXXXX`` too: still
+    the same JSON, and nothing a terminal would act on."""
+    return _C1_AND_SEPARATORS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def json_option(text: str, option: str) -> Any:

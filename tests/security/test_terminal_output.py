@@ -87,6 +87,10 @@ def test_instances_logs_and_cli_errors_show_hostile_text_escaped(tmp_path: Path)
         assert _raw_controls(shown) == []
         assert "\\x1b]0;pwned\\x07" in shown
 
+        as_json = runtara(tmp_path, "instances", "get", instance_id, "--format", "json", url=url)
+        assert _raw_controls(as_json.stdout) == [], as_json.stdout
+        assert json.loads(as_json.stdout)["input"] == {"name": HOSTILE}  # the same JSON
+
         missing = runtara(tmp_path, "instances", "get", f"no-such-{HOSTILE}", url=url)
         assert missing.returncode != 0
         assert _raw_controls(missing.stderr) == [], missing.stderr

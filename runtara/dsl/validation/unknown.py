@@ -23,31 +23,43 @@ from runtara.dsl.validation.context import CheckContext
 def check_unknown_fields(ctx: CheckContext, workflow: Workflow) -> None:
     """One W001 per unknown key, anywhere in the document."""
     # A bare graph: the graph's own keys are at the top of the document.
-    found = _unknown(workflow, "") if workflow.wrapped else _unknown(workflow.graph, "")
+    found = _unknown(workflow if workflow.wrapped else workflow.graph, [])
     for ptr, key, known in found:
         hint = did_you_mean(key, known)
         ctx.report("W001", f"unknown field '{key}', ignored.{hint}".rstrip("."), ptr, at="key")
 
 
-def _unknown(model: BaseModel, ptr: str) -> Iterator[tuple[str, str, list[str]]]:
-    """(pointer, key, known keys) of each unknown key under ``model``."""
+def _unknown(model: BaseModel, path: list[str]) -> Iterator[tuple[str, str, list[str]]]:
+    """(pointer, key, known keys) of each unknown key under ``model``.
+
+    ``path`` holds the escaped tokens down to ``model`` and is joined only for an unknown
+    key: building a pointer string for each value of a large document cost more than the
+    rest of the check.
+    """
     fields = type(model).model_fields
     if model.model_extra:
         known = [info.alias or name for name, info in fields.items()]
+        prefix = "".join(f"/{token}" for token in path)
         for key in model.model_extra:
-            yield f"{ptr}/{escape_pointer_token(key)}", key, known
+            yield f"{prefix}/{escape_pointer_token(key)}", key, known
+    fields_set = model.model_fields_set
     for name, info in fields.items():
-        if name not in model.model_fields_set:
+        if name not in fields_set:
             continue
-        yield from _walk(getattr(model, name), f"{ptr}/{escape_pointer_token(info.alias or name)}")
+        value = getattr(model, name)
+        if isinstance(value, BaseModel | dict | list):
+            path.append(escape_pointer_token(info.alias or name))
+            yield from _walk(value, path)
+            path.pop()
 
 
-def _walk(value: Any, ptr: str) -> Iterator[tuple[str, str, list[str]]]:
+def _walk(value: Any, path: list[str]) -> Iterator[tuple[str, str, list[str]]]:
     if isinstance(value, BaseModel):
-        yield from _unknown(value, ptr)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(item, f"{ptr}/{escape_pointer_token(str(key))}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, f"{ptr}/{index}")
+        yield from _unknown(value, path)
+        return
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(item, BaseModel | dict | list):
+            path.append(escape_pointer_token(key) if isinstance(key, str) else str(key))
+            yield from _walk(item, path)
+            path.pop()
