@@ -75,7 +75,9 @@ def check_imports(
         listed = ", ".join(f"{site.module} (line {site.line})" for site in missing)
         raise UnavailableImportError(
             f"{filename}: imports modules the native runtime does not contain: {listed}. "
-            "Image-side code may use only the standard library, runtara.sdk and runtara.agents."
+            "A native build holds runtara.sdk, runtara.agents and most of the standard "
+            "library, not these; code needing them runs under Python "
+            "(`runtara images register --command`)."
         )
     for site in sites:
         needs = _third_party_needs(site.module, excluded)

@@ -10,7 +10,6 @@ example's, which downloads from a real sshd with the tenant's stored connection.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pwd
@@ -421,6 +420,20 @@ class Crm:
 
 
 def _remove_image(docker: Any, image_id: str) -> None:
-    """Remove the image the docker runner loaded (none if the test failed before)."""
-    with contextlib.suppress(docker.errors.ImageNotFound):
-        docker.from_env().images.remove(image_id, force=True)
+    """Remove the image the docker runner loaded (none if the test failed before), once
+    its last container is gone: an instance is ``completed`` before its process exits,
+    and the runner removes the container after that."""
+    client = docker.from_env()
+
+    def removed() -> bool:
+        try:
+            client.images.remove(image_id, force=True)
+        except docker.errors.ImageNotFound:
+            return True
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # still used by a container on its way out
+                return False
+            raise
+        return True
+
+    wait_for(removed, 60, what=f"the image {image_id[:19]} to be removable")
