@@ -544,3 +544,40 @@ def test_hostile_text_in_an_agent_stays_data() -> None:
         module = load_module(source)
         assert payload in module.step_ai.__doc__
         assert not MARKER.exists()
+
+
+def test_agents_in_a_parallel_split_keep_their_own_conversations(runtime: Runtime) -> None:
+    def shout(body: dict[str, Any]) -> dict[str, Any]:
+        return answer(str(body["messages"][-1]["content"]).upper())
+
+    def echo_back(body: dict[str, Any]) -> dict[str, Any]:
+        return tool_call("echo", {}) if len(body["messages"]) == 2 else shout(body)
+
+    item = graph(
+        ai_step(userPrompt=ref("data")),
+        {
+            "stepType": "Agent",
+            "id": "echo",
+            "agentId": "utils",
+            "capabilityId": "return-input",
+            "inputMapping": {"value": ref("data")},
+        },
+        finish("item_done", said=ref("steps.ai.outputs.response")),
+        edges=[("ai", "echo", "echo"), ("ai", "item_done")],
+    )
+    split = {
+        "stepType": "Split",
+        "id": "each",
+        "config": {"value": ref("data.words"), "parallelism": 3},
+        "subgraph": item,
+    }
+    document = graph(split, finish(all=ref("steps.each.outputs")), edges=[("each", "done")])
+    with model_server([echo_back, echo_back]) as server:
+        connect(runtime, server)
+        out = runtime.run(document, {"words": ["alpha", "beta", "gamma"]})
+    assert out.status == "completed", out.error
+    # Each item's second turn answers its own tool result, upper-cased.
+    assert out.output == {"all": [{"said": w.upper()} for w in ("alpha", "beta", "gamma")]}
+    keys = set(runtime.checkpoints(out.instance_id))
+    assert {f"each/split[{i}]/ai/tool[1]/echo" for i in range(3)} <= keys
+    assert len(server.requests) == 6
