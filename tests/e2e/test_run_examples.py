@@ -25,6 +25,7 @@ from tests.support.crash_processes import (
     start_example,
     wait_for_lines,
 )
+from tests.support.model_server import answer, model_server, tool_call
 from tests.support.native_builds import NativeCompiler
 from tests.support.polling import wait_for
 from tests.support.run_processes import EXAMPLES, bearer, dev_server, runtara, start_run, write_json
@@ -322,6 +323,49 @@ def test_approval_rejects_when_no_decision_comes_in_time(
     assert code == 0, stderr
     assert json.loads(stdout) == {"expense_id": "e2", "approved": False, "decided_by": "timeout"}
     assert "no approval decision within 3 days; rejecting" in stderr
+
+
+def test_support_agent_looks_the_order_up_then_answers(
+    tmp_path: Path, httpserver: HTTPServer, example: Example
+) -> None:
+    """examples/support_agent.json against the scripted OpenAI-compatible server of
+    ``tests.support.model_server`` and a local order API, as the README runs it."""
+    httpserver.expect_request("/orders", query_string="id=A-17").respond_with_json(
+        {"id": "A-17", "status": "shipped", "carrier": "DHL"}
+    )
+    reply = {"order_id": "A-17", "status": "shipped", "reply": "Your order left with DHL."}
+    script = [tool_call("lookup_order", {"query_parameters": {"id": "A-17"}}), answer(reply)]
+    with model_server(script) as model:
+        connection = write_json(tmp_path / "llm.json", model.connection(api_key="sk-example-key"))
+        question = {"question": "Where is order A-17?", "api_base_url": httpserver.url_for("")}
+        done = runtara(
+            tmp_path,
+            "run",
+            example(EXAMPLES / "support_agent.json"),
+            "--input",
+            json.dumps({**question, "api_base_url": question["api_base_url"].rstrip("/")}),
+            "--connection",
+            f"llm={connection}",
+        )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {**reply, "tokens": 36}
+    assert "order A-17: shipped (2 model calls)" in done.stderr
+    lookup = json.loads(
+        next(m for m in model.requests[1]["messages"] if m["role"] == "tool")["content"]
+    )
+    assert lookup["status_code"] == 200 and lookup["body"]["carrier"] == "DHL"
+    first = model.requests[0]
+    assert first["temperature"] == 0
+    assert first["response_format"]["json_schema"]["schema"]["required"] == [
+        "order_id",
+        "status",
+        "reply",
+    ]
+    # The workflow pins the URL, method, body and headers: the model may only add a query.
+    [tool] = first["tools"]
+    properties = tool["function"]["parameters"]["properties"]
+    assert "query_parameters" in properties
+    assert not {"url", "method", "body", "headers"} & set(properties)
 
 
 def test_run_against_a_server(tmp_path: Path, example: Example) -> None:
