@@ -47,7 +47,7 @@ ErrorSeverity = Literal["info", "warning", "error", "critical"]
 class StepBase(DslModel):
     """Fields every step has."""
 
-    id: str = Field(min_length=1)
+    id: str
     """Unique within its graph; equal to the step's key in ``steps``. Not empty, and no
     control characters (a NUL or a newline in an id would garble every log line, event
     and diagnostic that names the step)."""

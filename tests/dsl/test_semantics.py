@@ -403,7 +403,7 @@ def test_a_step_id_is_not_empty_and_has_no_control_characters(bad_id: str) -> No
     found = [d for d in result.diagnostics if d.code == "S001"]
     assert found, result.diagnostics
     assert all(d.line >= 1 for d in found)
-    assert ("non-empty" if bad_id == "" else "control character") in found[0].message
+    assert ("must not be empty" if bad_id == "" else "control character") in found[0].message
 
 
 def test_unusual_but_printable_step_ids_stay_valid() -> None:

@@ -188,7 +188,9 @@ def _check_scope(
     check_variable_secrets(ctx, scope)
     for step_id, step in scope.graph.steps.items():
         ptr = scope.step_pointer(step_id)
-        if _CONTROL.search(step_id):
+        if not step_id:
+            ctx.report("S001", "a step id must not be empty", ptr)
+        elif _CONTROL.search(step_id):
             ctx.report(
                 "S001",
                 f"step id {step_id!r} contains a control character (NUL, newline, tab...):"
