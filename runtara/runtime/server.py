@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
-from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -61,8 +60,9 @@ def serve(
     The port is bound and the store opened (and migrated) before uvicorn starts, so a port
     in use is an ``OSError`` and a bad database URL a ``StoreUnavailable`` here, each one
     line for the caller, rather than uvicorn's log and exit. ``on_ready`` gets the URL
-    served (the real port when ``port`` is 0) once both are in place; ``on_stopping``
-    gets, at the first SIGINT/SIGTERM, one line saying what the shutdown waits for.
+    served (the real port when ``port`` is 0) once it serves (and a stop signal is a
+    graceful stop); ``on_stopping`` gets, as the shutdown begins (a SIGINT/SIGTERM), one
+    line saying what it waits for.
     """
     sock = listening_socket(host, port)
     try:
@@ -70,11 +70,10 @@ def serve(
         try:
             bound_host, bound_port = sock.getsockname()[:2]
             url = http_url(host, bound_port)
-            if on_ready is not None:
-                on_ready(url)
             logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
             config = uvicorn_config(settings, str(bound_host), bound_port, store=store)
-            _Server(config, on_stopping).run(sockets=[sock])
+            ready = None if on_ready is None else (lambda: on_ready(url))
+            _Server(config, on_ready=ready, on_stopping=on_stopping).run(sockets=[sock])
         finally:
             store.close()
     finally:
@@ -82,24 +81,45 @@ def serve(
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, telling at the first stop signal what the shutdown waits for."""
+    """uvicorn's server, telling when it serves, and when it stops what the shutdown
+    waits for."""
 
-    def __init__(self, config: uvicorn.Config, on_stopping: Callable[[str], None] | None) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        on_ready: Callable[[], None] | None,
+        on_stopping: Callable[[str], None] | None,
+    ) -> None:
         super().__init__(config)
+        self._on_ready = on_ready
         self._on_stopping = on_stopping
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if not self.should_exit and self._on_stopping is not None:
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self._on_ready is not None:
+            self._on_ready()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Said here, on the event loop, not in the signal handler: a print there could
+        # interrupt another print to the same stream and repeat it.
+        if self._on_stopping is not None:
             state: Any = getattr(getattr(self.config.app, "app", None), "state", None)
             scheduler = getattr(state, "scheduler", None)
             self._on_stopping(
                 stopping_message(
-                    requests=len(self.server_state.tasks),
+                    requests=self._in_flight(),
                     processes=0 if scheduler is None else len(scheduler.live),
                     grace_s=self.config.timeout_graceful_shutdown or 0,
                 )
             )
-        super().handle_exit(sig, frame)
+        await super().shutdown(sockets=sockets)
+
+    def _in_flight(self) -> int:
+        """Requests whose response is not complete yet (an idle keep-alive connection is
+        not waited for)."""
+        cycles = (getattr(c, "cycle", None) for c in self.server_state.connections)
+        return sum(1 for cycle in cycles if cycle is not None and not cycle.response_complete)
 
 
 def stopping_message(*, requests: int, processes: int, grace_s: float) -> str:

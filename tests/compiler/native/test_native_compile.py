@@ -125,6 +125,30 @@ def test_compiled_binary_gives_the_interpreted_output(
 
 
 @pytest.mark.native
+@pytest.mark.timeout(1200)
+def test_compile_in_a_log_prints_one_line_per_phase_and_nothing_with_quiet(
+    compiled_hello: Path, native_cache: Path, tmp_path: Path
+) -> None:
+    """Not a terminal (CI): each phase as it begins; the launcher and the module are
+    cached by now, so this compile reuses them and says so."""
+    again = tmp_path / "again"
+    logged = _runtara("compile", str(HELLO), "-o", str(again), cache=native_cache, cwd=tmp_path)
+    assert logged.returncode == 0, logged.stderr
+    assert logged.stderr.splitlines() == [
+        f"validating {HELLO}",
+        "generating the workflow module",
+        "workflow module unchanged: reusing its build",
+        "writing the OCI image",
+    ]
+    quiet = _runtara(
+        "compile", str(HELLO), "-o", str(again), "--quiet", cache=native_cache, cwd=tmp_path
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    assert quiet.stdout.startswith("compiled hello:latest -> ")
+
+
+@pytest.mark.native
 @pytest.mark.docker
 @pytest.mark.timeout(1200)
 def test_compile_load_puts_a_runnable_image_into_docker(

@@ -304,7 +304,7 @@ def test_crashes_restart_with_backoff_then_fail_with_the_last_error(server: Serv
         done = wait_status(client, "boom", "failed", timeout=30)
         crashes = client.list_events("boom", event_type="crashed")
     assert done["error"]["exit_code"] == 7
-    assert done["error"]["attempts"] == 3
+    assert done["error"]["attempts"] == done["attempts"] == 3
     assert "gave up after 3" in done["error"]["message"]
     assert "a line on stderr" in done["error"]["stderr"]
     assert len(crashes) == 2
@@ -452,6 +452,7 @@ def test_an_image_that_cannot_be_launched_fails_after_its_attempts(
     assert done["error"]["reason"] == "launch"
     assert "launch failed: KeyError" in done["error"]["message"]
     assert done["error"]["attempts"] == 2
+    assert done["attempts"] == 2  # the instance's own count: both launches, none registered
 
 
 def test_output_beyond_the_cap_is_cut_not_stored(tmp_path: Path, sqlite_url: str) -> None:
