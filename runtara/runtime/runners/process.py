@@ -135,7 +135,12 @@ _PRLIMIT = {
 }
 #: Joins the cgroups (the procs files are its arguments up to ``--``), then becomes the
 #: rest of its arguments: the same steps as ``_preexec``, in the same order, by exec.
-_JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 126; shift; done; shift; exec "$@"'
+#: The shell's own ``PWD`` is unset first: the instance gets the allow-listed
+#: environment and nothing more.
+_JOIN = (
+    'while [ "$1" != -- ]; do echo $$ > "$1" || exit 126; shift; done; shift;'
+    ' unset PWD OLDPWD; exec "$@"'
+)
 
 
 def _launcher(
