@@ -8,19 +8,23 @@ imports this module at its end.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
-from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from runtara.runtime.api import fastpath
+from runtara.runtime.api.checkpoint_protocol import (
+    BatchAnswer,
+    BatchRequest,
+    CheckpointPage,
+    batch_document,
+    batch_entries,
+    page_document,
+)
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.instance import router
 from runtara.runtime.api.state import store_of
-from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store import checkpoints
 from runtara.runtime.store.access import Caller
 
@@ -42,61 +46,6 @@ def _json(value: Any) -> Response:
     return Response(json.dumps(value, separators=(",", ":")), media_type="application/json")
 
 
-class BatchEntry(BaseModel):
-    key: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
-    state: str = Field(description="base64 of the state")
-    content_type: str = Field("application/octet-stream", max_length=200)
-
-
-class BatchRequest(BaseModel):
-    checkpoints: list[BatchEntry] = Field(max_length=100_000)
-
-
-class BatchAnswer(BaseModel):
-    saved: int = Field(description="entries stored (or already stored with the same state)")
-    conflict: dict[str, Any] | None = Field(
-        None, description="`{key}` of the first entry stored before with another state"
-    )
-    signal: str | None = Field(None, description="pending instance signal: cancel, pause, resume")
-
-
-class SavedCheckpoint(BaseModel):
-    key: str
-    seq: int
-    state: str = Field(description="base64 of the state")
-    content_type: str
-
-
-class CheckpointPage(BaseModel):
-    checkpoints: list[SavedCheckpoint]
-    more: bool = Field(description="true: ask again with `after` = the last `seq`")
-
-
-def _batch_entries(raw: bytes, limit: int) -> list[tuple[str, bytes, str]]:
-    """The entries of a batch body, checked as the single save checks one state."""
-    try:
-        document = json.loads(raw)
-        batch = BatchRequest.model_validate(document)
-    except ValueError as exc:
-        raise InvalidInput(
-            f"a checkpoint batch is {{checkpoints: [{{key, state, content_type}}]}}: {exc}"
-        ) from None
-    entries = []
-    for n, entry in enumerate(batch.checkpoints):
-        try:
-            state = base64.b64decode(entry.state, validate=True)
-        except ValueError:
-            raise InvalidInput(
-                f"checkpoints[{n}].state is not base64", json_path=f"$.checkpoints[{n}].state"
-            ) from None
-        if len(state) > limit:
-            raise InvalidInput(f"checkpoints[{n}] is larger than {limit} bytes")
-        if fastpath.is_json(entry.content_type):
-            fastpath.check_state(entry.key, state)
-        entries.append((entry.key, state, entry.content_type))
-    return entries
-
-
 @router.post(
     "/checkpoints",
     response_model=BatchAnswer,
@@ -114,7 +63,7 @@ async def save_checkpoints(
     checkpoints). An entry stored before with another state stops the batch there."""
     raw = await request.body()
     settings = request.app.state.settings
-    entries = await asyncio.to_thread(_batch_entries, raw, settings.max_state_bytes)
+    entries = await asyncio.to_thread(batch_entries, raw, settings.max_state_bytes)
     caller = _caller(request, tenant_id, instance_id)
     request_id = request.headers.get("idempotency-key")
     store = store_of(request)
@@ -124,8 +73,7 @@ async def save_checkpoints(
     if tracer is not None:
         for key, state, content_type in entries[: result.saved]:
             tracer.checkpoint(tenant_id, instance_id, key, state, content_type)
-    conflict = None if result.conflict is None else {"key": result.conflict}
-    return _json({"saved": result.saved, "conflict": conflict, "signal": result.signal})
+    return _json(batch_document(result.saved, result.conflict, result.signal))
 
 
 @router.get("/checkpoints", response_model=CheckpointPage)
@@ -142,13 +90,4 @@ async def list_own_checkpoints(
     page, more = await store_of(request).arun(
         checkpoints.own_checkpoints, caller, after=after, limit=limit
     )
-    listed = [
-        {
-            "key": c.key,
-            "seq": c.seq,
-            "state": base64.b64encode(c.state).decode(),
-            "content_type": c.content_type,
-        }
-        for c in page
-    ]
-    return _json({"checkpoints": listed, "more": more})
+    return _json(page_document(page, more))

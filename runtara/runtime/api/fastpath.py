@@ -11,7 +11,6 @@ Both use :func:`save` and :func:`answer`, so there is one implementation.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 from typing import Any
@@ -21,7 +20,7 @@ from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from runtara.errors import ServiceError
-from runtara.runtime.api import storable
+from runtara.runtime.api.checkpoint_protocol import check_state, is_json, save_answer
 from runtara.runtime.api.request_limits import body_timeout
 from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.store import Store, checkpoints
@@ -65,37 +64,6 @@ async def save(
 
 #: Larger JSON states are checked on a thread, off the event loop.
 _INLINE_CHECK_BYTES = 64 * 1024
-
-
-def is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
-
-
-def check_state(key: str, state: bytes) -> None:
-    try:
-        storable.check_json_state(state)
-    except storable.Unstorable as exc:
-        raise InvalidInput(
-            f"checkpoint {key!r} is saved as JSON, but at {exc.path}: {exc.reason}",
-            json_path=exc.path,
-        ) from None
-    except ValueError as exc:
-        raise InvalidInput(f"checkpoint {key!r} is saved as JSON, but is not JSON: {exc}") from None
-
-
-def answer(result: CheckpointResult) -> bytes:
-    state = None if result.state is None else base64.b64encode(result.state).decode()
-    return json.dumps(
-        {
-            "found": result.found,
-            "state": state,
-            "content_type": result.content_type,
-            "signal": result.signal,
-            "custom_signal": result.custom_signal,
-        },
-        separators=(",", ":"),
-    ).encode()
 
 
 def match(raw_path: bytes) -> tuple[str, str, str] | None:
@@ -187,7 +155,7 @@ class CheckpointFastPath:
             detail = f"{type(exc).__name__}: see the server log"
             await _send(send, 500, _problem(500, "Internal server error", detail), problem=True)
             return
-        await _send(send, 200, answer(result))
+        await _send(send, 200, save_answer(result))
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:

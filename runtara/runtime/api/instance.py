@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from runtara.runtime import connection_types, tracing
 from runtara.runtime.api import fastpath
+from runtara.runtime.api.checkpoint_protocol import save_answer
 from runtara.runtime.api.fields import NO_NUL
 from runtara.runtime.api.instance_models import (
     Accepted,
@@ -134,7 +135,7 @@ async def save_checkpoint(
     caller = _caller(request, tenant_id, instance_id)
     request_id = request.headers.get("idempotency-key")
     result = await fastpath.save(request.app.state, caller, key, state, content_type, request_id)
-    return Response(fastpath.answer(result), media_type="application/json")
+    return Response(save_answer(result), media_type="application/json")
 
 
 @router.get("/checkpoints/{key:path}", response_model=StoredState)

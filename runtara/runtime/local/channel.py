@@ -21,13 +21,13 @@ import threading
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 from pydantic import BaseModel, ValidationError
 
 from runtara.errors import ServiceError
+from runtara.runtime.api import checkpoint_protocol as protocol
 from runtara.runtime.api import instance_models as models
-from runtara.runtime.api import storable
 from runtara.runtime.errors import InvalidInput, PayloadTooLarge
 from runtara.runtime.settings import Settings
 from runtara.runtime.store import Store, checkpoints, events, instances, signals
@@ -37,7 +37,6 @@ from runtara.sdk.pipe import read_frame, write_frame
 
 log = logging.getLogger("runtara.run")
 
-_JSON = "application/json"
 MAX_KEY_LENGTH = 1000
 
 Answer = tuple[int, bytes]
@@ -168,6 +167,11 @@ class InstanceChannel:
                         remaining_ms=waited.remaining_ms,
                     )
                 )
+        bare, _, query = rest.partition("?")
+        if bare == "/checkpoints" and method == "POST":
+            return self._save_batch(caller, body, header.get("idempotency_key"))
+        if bare == "/checkpoints" and method == "GET":
+            return self._page(caller, query)
         handler = self._routes().get((method, rest))
         if handler is None:
             return self._by_app(header, body)
@@ -203,31 +207,30 @@ class InstanceChannel:
     def _save(
         self, caller: Caller, key: str, state: bytes, content_type: str, request_id: str | None
     ) -> bytes:
-        media = content_type.split(";", 1)[0].strip().lower()
-        if media == _JSON or media.endswith("+json"):
-            try:
-                storable.check_json_state(state)
-            except storable.Unstorable as exc:
-                raise InvalidInput(
-                    f"checkpoint {key!r} is saved as JSON, but at {exc.path}: {exc.reason}",
-                    json_path=exc.path,
-                ) from None
-            except ValueError as exc:
-                raise InvalidInput(
-                    f"checkpoint {key!r} is saved as JSON, but is not JSON: {exc}"
-                ) from None
+        if protocol.is_json(content_type):
+            protocol.check_state(key, state)
         result: CheckpointResult = self.store.run(
             checkpoints.save_checkpoint, caller, key, state, content_type, request_id
         )
-        encoded = None if result.state is None else base64.b64encode(result.state).decode()
-        document = {
-            "found": result.found,
-            "state": encoded,
-            "content_type": result.content_type,
-            "signal": result.signal,
-            "custom_signal": result.custom_signal,
-        }
-        return json.dumps(document, separators=(",", ":")).encode()
+        return protocol.save_answer(result)
+
+    def _save_batch(self, caller: Caller, body: bytes, request_id: str | None) -> Answer:
+        entries = protocol.batch_entries(body, self.settings.max_state_bytes)
+        result = self.store.run(checkpoints.save_checkpoints, caller, entries, request_id)
+        return _ok(protocol.batch_document(result.saved, result.conflict, result.signal))
+
+    def _page(self, caller: Caller, query: str) -> Answer:
+        """A page of this instance's checkpoints; a query the app would refuse is left
+        to it (its 422 wording)."""
+        try:
+            values = {k: int(v[-1]) for k, v in parse_qs(query, strict_parsing=bool(query)).items()}
+        except ValueError:
+            raise _Unreadable from None
+        after, limit = values.pop("after", 0), values.pop("limit", 1000)
+        if values or after < 0 or not 1 <= limit <= 10_000:
+            raise _Unreadable
+        page, more = self.store.run(checkpoints.own_checkpoints, caller, after=after, limit=limit)
+        return _ok(protocol.page_document(page, more))
 
     def _sleep(self, caller: Caller, body: bytes) -> Answer:
         request = _body(models.SleepRequest, body)
