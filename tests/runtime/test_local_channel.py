@@ -51,6 +51,29 @@ REQUESTS: list[tuple[str, str, str | None, bytes | None]] = [
     ("POST", "/signals/w/poll", None, None),
     ("POST", "/signals/w/wait", "application/json", b'{"timeout_ms": 0}'),
     ("POST", "/signals/ack", "application/json", b'{"signal": "bogus"}'),
+    (
+        "POST",
+        "/checkpoints",
+        "application/json",
+        b'{"checkpoints": [{"key": "b1", "state": "e30=", "content_type": "application/json"}]}',
+    ),
+    (
+        "POST",
+        "/checkpoints",
+        "application/json",
+        b'{"checkpoints": [{"key": "b2", "state": "AA=="}, {"key": "k1", "state": "e30="}]}',
+    ),
+    (
+        "POST",
+        "/checkpoints",
+        "application/json",
+        b'{"checkpoints": [{"key": "b3", "state": "not base64!"}]}',
+    ),
+    ("POST", "/checkpoints", "application/json", b'{"checkpoints": "no"}'),
+    ("GET", "/checkpoints?after=0&limit=2", None, None),
+    # (later pages hold the sleep's and the wait's clock readings)
+    ("GET", "/checkpoints?limit=0", None, None),
+    ("GET", "/checkpoints?after=x", None, None),
     ("GET", "/connections/none", None, None),  # answered by the app itself
     ("POST", "/failed", "application/json", b'{"error": null}'),
     ("POST", "/completed", "application/json", b'{"output": {"done": true}}'),
