@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 from runtara.sdk.errors import ProtocolError, RuntaraError
+from runtara.sdk.threads import start_service_thread
 from runtara.sdk.transport import Transport
 
 
@@ -18,20 +19,20 @@ class Heartbeat:
         self._path = path
         self._interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="runtara-heartbeat", daemon=True)
+        self._thread: threading.Thread | None = None
 
     @property
     def is_running(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> Heartbeat:
-        if self._interval > 0 and not self._stop.is_set():
-            self._thread.start()
+        if self._interval > 0 and not self._stop.is_set() and self._thread is None:
+            self._thread = start_service_thread(self._run, "runtara-heartbeat")
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=5)
         self._transport.close()
 

@@ -44,6 +44,7 @@ from runtara.sdk.errors import (
 from runtara.sdk.heartbeat import Heartbeat
 from runtara.sdk.pipe import open_transport
 from runtara.sdk.redact import Redactor
+from runtara.sdk.threads import start_service_thread
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 JSON = "application/json"
@@ -251,7 +252,14 @@ class Runtara:
         Runtara._current = self
         if not self._heartbeat.is_running:
             self._heartbeat.start()
+        with self._buffer_cond:  # now, on this thread (runtara.sdk.threads says why)
+            self._start_flusher()
         return self
+
+    def _start_flusher(self) -> None:
+        """Start the thread that commits buffered checkpoints (once; under _buffer_cond)."""
+        if self._flusher is None:
+            self._flusher = start_service_thread(self._flush_loop, "runtara-checkpoints")
 
     @property
     def input(self) -> Any:
@@ -348,11 +356,7 @@ class Runtara:
                 self._queue.append(_Queued(self._seq, checkpoint_id, lazy, len(body)))
                 self._queued_bytes += len(body)
             full = len(self._queue) >= BUFFER_ENTRIES or self._queued_bytes >= BUFFER_BYTES
-            if self._flusher is None:
-                self._flusher = threading.Thread(
-                    target=self._flush_loop, name="runtara-checkpoints", daemon=True
-                )
-                self._flusher.start()
+            self._start_flusher()
             self._buffer_cond.notify_all()
             signal = self._signal
         if full:

@@ -175,3 +175,18 @@ def test_an_oci_image_gets_its_label_tier_and_the_container_its_limit(secured: S
         assert options["mem_limit"] == options["memswap_limit"] == 128 << 20
     finally:
         client.images.remove(built.id, force=True)
+
+
+def test_a_native_binary_s_own_code_is_not_counted_against_its_tier(tmp_path: Path) -> None:
+    """A compiled workflow maps its whole executable (interpreter and modules as code);
+    the address-space limit adds that size, so it has the room the interpreted one has.
+    Nothing else gets the allowance."""
+    from runtara.runtime.runners.tiers import NATIVE_BINARY, program_allowance
+
+    binary = tmp_path / NATIVE_BINARY
+    binary.write_bytes(b"\0" * 12345)
+    other = tmp_path / "python3"
+    other.write_bytes(b"\0" * 12345)
+    assert program_allowance(str(binary)) == 12345
+    assert program_allowance(str(other)) == 0
+    assert program_allowance(str(tmp_path / "missing" / NATIVE_BINARY)) == 0

@@ -340,7 +340,7 @@ def _run_child(
             stdout=sys.stderr.fileno(),
             start_new_session=True,
             pass_fds=(write_end,) if channel is None else (write_end, channel.child_fd),
-            preexec_fn=tiers.memory_limits(child.memory_tier),
+            preexec_fn=tiers.memory_limits(child.memory_tier, child.command[0]),
         )
     except OSError as exc:
         os.close(read_end)

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runtara.runtime.runners import environment, forkserver
+from runtara.runtime.runners import environment, forkserver, tiers
 from runtara.runtime.runners.base import Exited, Launched, LaunchError, LaunchSpec, LogLines, Runner
 from runtara.runtime.runners.cgroups import Cgroups, InstanceCgroup
 from runtara.runtime.runners.resources import Limits
@@ -101,10 +101,11 @@ class LogTail:
         return [(self.stream, line.decode("utf-8", "replace").rstrip("\r")) for line in lines]
 
 
-def _rlimits(limits: Limits) -> list[tuple[int, int]]:
+def _rlimits(limits: Limits, argv0: str) -> list[tuple[int, int]]:
     found = [(resource.RLIMIT_NOFILE, limits.open_files)]
     if limits.memory_bytes is not None:
-        found.append((resource.RLIMIT_AS, limits.memory_bytes))
+        space = limits.memory_bytes + tiers.program_allowance(argv0)
+        found.append((resource.RLIMIT_AS, space))
     if limits.stack_bytes is not None:
         found.append((resource.RLIMIT_STACK, limits.stack_bytes))
     if limits.timeout_s is not None:
@@ -493,7 +494,7 @@ class ProcessRunner(Runner):
         cgroup = self.cgroups.create(logs_dir.name + "-" + home.name, limits)
         applied: dict[str, Any] = {"runner": self.name, "open_files": limits.open_files}
         if limits.memory_bytes is not None:
-            applied["rlimit_as_bytes"] = limits.memory_bytes
+            applied["rlimit_as_bytes"] = limits.memory_bytes + tiers.program_allowance(argv[0])
         if limits.timeout_s is not None:
             applied["timeout_s"] = limits.timeout_s
         if cgroup is not None:
@@ -502,7 +503,7 @@ class ProcessRunner(Runner):
             applied["cpus_not_enforced"] = "no writable cpu cgroup on this machine"
         env = environment.allowed(spec.environment)
         cwd = spec.workdir or home
-        rlimits, procs = _rlimits(limits), cgroup.procs_files() if cgroup else []
+        rlimits, procs = _rlimits(limits, argv[0]), cgroup.procs_files() if cgroup else []
         if (
             self.fork_server is not None
             and forkserver.runnable(argv)

@@ -17,6 +17,7 @@ the instance records).
 
 from __future__ import annotations
 
+import os
 import resource
 from collections.abc import Callable
 from dataclasses import replace
@@ -63,10 +64,33 @@ def within_tier(limits: Limits, tier: str) -> Limits:
     return limits
 
 
-def memory_limits(tier: str) -> Callable[[], None]:
-    """A ``preexec_fn`` that caps the child's address space at the tier's memory and its
-    thread stacks at the tier's stack (never above a hard limit already in force)."""
-    wanted = [(resource.RLIMIT_AS, tier_bytes(tier)), (resource.RLIMIT_STACK, STACK_BYTES[tier])]
+#: The file name of a native workflow binary (``runtara.compiler.native``'s launcher).
+NATIVE_BINARY = "runtara-workflow"
+
+
+def program_allowance(argv0: str) -> int:
+    """Address space a native workflow binary's own code takes: its executable's size.
+
+    The binary holds the interpreter and every module as code, mapped whole (a 23 MB
+    binary maps 62 MB before its first step, where CPython maps 42 MB for the same
+    workflow), so under an address-space limit a compiled workflow had less room for
+    its data than the interpreted one: at tier M a Split could not start its threads.
+    The allowance gives it back; 0 for anything else (an interpreter, a command).
+    """
+    if os.path.basename(argv0) != NATIVE_BINARY:
+        return 0
+    try:
+        return os.path.getsize(argv0)
+    except OSError:
+        return 0
+
+
+def memory_limits(tier: str, program: str | None = None) -> Callable[[], None]:
+    """A ``preexec_fn`` that caps the child's address space at the tier's memory (plus a
+    native ``program``'s own code, :func:`program_allowance`) and its thread stacks at
+    the tier's stack (never above a hard limit already in force)."""
+    space = tier_bytes(tier) + (program_allowance(program) if program else 0)
+    wanted = [(resource.RLIMIT_AS, space), (resource.RLIMIT_STACK, STACK_BYTES[tier])]
 
     def setup() -> None:
         for which, value in wanted:
