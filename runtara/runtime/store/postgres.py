@@ -93,21 +93,11 @@ class PostgresDatabase(QueuedWrites, Database):
 
     def _write_loop(self) -> None:
         while True:
-            first = self._jobs.get()
-            if first is None:
+            batch = self._next_batch(MAX_BATCH)
+            if batch is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._jobs.put(None)  # finish this batch, then stop
-                    break
-                batch.append(nxt)
             if len(batch) == 1:
-                self._run_alone(first)
+                self._run_alone(batch[0])
             else:
                 self._run_batch(batch)
 

@@ -70,6 +70,24 @@ class QueuedWrites:
         self._submit(Job(fn, done))
         return await future
 
+    def _next_batch(self, most: int) -> list[Job] | None:
+        """For a writer thread: the next job (waiting for it) with up to ``most - 1``
+        more already waiting, or None once the database closes."""
+        first = self._jobs.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < most:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                self._jobs.put(None)  # finish this batch, then stop (the next writer too)
+                break
+            batch.append(job)
+        return batch
+
     def _submit(self, job: Job) -> None:
         if self._closed:
             raise RuntimeError("database is closed")

@@ -94,19 +94,9 @@ class SqliteDatabase(QueuedWrites, Database):
         conn = self._writer_conn
         tx = Tx(conn, self.dialect, _identity)
         while True:
-            first = self._jobs.get()
-            if first is None:
+            batch = self._next_batch(MAX_BATCH)
+            if batch is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._jobs.put(None)  # finish this batch, then stop
-                    break
-                batch.append(nxt)
             self._run_batch(conn, tx, batch)
 
     def _run_batch(self, conn: sqlite3.Connection, tx: Tx, batch: list[Job]) -> None:
