@@ -53,6 +53,37 @@ def test_dev_registration_creates_tenant_and_instance(store: Store) -> None:
     assert kinds == ["started", "restarted"]
 
 
+def test_processes_registering_one_new_id_at_once_all_get_in(db_url: str) -> None:
+    """In dev mode several processes may register the same new instance id at once
+    (two servers on one database, or one server's worker threads): one creates it, the
+    others register again, and none gets a database error (was a 500 on PostgreSQL)."""
+    stores = [open_store(db_url, secret_key="k") for _ in range(4)]
+    go = threading.Barrier(len(stores))
+    answers: list[object] = []
+
+    def register(store: Store) -> None:
+        go.wait()
+        try:
+            answers.append(store.run(instances.register, Caller("tenant-1", "fresh", dev=True)))
+        except Exception as exc:  # reported below
+            answers.append(exc)
+
+    threads = [threading.Thread(target=register, args=(s,)) for s in stores]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [type(a).__name__ for a in answers] == ["Instance"] * len(stores), answers
+        final = stores[0].run(instances.get_instance, "tenant-1", "fresh")
+        assert (final.status, final.attempts) == ("running", len(stores))
+        kinds = [e.event_type for e in stores[0].run(events.list_events, "tenant-1", "fresh")]
+        assert sorted(kinds) == ["restarted"] * (len(stores) - 1) + ["started"]
+    finally:
+        for store in stores:
+            store.close()
+
+
 def test_registration_outside_dev_needs_the_instance_token(store: Store) -> None:
     with pytest.raises(NotFound):
         store.run(instances.register, Caller("tenant-1", "nobody"))

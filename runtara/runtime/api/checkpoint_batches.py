@@ -8,8 +8,7 @@ imports this module at its end.
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Path, Query, Request
 from starlette.responses import Response
@@ -23,27 +22,12 @@ from runtara.runtime.api.checkpoint_protocol import (
     page_document,
 )
 from runtara.runtime.api.fields import NO_NUL
-from runtara.runtime.api.instance import router
+from runtara.runtime.api.instance import instance_caller, json_answer, router
 from runtara.runtime.api.state import store_of
 from runtara.runtime.store import checkpoints
-from runtara.runtime.store.access import Caller
 
 TenantId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
 InstanceId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
-
-
-def _caller(request: Request, tenant_id: str, instance_id: str) -> Caller:
-    header = request.headers.get("authorization")
-    token = None
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and value:
-            token = value.strip()
-    return Caller(tenant_id, instance_id, token, request.app.state.settings.dev)
-
-
-def _json(value: Any) -> Response:
-    return Response(json.dumps(value, separators=(",", ":")), media_type="application/json")
 
 
 @router.post(
@@ -64,7 +48,7 @@ async def save_checkpoints(
     raw = await request.body()
     settings = request.app.state.settings
     entries = await asyncio.to_thread(batch_entries, raw, settings.max_state_bytes)
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     request_id = request.headers.get("idempotency-key")
     store = store_of(request)
     result = await store.arun(checkpoints.save_checkpoints, caller, entries, request_id)
@@ -73,7 +57,7 @@ async def save_checkpoints(
     if tracer is not None:
         for key, state, content_type in entries[: result.saved]:
             tracer.checkpoint(tenant_id, instance_id, key, state, content_type)
-    return _json(batch_document(result.saved, result.conflict, result.signal))
+    return json_answer(batch_document(result.saved, result.conflict, result.signal))
 
 
 @router.get("/checkpoints", response_model=CheckpointPage)
@@ -86,8 +70,8 @@ async def list_own_checkpoints(
 ) -> Response:
     """This instance's checkpoints with their states, oldest first (a rerun reads them
     in a few pages instead of asking for each one)."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     page, more = await store_of(request).arun(
         checkpoints.own_checkpoints, caller, after=after, limit=limit
     )
-    return _json(page_document(page, more))
+    return json_answer(page_document(page, more))

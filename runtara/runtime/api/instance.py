@@ -54,7 +54,8 @@ Key = Annotated[
 ]
 
 
-def _caller(request: Request, tenant_id: str, instance_id: str) -> Caller:
+def instance_caller(request: Request, tenant_id: str, instance_id: str) -> Caller:
+    """Who calls: the instance of the path, with the bearer token it sent (if any)."""
     header = request.headers.get("authorization")
     token = None
     if header:
@@ -64,7 +65,7 @@ def _caller(request: Request, tenant_id: str, instance_id: str) -> Caller:
     return Caller(tenant_id, instance_id, token, request.app.state.settings.dev)
 
 
-def _json(value: Any) -> Response:
+def json_answer(value: Any) -> Response:
     return Response(json.dumps(value, separators=(",", ":")), media_type="application/json")
 
 
@@ -92,7 +93,7 @@ async def register(
     body: Annotated[RegisterRequest | None, Body()] = None,
 ) -> InstanceView:
     """Start (or restart) this instance: it becomes ``running``; answers its input."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     checkpoint_id = body.checkpoint_id if body else None
     view = _view(await store_of(request).arun(instances.register, caller, checkpoint_id))
     if request.app.state.tracing is not None:
@@ -103,7 +104,7 @@ async def register(
 @router.get("", response_model=InstanceView)
 async def status(request: Request, tenant_id: TenantId, instance_id: InstanceId) -> InstanceView:
     """This instance's status (read-only)."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     return _view(await store_of(request).arun(instances.own_status, caller))
 
 
@@ -132,7 +133,7 @@ async def save_checkpoint(
     """
     state = await request.body()
     content_type = request.headers.get("content-type") or "application/octet-stream"
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     request_id = request.headers.get("idempotency-key")
     result = await fastpath.save(request.app.state, caller, key, state, content_type, request_id)
     return Response(save_answer(result), media_type="application/json")
@@ -143,11 +144,11 @@ async def get_checkpoint(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, key: Key
 ) -> Response:
     """Look a checkpoint up without saving anything."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     found = await store_of(request).arun(checkpoints.get_checkpoint, caller, key)
     if found is None:
-        return _json({"found": False, "state": None, "content_type": None})
-    return _json({"found": True, "state": _encode_state(found[0]), "content_type": found[1]})
+        return json_answer({"found": False, "state": None, "content_type": None})
+    return json_answer({"found": True, "state": _encode_state(found[0]), "content_type": found[1]})
 
 
 @router.post("/sleep", response_model=SleepAnswer)
@@ -155,7 +156,7 @@ async def sleep(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, body: SleepRequest
 ) -> SleepAnswer:
     """Begin or find the durable sleep ``key``; its end is fixed the first time."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     result = await store_of(request).arun(checkpoints.sleep, caller, body.key, body.duration_ms)
     if request.app.state.tracing is not None:
         request.app.state.tracing.sleeping(tenant_id, instance_id, body.key, result.wake_at)
@@ -165,7 +166,7 @@ async def sleep(
 @router.post("/heartbeat", response_model=SignalAnswer)
 async def heartbeat(request: Request, tenant_id: TenantId, instance_id: InstanceId) -> SignalAnswer:
     """Report liveness; answers the pending signal."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     return SignalAnswer(signal=await store_of(request).arun(instances.heartbeat, caller))
 
 
@@ -174,7 +175,7 @@ async def add_events(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, body: EventBatch
 ) -> Accepted:
     """Store a batch of events in one transaction."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     batch = [
         events.NewEvent(e.event_type, e.subtype, e.payload, e.timestamp_ms) for e in body.events
     ]
@@ -186,7 +187,7 @@ async def retry_attempt(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, body: RetryRequest
 ) -> Accepted:
     """Record one retry of a durable function (audit trail)."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     await store_of(request).arun(events.record_retry, caller, body.key, body.attempt, body.error)
     if request.app.state.tracing is not None:
         request.app.state.tracing.retried(
@@ -200,7 +201,7 @@ async def acknowledge_signal(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, body: AckRequest
 ) -> InstanceView:
     """The instance saw ``signal``; acknowledging a cancel makes it ``cancelled``."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     view = _view(await store_of(request).arun(instances.acknowledge_signal, caller, body.signal))
     await tracing.instance_ended(request.app.state, tenant_id, instance_id)
     return view
@@ -211,7 +212,7 @@ async def poll_custom_signal(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, key: Key
 ) -> SignalPollAnswer:
     """Take the custom signal sent to ``key`` (kept as checkpoint ``key``), if it arrived."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     polled = await store_of(request).arun(signals.poll_custom_signal, caller, key)
     return SignalPollAnswer(found=polled.found, payload=polled.payload, signal=polled.signal)
 
@@ -225,7 +226,7 @@ async def wait_custom_signal(
     body: SignalWaitRequest,
 ) -> SignalWaitAnswer:
     """Take the custom signal sent to ``key``, or wait for it durably (see PROTOCOL.md)."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     found = await store_of(request).arun(checkpoints.wait_for_signal, caller, key, body.timeout_ms)
     return SignalWaitAnswer(
         found=found.found,
@@ -241,7 +242,7 @@ async def wait_custom_signal(
 async def completed(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, body: CompletedRequest
 ) -> InstanceView:
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     view = _view(await store_of(request).arun(instances.complete, caller, body.output))
     await tracing.instance_ended(request.app.state, tenant_id, instance_id)
     return view
@@ -251,7 +252,7 @@ async def completed(
 async def failed(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, body: FailedRequest
 ) -> InstanceView:
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     if body.error is None:
         raise InvalidInput("failed needs an error (a message or an object)")
     view = _view(await store_of(request).arun(instances.fail, caller, body.error))
@@ -262,7 +263,7 @@ async def failed(
 @router.post("/suspended", response_model=InstanceView)
 async def suspended(request: Request, tenant_id: TenantId, instance_id: InstanceId) -> InstanceView:
     """The instance stopped because it was asked to pause."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     return _view(await store_of(request).arun(instances.suspend, caller))
 
 
@@ -271,7 +272,7 @@ async def fetch_connection(
     request: Request, tenant_id: TenantId, instance_id: InstanceId, connection_id: InstanceId
 ) -> Response:
     """Decrypted parameters of a connection of this tenant, for a secure agent (never cached)."""
-    caller = _caller(request, tenant_id, instance_id)
+    caller = instance_caller(request, tenant_id, instance_id)
     store = store_of(request)
     parameters = await store.arun(
         connections.fetch_parameters, store.secrets, caller, connection_id
@@ -283,7 +284,7 @@ async def fetch_connection(
         "parameters": parameters,
         "secrets": connection_types.secret_names(info.integration_id),
     }
-    response = _json(document)
+    response = json_answer(document)
     response.headers["cache-control"] = "no-store"
     return response
 

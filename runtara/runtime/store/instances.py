@@ -338,13 +338,22 @@ def register(tx: Tx, caller: Caller, checkpoint_id: str | None = None) -> Instan
         if not (caller.dev and caller.token is None):
             raise NotFound(f"instance {instance_id!r} not found in tenant {tenant_id!r}")
         tenants.ensure(tx, tenant_id)
-        tx.execute(
+        created = tx.execute(
             "INSERT INTO instances (tenant_id, id, status, attempts, created_at, updated_at,"
-            " started_at, heartbeat_at) VALUES (?, ?, 'running', 1, ?, ?, ?, ?)",
+            " started_at, heartbeat_at) VALUES (?, ?, 'running', 1, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant_id, id) DO NOTHING",
             (tenant_id, instance_id, now, now, now, now),
         )
-        events.record(tx, tenant_id, instance_id, "started")
-        return load(tx, tenant_id, instance_id)
+        if created:
+            events.record(tx, tenant_id, instance_id, "started")
+            return load(tx, tenant_id, instance_id)
+        # another process registered the same new id meanwhile: this is its restart
+        row = tx.one(
+            "SELECT status, token_hash, attempts FROM instances WHERE tenant_id = ? AND id = ?",
+            (tenant_id, instance_id),
+        )
+        if row is None:  # pragma: no cover - the conflicting row cannot vanish
+            raise NotFound(f"instance {instance_id!r} not found in tenant {tenant_id!r}")
     check_token(row, caller)
     if checkpoint_id is not None and not tx.one(
         "SELECT 1 AS x FROM checkpoints WHERE tenant_id = ? AND instance_id = ? AND checkpoint_id = ?",

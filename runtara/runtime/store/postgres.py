@@ -19,7 +19,6 @@ import functools
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
@@ -28,6 +27,7 @@ from psycopg_pool import ConnectionPool
 
 from runtara.runtime.errors import InvalidInput
 from runtara.runtime.store.database import Database, Tx
+from runtara.runtime.store.queued import Job, QueuedWrites
 
 T = TypeVar("T")
 
@@ -35,12 +35,6 @@ T = TypeVar("T")
 MAX_BATCH = 256
 #: Writer threads: one batch executes while another one's commit is flushed.
 WRITERS = 4
-
-
-@dataclass(slots=True)
-class _Job:
-    fn: Callable[[Tx], Any]
-    done: Callable[[Any, BaseException | None], None]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -57,7 +51,7 @@ def conninfo(url: str) -> str:
     return url
 
 
-class PostgresDatabase(Database):
+class PostgresDatabase(QueuedWrites, Database):
     dialect = "postgresql"
 
     def __init__(self, url: str, *, pool_size: int = 16, connect_timeout: int = 10) -> None:
@@ -76,7 +70,7 @@ class PostgresDatabase(Database):
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=pool_size, thread_name_prefix="runtara-pg"
         )
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._closed = False
         self._writers = [
             threading.Thread(target=self._write_loop, name=f"runtara-pg-writer-{n}", daemon=True)
@@ -94,64 +88,20 @@ class PostgresDatabase(Database):
 
     # -- writes: group commit ------------------------------------------------------------
 
-    def write(self, fn: Callable[[Tx], T]) -> T:
-        if threading.current_thread() in self._writers:
-            raise RuntimeError("nested write from inside a write operation; compose Ops instead")
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def done(result: Any, error: BaseException | None) -> None:
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
-
-        self._submit(_Job(fn, done))
-        return future.result()
-
-    async def awrite(self, fn: Callable[[Tx], T]) -> T:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-
-        def settle(result: Any, error: BaseException | None) -> None:
-            if future.cancelled():
-                return
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
-
-        def done(result: Any, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(settle, result, error)
-
-        self._submit(_Job(fn, done))
-        return await future
-
-    def _submit(self, job: _Job) -> None:
-        if self._closed:
-            raise RuntimeError("database is closed")
-        self._jobs.put(job)
+    def _in_writer(self) -> bool:
+        return threading.current_thread() in self._writers
 
     def _write_loop(self) -> None:
         while True:
-            first = self._jobs.get()
-            if first is None:
+            batch = self._next_batch(MAX_BATCH)
+            if batch is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._jobs.put(None)  # finish this batch, then stop
-                    break
-                batch.append(nxt)
             if len(batch) == 1:
-                self._run_alone(first)
+                self._run_alone(batch[0])
             else:
                 self._run_batch(batch)
 
-    def _run_alone(self, job: _Job) -> None:
+    def _run_alone(self, job: Job) -> None:
         try:
             result = self._run(job.fn)
         except BaseException as exc:
@@ -159,7 +109,7 @@ class PostgresDatabase(Database):
         else:
             job.done(result, None)
 
-    def _run_batch(self, batch: list[_Job]) -> None:
+    def _run_batch(self, batch: list[Job]) -> None:
         results: list[Any] = []
         try:
             with self._pool.connection() as conn:  # one transaction, committed on exit

@@ -11,16 +11,15 @@ Reads use per-thread connections and run concurrently with the writer (WAL).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from runtara.runtime.store.database import Database, Tx
+from runtara.runtime.store.queued import Job, QueuedWrites
 
 T = TypeVar("T")
 
@@ -69,20 +68,14 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-@dataclass(slots=True)
-class _Job:
-    fn: Callable[[Tx], Any]
-    done: Callable[[Any, BaseException | None], None]
-
-
-class SqliteDatabase(Database):
+class SqliteDatabase(QueuedWrites, Database):
     dialect = "sqlite"
 
     def __init__(self, url: str) -> None:
         self.path = sqlite_path(url)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer_conn = connect(self.path)
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -94,63 +87,19 @@ class SqliteDatabase(Database):
 
     # -- writes -------------------------------------------------------------------------
 
-    def write(self, fn: Callable[[Tx], T]) -> T:
-        if threading.current_thread() is self._writer:
-            raise RuntimeError("nested write from inside a write operation; compose Ops instead")
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def done(result: Any, error: BaseException | None) -> None:
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
-
-        self._submit(_Job(fn, done))
-        return future.result()
-
-    async def awrite(self, fn: Callable[[Tx], T]) -> T:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-
-        def settle(result: Any, error: BaseException | None) -> None:
-            if future.cancelled():
-                return
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
-
-        def done(result: Any, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(settle, result, error)
-
-        self._submit(_Job(fn, done))
-        return await future
-
-    def _submit(self, job: _Job) -> None:
-        if self._closed:
-            raise RuntimeError("database is closed")
-        self._jobs.put(job)
+    def _in_writer(self) -> bool:
+        return threading.current_thread() is self._writer
 
     def _write_loop(self) -> None:
         conn = self._writer_conn
         tx = Tx(conn, self.dialect, _identity)
         while True:
-            first = self._jobs.get()
-            if first is None:
+            batch = self._next_batch(MAX_BATCH)
+            if batch is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._jobs.put(None)  # finish this batch, then stop
-                    break
-                batch.append(nxt)
             self._run_batch(conn, tx, batch)
 
-    def _run_batch(self, conn: sqlite3.Connection, tx: Tx, batch: list[_Job]) -> None:
+    def _run_batch(self, conn: sqlite3.Connection, tx: Tx, batch: list[Job]) -> None:
         # A batch of one needs no savepoint: its failure rolls back the whole transaction.
         isolate = len(batch) > 1
         outcomes: list[tuple[Any, BaseException | None]] = []
