@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.console.support import CHROMIUM, CHROMIUM_ARGS
+from tests.support.services import skip_missing
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +16,9 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+        skip_missing("Playwright", "not installed (pip install -e '.[dev]')")
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+        skip_missing("chromium", f"no executable at {CHROMIUM}")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
