@@ -48,6 +48,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._printing import Row, print_table  # noqa: E402
 from benchmarks.checkpoint import (  # noqa: E402
     CLIENT_PROCESSES,
     _dbos_run,
@@ -58,9 +59,6 @@ from benchmarks.checkpoint import (  # noqa: E402
 )
 from tests.support.databases import postgres_schema_url  # noqa: E402
 from tests.support.servers import environment  # noqa: E402
-
-Row = dict[str, Any]
-
 
 # -- checkpoints/s on PostgreSQL ---------------------------------------------------------
 
@@ -512,45 +510,6 @@ def rows(
     out += split_rows(items, dbos)
     out += recovery_rows(dbos=dbos)
     return out
-
-
-def _cell(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.0f}/s" if unit == "/s" else f"{value:.2f} s"
-
-
-def _ratio(runtara: float | None, other: float | None) -> str:
-    if runtara is None or not other:
-        return "-"
-    return f"{runtara / other:.2f}x"
-
-
-def print_table(table: list[Row]) -> None:
-    header = ("work", "runtara", "dbos", "floor", "runtara/dbos", "runtara/floor")
-    lines = [header]
-    for row in table:
-        unit = row.get("unit", "s")
-        lines.append(
-            (
-                row["work"],
-                _cell(row["runtara"], unit),
-                _cell(row["dbos"], unit),
-                _cell(row["floor"], unit),
-                _ratio(row["runtara"], row["dbos"]),
-                _ratio(row["runtara"], row["floor"]),
-            )
-        )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    for n, line in enumerate(lines):
-        print(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(line, widths, strict=True))
-            )
-        )
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
 
 
 def main() -> None:

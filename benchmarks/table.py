@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import scale  # noqa: E402
 
-Row = dict[str, Any]
+from benchmarks._printing import Row, print_table  # noqa: E402
 
 _FLOOR_PROGRAM = """
 import sqlite3, sys
@@ -222,55 +222,6 @@ def durability_rows(full: bool, dbos: bool, postgres: bool) -> list[Row]:
 
 def scale_rows(full: bool) -> list[Row]:
     return scale.rows(full)
-
-
-# -- printing ---------------------------------------------------------------------------
-
-
-def _cell(value: Any, unit: str) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    if unit == "/s":
-        return f"{value:,.0f}/s"
-    if unit == "ms":
-        return f"{value:.2f} ms"
-    return f"{value:.2f} s"
-
-
-def _ratio(ours: Any, other: Any) -> str:
-    if not isinstance(ours, int | float) or not isinstance(other, int | float) or not other:
-        return "-"
-    return f"{ours / other:.2f}x"
-
-
-def print_table(table: list[Row]) -> None:
-    header = ("work", "Runtara", "DBOS", "floor", "Runtara/DBOS", "Runtara/floor")
-    lines = [header]
-    for row in table:
-        unit = row.get("unit", "s")
-        lines.append(
-            (
-                str(row["work"]),
-                _cell(row["runtara"], unit),
-                _cell(row["dbos"], unit),
-                _cell(row["floor"], unit),
-                _ratio(row["runtara"], row["dbos"]),
-                _ratio(row["runtara"], row["floor"]),
-            )
-        )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    for n, line in enumerate(lines):
-        print(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(line, widths, strict=True))
-            )
-        )
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
-    print("(/s rows: a rate, higher is better; the ratios are Runtara over the other)")
 
 
 def main() -> None:
