@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import gc
 import json
 import logging
 from functools import cached_property
@@ -429,17 +428,4 @@ def _symbols(
 def main(argv: Any = None) -> None:
     """Serve over stdin/stdout until the client says exit."""
     logging.basicConfig(level=logging.WARNING)
-    _tune_garbage_collector()
     server.start_io()
-
-
-def _tune_garbage_collector() -> None:
-    """Each analysis of a large document builds (and drops) a few hundred thousand
-    objects; with the default thresholds the collector then runs full passes over the
-    whole heap mid-validation (about a tenth of the time at 1,000 steps). What was
-    loaded at start (the catalog, the models, pygls) is frozen out of its passes, and
-    young objects are collected less often (cycles still are, later)."""
-    server.catalog  # noqa: B018 (loaded once, then frozen with the rest)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)

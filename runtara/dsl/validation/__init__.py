@@ -106,7 +106,7 @@ def validate_text(
             document = parse_json(text, filename)
         except DocumentError as exc:
             return ValidationResult(filename, exc.diagnostics, readable=False)
-        return validate_document(document, children=children, child_files=child_files)
+    return validate_document(document, children=children, child_files=child_files)
 
 
 def validate_document(
@@ -118,8 +118,18 @@ def validate_document(
     """Validate parsed JSON: structure, then (when the structure is sound) semantics.
 
     The model parse is the fast structural check; only when it fails does the (slower)
-    JSON Schema run, because its errors explain the problem better.
+    JSON Schema run, because its errors explain the problem better. (The language
+    server calls this on each edit; the collector is paused here for both.)
     """
+    with collection_paused():
+        return _validate_document(document, children, child_files)
+
+
+def _validate_document(
+    document: JsonDocument,
+    children: Collection[str] | None,
+    child_files: Mapping[str, Path] | None,
+) -> ValidationResult:
     result = ValidationResult(document.filename, source_map=document.source_map)
     try:
         result.workflow = build_workflow(document)
